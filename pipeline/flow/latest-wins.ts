@@ -1,0 +1,72 @@
+import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
+
+/**
+ * Projects each value to an inner observable with at most one inner running, keeping only the
+ * newest value that arrives meanwhile; every value it replaces is handed to `onDrop`.
+ *
+ * <span class="informal">`exhaustMap` that remembers the latest value it ignored: MediaPipe's
+ * flow limiter with one frame in flight and one in the queue.</span>
+ *
+ * ```
+ * source:  -a-b-c-d-------e-|
+ * project: each takes 4 frames
+ * result:  -----A---C---D-----E|     (b dropped: replaced by c before a finished)
+ * ```
+ *
+ * This is how a live stream never falls behind: the inference stage is never handed more than
+ * one frame to catch up on, so what it works on is at most one frame stale. Completion waits
+ * for the running and the waiting value. Errors from the source or the inner are forwarded.
+ *
+ * @param project Maps a value to the work to do for it; its emissions are forwarded in order.
+ * @param onDrop Receives each value replaced before it ran (count it, free its buffers).
+ * @see {@link https://rxjs.dev/api/operators/exhaustMap}
+ */
+export function latestWins<T, R>(
+  project: (value: T) => ObservableInput<R>,
+  onDrop: (value: T) => void,
+): OperatorFunction<T, R> {
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      let running: Subscription | undefined;
+      let waiting: { value: T } | undefined;
+      let sourceDone = false;
+
+      const start = (value: T) => {
+        let finished = false;
+        const inner = from(project(value)).subscribe({
+          next: (result) => subscriber.next(result),
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => {
+            finished = true;
+            running = undefined;
+            const next = waiting;
+            waiting = undefined;
+            if (next) start(next.value);
+            else if (sourceDone) subscriber.complete();
+          },
+        });
+        // A synchronous inner has already finished (and maybe started the next one) by now.
+        if (!finished) running = inner;
+      };
+
+      const outer = source.subscribe({
+        next: (value) => {
+          if (!running) return start(value);
+          if (waiting) onDrop(waiting.value);
+          waiting = { value };
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => {
+          sourceDone = true;
+          if (!running && !waiting) subscriber.complete();
+        },
+      });
+
+      return () => {
+        outer.unsubscribe();
+        running?.unsubscribe();
+        if (waiting) onDrop(waiting.value);
+        waiting = undefined;
+      };
+    });
+}

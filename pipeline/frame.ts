@@ -1,0 +1,147 @@
+/**
+ * The data that flows through the graph.
+ *
+ * A source emits one {@link FramePacket} per decoded frame; every node after it returns a packet
+ * with one more section filled in (`semantic`, `instances`, `panoptic`, `overlay`, ...). Nodes
+ * never mutate the packet they receive: they spread it and add their own section, so a sink can
+ * hold on to a packet while the next one is being built.
+ *
+ * Large buffers (the RGB frame, label maps) come from pools. A packet lists the leases it holds;
+ * {@link releasePacket} gives them back once the last consumer is done, or when a flow limiter
+ * drops the packet.
+ */
+
+/** One decoded video frame: RGB24, row-major, `width * height * 3` bytes. */
+export interface Frame {
+  /** The id of the source that produced it (the `id` of the source in the config). */
+  readonly stream: string;
+  /** 0-based index of the frame in the order the source decoded it, dropped frames included. */
+  readonly seq: number;
+  /** Presentation time in milliseconds from the start of the stream. */
+  readonly ptsMs: number;
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+  /** Wall-clock time (`Date.now()`) at which the source emitted the frame. */
+  readonly capturedAtMs: number;
+}
+
+/** Per-pixel classes at the model's own resolution, as a semantic head decodes them. */
+export interface SemanticLabels {
+  readonly model: string;
+  readonly width: number;
+  readonly height: number;
+  /** One class index per pixel, in the model's class order. */
+  readonly labels: Uint8Array;
+  readonly classNames: readonly string[];
+}
+
+/** A binary mask of one instance, cropped to the integer box it covers in the frame. */
+export interface InstanceMask {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+  /** 1 where the instance is, 0 elsewhere; `width * height` bytes, row-major. */
+  readonly data: Uint8Array;
+}
+
+/**
+ * Instances found in one frame, as a struct of arrays (the shape of supervision's `Detections`).
+ * Boxes are `[x1, y1, x2, y2]` in frame pixels.
+ */
+export interface Instances {
+  readonly model: string;
+  readonly count: number;
+  readonly boxes: Float32Array;
+  readonly scores: Float32Array;
+  /** Class index in the model's own class list. */
+  readonly classIds: Int32Array;
+  readonly classNames: readonly string[];
+  /** One mask per instance, or none for box-only detectors. */
+  readonly masks: readonly InstanceMask[] | undefined;
+}
+
+export type TrackState = 'tentative' | 'confirmed' | 'lost';
+
+/** One segment of a panoptic frame: a stuff region or a thing instance. */
+export interface Segment {
+  /** Unique within the frame; the value of its pixels in `segmentMap`. Never 0 (0 is void). */
+  readonly id: number;
+  readonly classId: number;
+  readonly className: string;
+  readonly isThing: boolean;
+  /** Number of pixels. */
+  readonly area: number;
+  /** `[x, y, width, height]` in frame pixels, of the pixels the segment owns. */
+  readonly bbox: readonly [number, number, number, number];
+  /** Detection score for things; 1 for stuff, which the semantic head does not score. */
+  readonly score: number;
+  readonly trackId?: number;
+  readonly trackState?: TrackState;
+}
+
+/** Every pixel has one class and one segment: the panoptic frame. */
+export interface PanopticFrame {
+  readonly width: number;
+  readonly height: number;
+  /** Class per pixel in `classNames` order, {@link VOID_CLASS} where nothing claims the pixel. */
+  readonly classMap: Uint8Array;
+  /** Segment id per pixel, 0 where void. */
+  readonly segmentMap: Uint32Array;
+  readonly segments: readonly Segment[];
+  readonly classNames: readonly string[];
+}
+
+/** Class value of void pixels in {@link PanopticFrame.classMap}. */
+export const VOID_CLASS = 255;
+
+/** The rendered overlay, encoded once per frame and shared by every viewer. */
+export interface RenderedOverlay {
+  readonly jpeg: Buffer;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Something a packet holds that must be given back when the packet is done. */
+export type Lease = () => void;
+
+export interface FramePacket {
+  readonly frame: Frame;
+  /** Milliseconds each node spent on this frame, keyed by node label. */
+  readonly timings: Readonly<Record<string, number>>;
+  readonly semantic?: SemanticLabels;
+  readonly instances?: Instances;
+  readonly panoptic?: PanopticFrame;
+  readonly overlay?: RenderedOverlay;
+  readonly leases: readonly Lease[];
+}
+
+/** Sections a node can require or add; checked when the graph is built. */
+export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'overlay';
+
+export function packetOf(frame: Frame, leases: readonly Lease[] = []): FramePacket {
+  return { frame, timings: {}, leases };
+}
+
+/** Returns a packet with `section` set, `ms` recorded under `label`, and `leases` appended. */
+export function withSection<K extends PacketSection>(
+  packet: FramePacket,
+  section: K,
+  value: NonNullable<FramePacket[K]>,
+  label: string,
+  ms: number,
+  leases: readonly Lease[] = [],
+): FramePacket {
+  return {
+    ...packet,
+    [section]: value,
+    timings: { ...packet.timings, [label]: ms },
+    leases: leases.length ? [...packet.leases, ...leases] : packet.leases,
+  };
+}
+
+/** Gives back every pooled buffer the packet holds. Safe to call once per packet. */
+export function releasePacket(packet: FramePacket): void {
+  for (const release of packet.leases) release();
+}

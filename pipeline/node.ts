@@ -1,0 +1,94 @@
+/**
+ * What a node is: a function from its validated options to an RxJS piece.
+ *
+ * - a **source** gives an `Observable<FramePacket>` (one per source entry in the config);
+ * - an **operator** gives an `OperatorFunction<FramePacket, FramePacket>`, built once per stream so
+ *   that per-stream state lives in its closure and two streams never share it;
+ * - a **sink** gives a {@link Sink} that every stream's packets are written to.
+ *
+ * `create` is async so that expensive set-up (opening a model, probing a clip, binding a port)
+ * happens, and fails, while the graph is built: before the first frame, never in the middle.
+ * Operators also declare which packet sections they need and add, so a graph in the wrong order
+ * is rejected when it is built (MediaPipe's calculator contract, in small).
+ */
+import type { Observable, OperatorFunction } from 'rxjs';
+import type { z } from 'zod';
+import type { FramePacket, PacketSection } from './frame.ts';
+import type { Logger } from './log.ts';
+import type { PipelineMetrics } from './metrics.ts';
+
+/** What every node can reach while it is created: shared for the whole graph. */
+export interface GraphContext {
+  readonly log: Logger;
+  readonly metrics: PipelineMetrics;
+  /** Absolute path of the data directory (models and clips live under it). */
+  readonly dataDir: string;
+  /** Aborted when the pipeline is asked to stop. */
+  readonly signal: AbortSignal;
+  /**
+   * One value per key for the whole graph, created on first use and disposed when the graph
+   * stops: how several streams share one inference session per model (a side packet).
+   */
+  shared<T>(key: string, create: () => Promise<T>, dispose?: (value: T) => void | Promise<void>): Promise<T>;
+}
+
+/** The context of one node in one stream's chain. */
+export interface ChainContext extends GraphContext {
+  readonly stream: string;
+  /**
+   * True when every frame must be processed, in order (a file played with `realtime: false`):
+   * stages then queue instead of dropping, and the source waits for free buffers.
+   */
+  readonly lossless: boolean;
+  /** The node's label in timings, drops and logs, e.g. `semantic-segmentation`. */
+  readonly label: string;
+  readonly log: Logger;
+}
+
+export interface Sink {
+  /** Receives every processed packet of every stream, synchronously: copy what you keep. */
+  write(packet: FramePacket): void;
+  /** A stream ended (end of file, or its source failed with `error`). */
+  streamEnded?(stream: string, error?: Error): void;
+  /** Flushes and frees what the sink holds; called once when the graph stops. */
+  close(): Promise<void>;
+}
+
+interface NodeBase<Options> {
+  readonly type: string;
+  /** One sentence for `panoptes nodes` and error messages. */
+  readonly description: string;
+  readonly options: z.ZodType<Options>;
+}
+
+export interface SourceNode<Options = unknown> extends NodeBase<Options> {
+  readonly kind: 'source';
+  create(options: Options, ctx: ChainContext): Promise<Observable<FramePacket>>;
+}
+
+export interface OperatorNode<Options = unknown> extends NodeBase<Options> {
+  readonly kind: 'operator';
+  readonly needs: readonly PacketSection[];
+  readonly adds: readonly PacketSection[];
+  create(options: Options, ctx: ChainContext): Promise<OperatorFunction<FramePacket, FramePacket>>;
+}
+
+export interface SinkNode<Options = unknown> extends NodeBase<Options> {
+  readonly kind: 'sink';
+  create(options: Options, ctx: GraphContext): Promise<Sink>;
+}
+
+/** A node of any kind with its options type erased, as the registry stores it. */
+export type AnyNode = SourceNode<unknown> | OperatorNode<unknown> | SinkNode<unknown>;
+
+export function defineSource<Options>(node: Omit<SourceNode<Options>, 'kind'>): SourceNode<Options> {
+  return { kind: 'source', ...node };
+}
+
+export function defineOperator<Options>(node: Omit<OperatorNode<Options>, 'kind'>): OperatorNode<Options> {
+  return { kind: 'operator', ...node };
+}
+
+export function defineSink<Options>(node: Omit<SinkNode<Options>, 'kind'>): SinkNode<Options> {
+  return { kind: 'sink', ...node };
+}
