@@ -17,6 +17,8 @@ import type { FramePacket, PacketSection } from './frame.ts';
 import type { Logger } from './log.ts';
 import type { PipelineMetrics } from './metrics.ts';
 
+export type ExecutionProvider = 'cuda' | 'tensorrt' | 'webgpu' | 'cpu';
+
 /** What every node can reach while it is created: shared for the whole graph. */
 export interface GraphContext {
   readonly log: Logger;
@@ -25,6 +27,8 @@ export interface GraphContext {
   readonly dataDir: string;
   /** Aborted when the pipeline is asked to stop. */
   readonly signal: AbortSignal;
+  /** onnxruntime execution providers to try, best first; CPU is always the last resort. */
+  readonly executionProviders: readonly ExecutionProvider[];
   /**
    * One value per key for the whole graph, created on first use and disposed when the graph
    * stops: how several streams share one inference session per model (a side packet).
@@ -63,6 +67,11 @@ interface NodeBase<Options> {
 
 export interface SourceNode<Options = unknown> extends NodeBase<Options> {
   readonly kind: 'source';
+  /**
+   * Whether a source with these options wants every frame processed in order (a recorded file
+   * played as fast as possible) rather than the newest frame first. False when omitted.
+   */
+  lossless?(options: Options): boolean;
   create(options: Options, ctx: ChainContext): Promise<Observable<FramePacket>>;
 }
 

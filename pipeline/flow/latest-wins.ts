@@ -31,7 +31,7 @@ export function latestWins<T, R>(
       let waiting: { value: T } | undefined;
       let sourceDone = false;
 
-      const start = (value: T) => {
+      const start = (value: T): void => {
         let finished = false;
         const inner = from(project(value)).subscribe({
           next: (result) => subscriber.next(result),
@@ -51,9 +51,15 @@ export function latestWins<T, R>(
 
       const outer = source.subscribe({
         next: (value) => {
-          if (!running) return start(value);
-          if (waiting) onDrop(waiting.value);
-          waiting = { value };
+          // A throwing callback goes down the stream as an error, as in RxJS's own operators.
+          try {
+            if (!running) return start(value);
+            const replaced = waiting;
+            waiting = { value };
+            if (replaced) onDrop(replaced.value);
+          } catch (err) {
+            subscriber.error(err);
+          }
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => {
@@ -65,8 +71,15 @@ export function latestWins<T, R>(
       return () => {
         outer.unsubscribe();
         running?.unsubscribe();
-        if (waiting) onDrop(waiting.value);
+        const abandoned = waiting;
         waiting = undefined;
+        // Still handed to onDrop so its buffers are freed. The stream has ended by now, so a
+        // throw here has nowhere to go.
+        try {
+          if (abandoned) onDrop(abandoned.value);
+        } catch {
+          /* ignored: see above */
+        }
       };
     });
 }

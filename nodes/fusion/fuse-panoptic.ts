@@ -1,0 +1,258 @@
+/**
+ * Panoptic fusion: one class and one segment per pixel, from a semantic label map and a set of
+ * instance masks.
+ *
+ * The rules, in the order they apply:
+ * 1. Instances are painted from the highest score down; a pixel already taken keeps its owner,
+ *    so where two instances overlap the higher score wins.
+ * 2. An instance keeps its pixels only if it still owns at least `minArea` of them and at least
+ *    `minVisibleFraction` of its own mask (a mostly hidden duplicate is dropped).
+ * 3. Things win over stuff: pixels of a kept instance get the instance's class, whatever the
+ *    semantic head said there. A person whose pixels the semantic head mostly calls `rider`
+ *    becomes a rider (COCO has no rider class).
+ * 4. The remaining pixels take the semantic class. Pixels of a thing class that no instance
+ *    claims, and pixels of void classes, are void (class {@link VOID_CLASS}, segment 0): a
+ *    thing without an instance cannot be counted, so it is not reported as one.
+ * 5. A stuff class covering fewer than `minArea` pixels is void too.
+ *
+ * Segment ids: things are 1..T in score order, stuff follows in class order; 0 is void.
+ */
+import { VOID_CLASS, type Instances, type Segment, type SemanticLabels } from '../../pipeline/frame.ts';
+
+export interface FusionOptions {
+  readonly minArea: number;
+  readonly minVisibleFraction: number;
+}
+
+/** How the panoptic classes relate to the heads' classes. */
+export interface FusionClasses {
+  /** Panoptic class names: the semantic head's classes. */
+  readonly names: readonly string[];
+  readonly isThing: readonly boolean[];
+  readonly isVoid: readonly boolean[];
+  /** Panoptic class of each instance class, or -1 for instance classes that are ignored. */
+  readonly instanceToPanoptic: Int32Array;
+  /** Panoptic index of `person` and `rider`, when the class set has them (-1 otherwise). */
+  readonly person: number;
+  readonly rider: number;
+}
+
+/** Output buffers, `width * height` each; fusion overwrites every element. */
+export interface FusionBuffers {
+  readonly classMap: Uint8Array;
+  readonly segmentMap: Uint32Array;
+}
+
+export interface FusionResult {
+  readonly segments: Segment[];
+}
+
+/** Nearest-neighbour lookup tables from frame pixels to label-map pixels, made once per size. */
+export class LabelScaler {
+  private key = '';
+  private columns = new Int32Array(0);
+  private rowStarts = new Int32Array(0);
+
+  tables(frameWidth: number, frameHeight: number, labelWidth: number, labelHeight: number) {
+    const key = `${frameWidth}x${frameHeight}<${labelWidth}x${labelHeight}`;
+    if (key !== this.key) {
+      this.key = key;
+      this.columns = Int32Array.from({ length: frameWidth }, (_, x) =>
+        Math.min(labelWidth - 1, Math.floor(((x + 0.5) * labelWidth) / frameWidth)),
+      );
+      this.rowStarts = Int32Array.from(
+        { length: frameHeight },
+        (_, y) => Math.min(labelHeight - 1, Math.floor(((y + 0.5) * labelHeight) / frameHeight)) * labelWidth,
+      );
+    }
+    return { columns: this.columns, rowStarts: this.rowStarts };
+  }
+}
+
+interface PaintedThing {
+  readonly instance: number;
+  classId: number;
+  area: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+export function fusePanoptic(
+  width: number,
+  height: number,
+  semantic: SemanticLabels,
+  instances: Instances | undefined,
+  classes: FusionClasses,
+  options: FusionOptions,
+  out: FusionBuffers,
+  scaler: LabelScaler,
+): FusionResult {
+  const { classMap, segmentMap } = out;
+  const pixels = width * height;
+
+  // Semantic classes are read through nearest-neighbour tables, never upsampled into a buffer.
+  const scale = scaler.tables(width, height, semantic.width, semantic.height);
+  const labels = semantic.labels;
+  segmentMap.fill(0, 0, pixels);
+
+  // Instances, highest score first; temporary ids are 1 + position in `painted`.
+  const things: PaintedThing[] = [];
+  if (instances?.masks) {
+    const order = Array.from({ length: instances.count }, (_, i) => i)
+      .filter((i) => classes.instanceToPanoptic[instances.classIds[i]!]! >= 0)
+      .sort((a, b) => instances.scores[b]! - instances.scores[a]!);
+    for (const i of order) {
+      const thing = paintInstance(instances, i, things.length + 1, classes, segmentMap, semantic.labels, scale, width, height);
+      const mask = instances.masks[i]!;
+      const maskArea = countOnes(mask.data);
+      if (thing.area >= options.minArea && thing.area >= options.minVisibleFraction * maskArea) {
+        things.push(thing);
+      } else {
+        erase(segmentMap, width, thing, things.length + 1);
+      }
+    }
+  }
+
+  // Final pass: thing pixels take their instance's class; the rest is stuff or void.
+  const classCount = classes.names.length;
+  const stuffArea = new Int32Array(classCount);
+  const stuffBox = new Int32Array(classCount * 4);
+  for (let c = 0; c < classCount; c++) stuffBox.set([width, height, -1, -1], c * 4);
+  const thingClass = Int32Array.from([0, ...things.map((t) => t.classId)]);
+  const isStuff = Uint8Array.from({ length: 256 }, (_, c) =>
+    c < classCount && !classes.isVoid[c] && !classes.isThing[c] ? 1 : 0,
+  );
+  const stuffBase = things.length; // stuff segment id = stuffBase + 1 + class
+  const { columns, rowStarts } = scale;
+  for (let y = 0, p = 0; y < height; y++) {
+    const labelRow = rowStarts[y]!;
+    for (let x = 0; x < width; x++, p++) {
+      const seg = segmentMap[p]!;
+      if (seg !== 0) {
+        classMap[p] = thingClass[seg]!;
+        continue;
+      }
+      const c = labels[labelRow + columns[x]!]!;
+      if (isStuff[c] === 0) {
+        classMap[p] = VOID_CLASS;
+        continue;
+      }
+      classMap[p] = c;
+      segmentMap[p] = stuffBase + 1 + c;
+      stuffArea[c]++;
+      const b = c * 4;
+      if (x < stuffBox[b]!) stuffBox[b] = x;
+      if (y < stuffBox[b + 1]!) stuffBox[b + 1] = y;
+      if (x > stuffBox[b + 2]!) stuffBox[b + 2] = x;
+      if (y > stuffBox[b + 3]!) stuffBox[b + 3] = y;
+    }
+  }
+
+  // Stuff fragments too small to matter become void.
+  const tooSmall = new Uint8Array(classCount);
+  let anyTooSmall = false;
+  for (let c = 0; c < classCount; c++) {
+    if (stuffArea[c]! > 0 && stuffArea[c]! < options.minArea) {
+      tooSmall[c] = 1;
+      anyTooSmall = true;
+    }
+  }
+  if (anyTooSmall) {
+    for (let p = 0; p < pixels; p++) {
+      const seg = segmentMap[p]!;
+      if (seg > stuffBase && tooSmall[seg - stuffBase - 1]) {
+        segmentMap[p] = 0;
+        classMap[p] = VOID_CLASS;
+      }
+    }
+  }
+
+  const segments: Segment[] = things.map((t, k) => ({
+    id: k + 1,
+    classId: t.classId,
+    className: classes.names[t.classId]!,
+    isThing: true,
+    area: t.area,
+    bbox: [t.x1, t.y1, t.x2 - t.x1 + 1, t.y2 - t.y1 + 1],
+    score: instances!.scores[t.instance]!,
+  }));
+  for (let c = 0; c < classCount; c++) {
+    if (stuffArea[c] === 0 || tooSmall[c]) continue;
+    const b = c * 4;
+    segments.push({
+      id: stuffBase + 1 + c,
+      classId: c,
+      className: classes.names[c]!,
+      isThing: false,
+      area: stuffArea[c]!,
+      bbox: [stuffBox[b]!, stuffBox[b + 1]!, stuffBox[b + 2]! - stuffBox[b]! + 1, stuffBox[b + 3]! - stuffBox[b + 1]! + 1],
+      score: 1,
+    });
+  }
+  return { segments };
+}
+
+/** Claims the free pixels of instance `i`'s mask for segment `id`; measures what it got. */
+function paintInstance(
+  instances: Instances,
+  i: number,
+  id: number,
+  classes: FusionClasses,
+  segmentMap: Uint32Array,
+  labels: Uint8Array,
+  scale: { columns: Int32Array; rowStarts: Int32Array },
+  width: number,
+  height: number,
+): PaintedThing {
+  const mask = instances.masks![i]!;
+  const thing: PaintedThing = {
+    instance: i,
+    classId: classes.instanceToPanoptic[instances.classIds[i]!]!,
+    area: 0,
+    x1: width,
+    y1: height,
+    x2: -1,
+    y2: -1,
+  };
+  let riderPixels = 0;
+  const yEnd = Math.min(mask.y + mask.height, height);
+  const xEnd = Math.min(mask.x + mask.width, width);
+  for (let y = Math.max(mask.y, 0); y < yEnd; y++) {
+    const maskRow = (y - mask.y) * mask.width - mask.x;
+    const frameRow = y * width;
+    const labelRow = scale.rowStarts[y]!;
+    for (let x = Math.max(mask.x, 0); x < xEnd; x++) {
+      if (mask.data[maskRow + x] === 0) continue;
+      const p = frameRow + x;
+      if (segmentMap[p] !== 0) continue;
+      segmentMap[p] = id;
+      thing.area++;
+      if (labels[labelRow + scale.columns[x]!] === classes.rider) riderPixels++;
+      if (x < thing.x1) thing.x1 = x;
+      if (x > thing.x2) thing.x2 = x;
+      if (y < thing.y1) thing.y1 = y;
+      if (y > thing.y2) thing.y2 = y;
+    }
+  }
+  if (thing.classId === classes.person && classes.rider >= 0 && riderPixels * 2 > thing.area) {
+    thing.classId = classes.rider;
+  }
+  return thing;
+}
+
+/** Gives back the pixels of a dropped instance. */
+function erase(segmentMap: Uint32Array, width: number, thing: PaintedThing, id: number): void {
+  for (let y = thing.y1; y <= thing.y2; y++) {
+    for (let x = thing.x1, p = y * width + thing.x1; x <= thing.x2; x++, p++) {
+      if (segmentMap[p] === id) segmentMap[p] = 0;
+    }
+  }
+}
+
+function countOnes(data: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) n += data[i]!;
+  return n;
+}

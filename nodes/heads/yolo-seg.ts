@@ -1,0 +1,200 @@
+/**
+ * Decodes the YOLOv8-seg output format into {@link Instances}: boxes, class scores and mask
+ * coefficients per anchor (`output0`, `[1, 4 + classes + 32, anchors]`), and 32 mask prototypes
+ * (`output1`, `[1, 32, ph, pw]`).
+ *
+ * Per kept anchor the mask is `sigmoid(coefficients · prototypes) > 0.5`, cropped to the box and
+ * mapped back through the letterbox into frame pixels. The product is only evaluated on the
+ * prototype cells under the box, and `sigmoid(v) > 0.5` is tested as `v > 0` on the bilinearly
+ * interpolated logits, so no per-pixel exp and no full-size upsampled mask.
+ */
+import type { InstanceMask, Instances } from '../../pipeline/frame.ts';
+import type { InputTransform } from '../inference/preprocess.ts';
+import { nonMaxSuppression } from './non-max-suppression.ts';
+
+export interface YoloSegOptions {
+  /** Detections scoring below this are ignored. Lower finds more, with more false positives. */
+  readonly minScore: number;
+  /** Boxes of one class overlapping more than this are duplicates; the higher score is kept. */
+  readonly iouThreshold: number;
+  readonly maxDetections: number;
+  /** Class indices to keep; `undefined` keeps all. */
+  readonly keepClass?: (classId: number) => boolean;
+}
+
+export interface YoloSegTensors {
+  /** `output0` data and dims `[1, channels, anchors]`. */
+  readonly predictions: Float32Array;
+  readonly predictionDims: readonly number[];
+  /** `output1` data and dims `[1, 32, ph, pw]`. */
+  readonly prototypes: Float32Array;
+  readonly prototypeDims: readonly number[];
+}
+
+export interface YoloSegGeometry {
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly frameWidth: number;
+  readonly frameHeight: number;
+  readonly transform: InputTransform;
+}
+
+const MASK_COEFFICIENTS = 32;
+
+export function decodeYoloSeg(
+  model: string,
+  classNames: readonly string[],
+  tensors: YoloSegTensors,
+  geometry: YoloSegGeometry,
+  options: YoloSegOptions,
+): Instances {
+  const [, channels, anchors] = tensors.predictionDims as [number, number, number];
+  const classCount = channels - 4 - MASK_COEFFICIENTS;
+  if (classCount !== classNames.length) {
+    throw new Error(
+      `${model}: output0 has ${classCount} class rows, the catalog lists ${classNames.length} classes`,
+    );
+  }
+  const p = tensors.predictions;
+
+  // 1. Best class per anchor, above the score threshold.
+  const candidates: number[] = [];
+  const candidateClass: number[] = [];
+  const candidateScore: number[] = [];
+  for (let a = 0; a < anchors; a++) {
+    let best = -1;
+    let bestScore = options.minScore;
+    for (let c = 0; c < classCount; c++) {
+      const s = p[(4 + c) * anchors + a]!;
+      if (s >= bestScore) {
+        bestScore = s;
+        best = c;
+      }
+    }
+    if (best >= 0 && (!options.keepClass || options.keepClass(best))) {
+      candidates.push(a);
+      candidateClass.push(best);
+      candidateScore.push(bestScore);
+    }
+  }
+
+  // 2. Boxes in input pixels, then NMS there (the letterbox is uniform, so IoU is unchanged).
+  const n = candidates.length;
+  const inputBoxes = new Float32Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const a = candidates[i]!;
+    const cx = p[a]! * geometry.inputWidth;
+    const cy = p[anchors + a]! * geometry.inputHeight;
+    const w = p[2 * anchors + a]! * geometry.inputWidth;
+    const h = p[3 * anchors + a]! * geometry.inputHeight;
+    inputBoxes.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], i * 4);
+  }
+  const kept = nonMaxSuppression(
+    inputBoxes,
+    Float32Array.from(candidateScore),
+    Int32Array.from(candidateClass),
+    options.iouThreshold,
+    options.maxDetections,
+  );
+
+  // 3. Undo the letterbox, clip to the frame, and decode each kept mask.
+  const { transform: t, frameWidth, frameHeight } = geometry;
+  const count = kept.length;
+  const boxes = new Float32Array(count * 4);
+  const scores = new Float32Array(count);
+  const classIds = new Int32Array(count);
+  const masks: InstanceMask[] = [];
+  const coefficients = new Float32Array(MASK_COEFFICIENTS);
+  kept.forEach((i, k) => {
+    const b = i * 4;
+    const x1 = clamp((inputBoxes[b]! - t.padX) / t.scaleX, 0, frameWidth);
+    const y1 = clamp((inputBoxes[b + 1]! - t.padY) / t.scaleY, 0, frameHeight);
+    const x2 = clamp((inputBoxes[b + 2]! - t.padX) / t.scaleX, 0, frameWidth);
+    const y2 = clamp((inputBoxes[b + 3]! - t.padY) / t.scaleY, 0, frameHeight);
+    boxes.set([x1, y1, x2, y2], k * 4);
+    scores[k] = candidateScore[i]!;
+    classIds[k] = candidateClass[i]!;
+    const a = candidates[i]!;
+    for (let m = 0; m < MASK_COEFFICIENTS; m++) coefficients[m] = p[(4 + classCount + m) * anchors + a]!;
+    masks.push(decodeMask(coefficients, tensors, geometry, x1, y1, x2, y2));
+  });
+
+  return { model, count, boxes, scores, classIds, classNames, masks };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** The instance's mask over the integer box `[x1, x2) x [y1, y2)` of the frame. */
+function decodeMask(
+  coefficients: Float32Array,
+  tensors: YoloSegTensors,
+  geometry: YoloSegGeometry,
+  x1: number,
+  y1: number,
+  x2: number,
+  y2: number,
+): InstanceMask {
+  const [, , ph, pw] = tensors.prototypeDims as [number, number, number, number];
+  const protos = tensors.prototypes;
+  const { transform: t } = geometry;
+  const strideX = geometry.inputWidth / pw;
+  const strideY = geometry.inputHeight / ph;
+  const left = Math.floor(x1);
+  const top = Math.floor(y1);
+  const width = Math.max(0, Math.ceil(x2) - left);
+  const height = Math.max(0, Math.ceil(y2) - top);
+  const data = new Uint8Array(width * height);
+  if (width === 0 || height === 0) return { x: left, y: top, width, height, data };
+
+  // Prototype coordinate of a frame pixel centre: input = frame * scale + pad; proto = input / stride.
+  const toGridX = (fx: number) => ((fx + 0.5) * t.scaleX + t.padX) / strideX - 0.5;
+  const toGridY = (fy: number) => ((fy + 0.5) * t.scaleY + t.padY) / strideY - 0.5;
+  const gx0 = clamp(Math.floor(toGridX(left)), 0, pw - 1);
+  const gx1 = clamp(Math.ceil(toGridX(left + width - 1)), 0, pw - 1);
+  const gy0 = clamp(Math.floor(toGridY(top)), 0, ph - 1);
+  const gy1 = clamp(Math.ceil(toGridY(top + height - 1)), 0, ph - 1);
+  const gridW = gx1 - gx0 + 1;
+  const gridH = gy1 - gy0 + 1;
+
+  // Mask logits on the prototype cells under the box only.
+  const logits = new Float32Array(gridW * gridH);
+  const plane = ph * pw;
+  for (let m = 0; m < MASK_COEFFICIENTS; m++) {
+    const c = coefficients[m]!;
+    const base = m * plane;
+    for (let gy = 0; gy < gridH; gy++) {
+      const row = base + (gy + gy0) * pw + gx0;
+      const out = gy * gridW;
+      for (let gx = 0; gx < gridW; gx++) logits[out + gx] += c * protos[row + gx]!;
+    }
+  }
+
+  // Bilinear lookup per frame pixel; sigmoid(v) > 0.5 <=> v > 0.
+  const colLo = new Int32Array(width);
+  const colHi = new Int32Array(width);
+  const colW = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const g = clamp(toGridX(left + x) - gx0, 0, gridW - 1);
+    colLo[x] = Math.floor(g);
+    colHi[x] = Math.min(colLo[x]! + 1, gridW - 1);
+    colW[x] = g - colLo[x]!;
+  }
+  for (let y = 0; y < height; y++) {
+    const g = clamp(toGridY(top + y) - gy0, 0, gridH - 1);
+    const r0 = Math.floor(g) * gridW;
+    const r1 = Math.min(Math.floor(g) + 1, gridH - 1) * gridW;
+    const wy = g - Math.floor(g);
+    const out = y * width;
+    for (let x = 0; x < width; x++) {
+      const lo = colLo[x]!;
+      const hi = colHi[x]!;
+      const wx = colW[x]!;
+      const upper = logits[r0 + lo]! + (logits[r0 + hi]! - logits[r0 + lo]!) * wx;
+      const lower = logits[r1 + lo]! + (logits[r1 + hi]! - logits[r1 + lo]!) * wx;
+      data[out + x] = upper + (lower - upper) * wy > 0 ? 1 : 0;
+    }
+  }
+  return { x: left, y: top, width, height, data };
+}

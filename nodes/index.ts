@@ -1,0 +1,27 @@
+/**
+ * Every built-in node type, as the graph builder looks them up by `type`. Adding a node is:
+ * write it under nodes/<layer>/, then list it here.
+ */
+import { NodeRegistry } from '../pipeline/registry.ts';
+import { panopticFusion } from './fusion/panoptic-fusion.ts';
+import { instanceSegmentation } from './heads/instance-segmentation.ts';
+import { semanticSegmentation } from './heads/semantic-segmentation.ts';
+import { overlay } from './render/overlay.ts';
+import { eventsSink } from './sinks/events-sink.ts';
+import { viewerSink } from './sinks/viewer-sink.ts';
+import { ffmpegSource } from './sources/ffmpeg-source.ts';
+
+export function builtinNodes(): NodeRegistry {
+  return new NodeRegistry([
+    // sources
+    ffmpegSource,
+    // operators, in the order a typical graph uses them
+    semanticSegmentation,
+    instanceSegmentation,
+    panopticFusion,
+    overlay,
+    // sinks
+    viewerSink,
+    eventsSink,
+  ]);
+}

@@ -1,0 +1,20 @@
+import type { GraphContext } from '../../pipeline/node.ts';
+import { findModel, loadModelCatalog, type ModelCatalog, type ModelEntry } from './model-catalog.ts';
+import { openModelSession, type ModelSession } from './model-session.ts';
+
+/**
+ * The session for catalog model `id`, opened once per graph and shared by every stream that uses
+ * it. The first caller pays for loading, checking and warming it up; the rest await the same one.
+ */
+export async function openModel(ctx: GraphContext, id: string, decoder: ModelEntry['decoder']): Promise<ModelSession> {
+  const catalog = await ctx.shared<ModelCatalog>('model-catalog', async () => loadModelCatalog());
+  const entry = findModel(catalog, id);
+  if (entry.decoder !== decoder) {
+    throw new Error(`model "${id}" is a ${entry.decoder} model; this node needs a ${decoder} model`);
+  }
+  return ctx.shared(
+    `model:${id}`,
+    () => openModelSession(entry, ctx.dataDir, ctx.executionProviders, ctx.log.child('inference')),
+    (session) => session.release(),
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * Frame → model input: resize (stretch or letterbox), colour order, normalization, NCHW float32,
+ * written into one buffer that is reused for every frame.
+ */
+import type { ModelInput } from './model-catalog.ts';
+
+/** How frame pixels map into the model's input: `model = frame * scale + pad`, per axis. */
+export interface InputTransform {
+  readonly scaleX: number;
+  readonly scaleY: number;
+  readonly padX: number;
+  readonly padY: number;
+}
+
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+export type Preprocessor = (image: RgbImage) => { tensor: Float32Array; transform: InputTransform };
+
+/** Source index pairs and weights for bilinear sampling along one axis (half-pixel centres). */
+interface AxisPlan {
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly weight: Float32Array;
+}
+
+function planAxis(outSize: number, srcSize: number, scale: number): AxisPlan {
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const weight = new Float32Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    const s = Math.min(Math.max((i + 0.5) / scale - 0.5, 0), srcSize - 1);
+    const l = Math.floor(s);
+    lo[i] = l;
+    hi[i] = Math.min(l + 1, srcSize - 1);
+    weight[i] = s - l;
+  }
+  return { lo, hi, weight };
+}
+
+interface ResizePlan {
+  readonly srcWidth: number;
+  readonly srcHeight: number;
+  readonly transform: InputTransform;
+  /** The region of the input the frame covers (the rest is padding). */
+  readonly contentWidth: number;
+  readonly contentHeight: number;
+  readonly xs: AxisPlan;
+  readonly ys: AxisPlan;
+}
+
+export function inputTransformFor(input: ModelInput, srcWidth: number, srcHeight: number): InputTransform {
+  if (input.resize === 'stretch') {
+    return { scaleX: input.width / srcWidth, scaleY: input.height / srcHeight, padX: 0, padY: 0 };
+  }
+  const scale = Math.min(input.width / srcWidth, input.height / srcHeight);
+  const contentWidth = Math.round(srcWidth * scale);
+  const contentHeight = Math.round(srcHeight * scale);
+  const centred = input.resize === 'letterbox-center';
+  const padX = centred ? Math.floor((input.width - contentWidth) / 2) : 0;
+  const padY = centred ? Math.floor((input.height - contentHeight) / 2) : 0;
+  return { scaleX: scale, scaleY: scale, padX, padY };
+}
+
+function planResize(input: ModelInput, srcWidth: number, srcHeight: number): ResizePlan {
+  const transform = inputTransformFor(input, srcWidth, srcHeight);
+  const contentWidth = Math.min(input.width - transform.padX, Math.round(srcWidth * transform.scaleX));
+  const contentHeight = Math.min(input.height - transform.padY, Math.round(srcHeight * transform.scaleY));
+  return {
+    srcWidth,
+    srcHeight,
+    transform,
+    contentWidth,
+    contentHeight,
+    xs: planAxis(contentWidth, srcWidth, transform.scaleX),
+    ys: planAxis(contentHeight, srcHeight, transform.scaleY),
+  };
+}
+
+/**
+ * A preprocessor for one model input. It owns its output tensor: the caller must be done with
+ * one frame's tensor (the model run has finished) before preparing the next.
+ */
+export function createPreprocessor(input: ModelInput): Preprocessor {
+  const { width, height } = input;
+  const plane = width * height;
+  const tensor = new Float32Array(3 * plane);
+  // Normalization is affine, so it commutes with bilinear interpolation: x = v * gain + offset.
+  const gain = input.normalize.std.map((s) => input.normalize.scale / s);
+  const offset = input.normalize.mean.map((m, c) => -m / input.normalize.std[c]!);
+  // Output plane c reads source channel sourceChannel[c] of the RGB frame.
+  const sourceChannel = input.colorOrder === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+  let plan: ResizePlan | undefined;
+
+  return (image) => {
+    if (!plan || plan.srcWidth !== image.width || plan.srcHeight !== image.height) {
+      plan = planResize(input, image.width, image.height);
+      for (let c = 0; c < 3; c++) {
+        const padValue = input.pad * gain[sourceChannel[c]!]! + offset[sourceChannel[c]!]!;
+        tensor.fill(padValue, c * plane, (c + 1) * plane);
+      }
+    }
+    const { xs, ys, contentWidth, contentHeight, transform } = plan;
+    const src = image.data;
+    const rowStride = image.width * 3;
+    for (let c = 0; c < 3; c++) {
+      const channel = sourceChannel[c]!;
+      const g = gain[channel]!;
+      const o = offset[channel]!;
+      const planeStart = c * plane;
+      for (let y = 0; y < contentHeight; y++) {
+        const row0 = ys.lo[y]! * rowStride + channel;
+        const row1 = ys.hi[y]! * rowStride + channel;
+        const wy = ys.weight[y]!;
+        let out = planeStart + (y + transform.padY) * width + transform.padX;
+        for (let x = 0; x < contentWidth; x++) {
+          const x0 = xs.lo[x]! * 3;
+          const x1 = xs.hi[x]! * 3;
+          const wx = xs.weight[x]!;
+          const top = src[row0 + x0]! + (src[row0 + x1]! - src[row0 + x0]!) * wx;
+          const bottom = src[row1 + x0]! + (src[row1 + x1]! - src[row1 + x0]!) * wx;
+          tensor[out++] = (top + (bottom - top) * wy) * g + o;
+        }
+      }
+    }
+    return { tensor, transform };
+  };
+}

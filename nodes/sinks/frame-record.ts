@@ -1,0 +1,51 @@
+import type { FramePacket, Segment } from '../../pipeline/frame.ts';
+import { thingCounts } from '../analytics/thing-counts.ts';
+
+/** The per-frame record of `--events` files (one JSON object per line). */
+export interface FrameRecord {
+  readonly type: 'frame';
+  readonly stream: string;
+  readonly seq: number;
+  readonly ptsMs: number;
+  readonly width: number;
+  readonly height: number;
+  /** Thing instances per class name. */
+  readonly counts: Record<string, number>;
+  readonly segments: readonly SegmentRecord[];
+  /** Milliseconds from decode to this record. */
+  readonly latencyMs: number;
+  /** Milliseconds per node. */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export type SegmentRecord = Pick<
+  Segment,
+  'id' | 'className' | 'isThing' | 'area' | 'bbox' | 'score' | 'trackId' | 'trackState'
+>;
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+export function frameRecord(packet: FramePacket, nowMs: number = Date.now()): FrameRecord {
+  const { frame, panoptic } = packet;
+  const segments = panoptic?.segments ?? [];
+  return {
+    type: 'frame',
+    stream: frame.stream,
+    seq: frame.seq,
+    ptsMs: round(frame.ptsMs, 3),
+    width: frame.width,
+    height: frame.height,
+    counts: thingCounts(segments),
+    segments: segments.map((s) => ({
+      id: s.id,
+      className: s.className,
+      isThing: s.isThing,
+      area: s.area,
+      bbox: s.bbox,
+      score: round(s.score, 4),
+      ...(s.trackId === undefined ? {} : { trackId: s.trackId, trackState: s.trackState }),
+    })),
+    latencyMs: nowMs - frame.capturedAtMs,
+    timings: Object.fromEntries(Object.entries(packet.timings).map(([k, v]) => [k, round(v, 2)])),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The pipeline config file: YAML with `sources`, `pipeline` (operators, in order) and `sinks`,
+ * each entry `{ type, ...options }`. This module reads the file and checks its outline; node
+ * options are checked against each node's own schema when the graph is resolved.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, parseOrExplain } from './validation.ts';
+
+const nodeEntry = z.looseObject({
+  type: z.string().describe('The node type, e.g. panoptic-fusion'),
+  name: z.string().optional().describe('A label for logs, timings and drops; defaults to the type'),
+});
+
+const sourceEntry = z.looseObject({
+  ...nodeEntry.shape,
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"')
+    .describe('The stream name, shown in the viewer and in every event'),
+});
+
+export const configFileSchema = z.strictObject({
+  dataDir: z
+    .string()
+    .optional()
+    .describe('Folder holding models/ and replay/, relative to this file; PANOPTES_DATA overrides it'),
+  executionProviders: z
+    .array(z.enum(['cuda', 'tensorrt', 'webgpu', 'cpu']))
+    .min(1)
+    .default(['cpu'])
+    .describe('onnxruntime execution providers to try, best first; CPU is always the fallback'),
+  sources: z.array(sourceEntry).min(1, 'at least one source'),
+  pipeline: z.array(nodeEntry).default([]),
+  sinks: z.array(nodeEntry).default([]),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type NodeEntry = z.infer<typeof nodeEntry>;
+
+/** Reads and parses a config file into a plain object, without checking it. */
+export function readConfigFile(file: string): unknown {
+  if (!existsSync(file)) {
+    throw new ConfigError(`config not found: ${file} (the configs shipped with Panoptes are in configs/)`);
+  }
+  const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true });
+  if (document.errors.length) {
+    throw new ConfigError(
+      document.errors.map((e) => `${file}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`).join('\n'),
+    );
+  }
+  return document.toJS() as unknown;
+}
+
+/** Checks the outline of a parsed config (node options are checked later, per node). */
+export function checkConfigFile(raw: unknown, file: string): ConfigFile {
+  return parseOrExplain(configFileSchema, raw, { file });
+}

@@ -1,0 +1,86 @@
+/**
+ * From a checked config file to a graph specification: every node looked up in the registry,
+ * its options parsed with its own schema (unknown keys rejected, so typos are caught), and the
+ * operators' order checked against what each needs and adds.
+ */
+import { z } from 'zod';
+import type { PacketSection } from '../frame.ts';
+import type { ExecutionProvider, OperatorNode, SinkNode, SourceNode } from '../node.ts';
+import type { NodeRegistry } from '../registry.ts';
+import type { ConfigFile, NodeEntry } from './config-file.ts';
+import { ConfigError, parseOrExplain } from './validation.ts';
+
+export interface Resolved<N> {
+  readonly node: N;
+  readonly label: string;
+  readonly options: unknown;
+}
+
+export interface GraphSpec {
+  readonly file: string;
+  readonly executionProviders: readonly ExecutionProvider[];
+  readonly dataDir: string | undefined;
+  readonly sources: readonly (Resolved<SourceNode> & { readonly id: string })[];
+  readonly pipeline: readonly Resolved<OperatorNode>[];
+  readonly sinks: readonly Resolved<SinkNode>[];
+}
+
+const ENTRY_KEYS = ['type', 'name', 'id'];
+
+function parseOptions(
+  schema: z.ZodType,
+  entry: NodeEntry,
+  file: string,
+  prefix: readonly PropertyKey[],
+): unknown {
+  const options = Object.fromEntries(Object.entries(entry).filter(([key]) => !ENTRY_KEYS.includes(key)));
+  const strict = schema instanceof z.ZodObject ? schema.strict() : schema;
+  return parseOrExplain(strict, options, { file, prefix });
+}
+
+function labelsFor(entries: readonly NodeEntry[]): string[] {
+  const seen = new Map<string, number>();
+  return entries.map((entry) => {
+    const base = entry.name ?? entry.type;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base}#${n}`;
+  });
+}
+
+export function resolveGraphSpec(config: ConfigFile, file: string, registry: NodeRegistry): GraphSpec {
+  const ids = new Set<string>();
+  const sources = config.sources.map((entry, i) => {
+    if (ids.has(entry.id)) throw new ConfigError(`${file}: sources[${i}].id: "${entry.id}" is used twice; ids must be unique`);
+    ids.add(entry.id);
+    const node = registry.get(entry.type, 'source', `${file}: sources[${i}].type`);
+    return { id: entry.id, node, label: entry.id, options: parseOptions(node.options, entry, file, ['sources', i]) };
+  });
+
+  const operatorLabels = labelsFor(config.pipeline);
+  const available = new Set<PacketSection>();
+  const pipeline = config.pipeline.map((entry, i) => {
+    const node = registry.get(entry.type, 'operator', `${file}: pipeline[${i}].type`);
+    const missing = node.needs.filter((section) => !available.has(section));
+    if (missing.length) {
+      const providers = registry
+        .list()
+        .filter((n): n is OperatorNode => n.kind === 'operator' && n.adds.some((s) => missing.includes(s)))
+        .map((n) => n.type);
+      throw new ConfigError(
+        `${file}: pipeline[${i}] (${entry.type}) needs ${missing.map((s) => `"${s}"`).join(', ')}, which no node before it adds; ` +
+          `put one of ${providers.join(', ')} before it`,
+      );
+    }
+    node.adds.forEach((section) => available.add(section));
+    return { node, label: operatorLabels[i]!, options: parseOptions(node.options, entry, file, ['pipeline', i]) };
+  });
+
+  const sinkLabels = labelsFor(config.sinks);
+  const sinks = config.sinks.map((entry, i) => {
+    const node = registry.get(entry.type, 'sink', `${file}: sinks[${i}].type`);
+    return { node, label: sinkLabels[i]!, options: parseOptions(node.options, entry, file, ['sinks', i]) };
+  });
+
+  return { file, executionProviders: config.executionProviders, dataDir: config.dataDir, sources, pipeline, sinks };
+}

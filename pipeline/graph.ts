@@ -1,0 +1,174 @@
+/**
+ * Builds and runs the RxJS graph a {@link GraphSpec} describes:
+ *
+ * ```
+ *   source A ─► op 1 ─► op 2 ─► ... ─┐
+ *   source B ─► op 1 ─► op 2 ─► ... ─┼─► every sink ─► buffers released
+ *   ...                              ┘
+ * ```
+ *
+ * One chain per source, with its own operator instances (per-stream state never mixes) and
+ * shared side packets (one inference session per model). A chain that fails is logged and
+ * reported to the sinks; the others go on. Everything expensive is created, and checked, before
+ * the first frame flows; if any of it fails, what was already created is disposed.
+ */
+import type { Observable, Subscription } from 'rxjs';
+import { releasePacket, type FramePacket } from './frame.ts';
+import type { Logger } from './log.ts';
+import { PipelineMetrics } from './metrics.ts';
+import type { ChainContext, GraphContext, Sink } from './node.ts';
+import type { GraphSpec } from './config/resolve.ts';
+
+export interface StreamOutcome {
+  readonly stream: string;
+  readonly error?: Error;
+}
+
+export interface Graph {
+  readonly streams: readonly string[];
+  readonly metrics: PipelineMetrics;
+  readonly sinks: readonly Sink[];
+  /** Starts every chain; resolves when all have ended (end of file, failure or stop). */
+  run(): Promise<StreamOutcome[]>;
+  /** Stops the sources, then closes the sinks and the shared resources. Idempotent. */
+  stop(): Promise<void>;
+}
+
+interface Disposer {
+  readonly key: string;
+  dispose(): void | Promise<void>;
+}
+
+function sharedCache(disposers: Disposer[]): GraphContext['shared'] {
+  const values = new Map<string, Promise<unknown>>();
+  return <T>(key: string, create: () => Promise<T>, dispose?: (value: T) => void | Promise<void>) => {
+    let value = values.get(key) as Promise<T> | undefined;
+    if (!value) {
+      value = create();
+      values.set(key, value);
+      if (dispose) {
+        disposers.push({ key, dispose: async () => dispose(await value!) });
+      }
+      // A failed creation is not cached: the error is reported once, to every awaiting node.
+      value.catch(() => values.delete(key));
+    }
+    return value;
+  };
+}
+
+export async function buildGraph(
+  spec: GraphSpec,
+  options: { dataDir: string; log: Logger; metrics?: PipelineMetrics },
+): Promise<Graph> {
+  const { log } = options;
+  const metrics = options.metrics ?? new PipelineMetrics();
+  const abort = new AbortController();
+  const disposers: Disposer[] = [];
+  const sinks: Sink[] = [];
+  const context: GraphContext = {
+    log,
+    metrics,
+    dataDir: options.dataDir,
+    signal: abort.signal,
+    executionProviders: spec.executionProviders,
+    shared: sharedCache(disposers),
+  };
+
+  const disposeAll = async () => {
+    abort.abort();
+    const results = await Promise.allSettled([
+      ...sinks.map((sink) => sink.close()),
+      ...disposers.map((d) => Promise.resolve().then(() => d.dispose())),
+    ]);
+    for (const result of results) {
+      if (result.status === 'rejected') log.warn(`while stopping: ${String(result.reason)}`);
+    }
+  };
+
+  const chains: { stream: string; frames$: Observable<FramePacket> }[] = [];
+  try {
+    for (const source of spec.sources) {
+      const lossless = source.node.lossless?.(source.options) ?? false;
+      const chainContext = (label: string): ChainContext => ({
+        ...context,
+        stream: source.id,
+        lossless,
+        label,
+        log: log.child(`${source.id}:${label}`),
+      });
+      let frames$ = await source.node.create(source.options, chainContext('source'));
+      for (const step of spec.pipeline) {
+        const operator = await step.node.create(step.options, chainContext(step.label));
+        frames$ = operator(frames$);
+      }
+      chains.push({ stream: source.id, frames$ });
+    }
+    for (const sink of spec.sinks) {
+      sinks.push(await sink.node.create(sink.options, { ...context, log: log.child(sink.label) }));
+    }
+  } catch (err) {
+    await disposeAll();
+    throw err;
+  }
+
+  const subscriptions: Subscription[] = [];
+  let stopping: Promise<void> | undefined;
+
+  const deliver = (packet: FramePacket) => {
+    try {
+      for (const sink of sinks) {
+        try {
+          sink.write(packet);
+        } catch (err) {
+          log.error(`sink failed on ${packet.frame.stream}#${packet.frame.seq}: ${(err as Error).message}`);
+        }
+      }
+      metrics.processed(packet.frame.stream, packet.frame.capturedAtMs, packet.timings);
+    } finally {
+      releasePacket(packet);
+    }
+  };
+
+  const endStream = (stream: string, error?: Error) => {
+    for (const sink of sinks) sink.streamEnded?.(stream, error);
+  };
+
+  return {
+    streams: chains.map((c) => c.stream),
+    metrics,
+    sinks,
+    run() {
+      return Promise.all(
+        chains.map(
+          ({ stream, frames$ }) =>
+            new Promise<StreamOutcome>((resolve) => {
+              const finish = (error?: Error) => {
+                if (error) log.error(`stream ${stream} failed: ${error.message}`);
+                else log.info(`stream ${stream} ended`);
+                endStream(stream, error);
+                resolve(error ? { stream, error } : { stream });
+              };
+              const subscription = frames$.subscribe({
+                next: deliver,
+                error: (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+                complete: () => finish(),
+              });
+              // Stopping unsubscribes; that ends the stream too, without an error.
+              subscription.add(() => {
+                if (abort.signal.aborted) resolve({ stream });
+              });
+              subscriptions.push(subscription);
+            }),
+        ),
+      );
+    },
+    stop() {
+      stopping ??= (async () => {
+        abort.abort();
+        for (const subscription of subscriptions) subscription.unsubscribe();
+        await disposeAll();
+      })();
+      return stopping;
+    },
+  };
+}

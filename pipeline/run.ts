@@ -1,0 +1,44 @@
+import { buildGraph, type Graph, type StreamOutcome } from './graph.ts';
+import type { Logger } from './log.ts';
+import type { StreamStats } from './metrics.ts';
+import type { GraphSpec } from './config/resolve.ts';
+
+export interface RunResult {
+  readonly outcomes: readonly StreamOutcome[];
+  readonly stats: readonly StreamStats[];
+  /** True when a signal stopped the run before the streams ended by themselves. */
+  readonly interrupted: boolean;
+}
+
+/**
+ * Builds the graph, runs it until every stream has ended, and stops it cleanly, also on SIGINT
+ * or SIGTERM (a second signal exits at once, for a user whose stop hangs).
+ */
+export async function runPipeline(
+  spec: GraphSpec,
+  options: { dataDir: string; log: Logger; onStarted?: (graph: Graph) => void },
+): Promise<RunResult> {
+  const { log } = options;
+  const graph = await buildGraph(spec, options);
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    interrupted = true;
+    log.info(`${signal}: stopping`);
+    void graph.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    options.onStarted?.(graph);
+    const outcomes = await graph.run();
+    return { outcomes, stats: graph.metrics.snapshot(), interrupted };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await graph.stop();
+  }
+}

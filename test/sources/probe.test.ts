@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { isUrl, probeVideo } from '../../nodes/sources/probe.ts';
+import { dataDir } from '../helpers/data-dir.ts';
+
+const videos = path.join(dataDir(), 'replay/videos');
+const scratch = mkdtempSync(path.join(tmpdir(), 'panoptes-probe-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('probeVideo', () => {
+  it('describes an mp4 clip', async () => {
+    const info = await probeVideo(path.join(videos, 'solidWhiteRight.mp4'));
+    expect(info).toMatchObject({ width: 960, height: 540, fps: 25, fpsNum: 25, fpsDen: 1, frameCount: 221, codec: 'h264' });
+    expect(info.durationMs).toBeCloseTo(8840, 0);
+  });
+
+  it("takes a GIF's frame rate from r_frame_rate (its avg_frame_rate is an early estimate)", async () => {
+    const info = await probeVideo(path.join(videos, 'intel_worker-zone-detection_preview.gif'));
+    expect(info).toMatchObject({ width: 480, height: 270, fps: 15, frameCount: 71, codec: 'gif' });
+  });
+
+  it('swaps width and height of a clip that carries a quarter-turn rotation', async () => {
+    const rotated = path.join(scratch, 'rotated.mp4');
+    const source = path.join(videos, 'udacity_vehicle_detection_test_video.mp4');
+    execFileSync(ffmpegPath().path, ['-v', 'error', '-y', '-i', source, '-map', '0:v', '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]);
+    const info = await probeVideo(rotated);
+    expect([info.width, info.height]).toEqual([720, 1280]);
+  });
+
+  it('names a missing file and says how to fix the path', async () => {
+    const missing = path.join(videos, 'no-such-clip.mp4');
+    await expect(probeVideo(missing)).rejects.toThrow(
+      `video not found: ${missing} — check the path, or set PANOPTES_DATA / the source's uri`,
+    );
+  });
+
+  it("names a corrupt file and passes on ffprobe's reason", async () => {
+    const corrupt = path.join(scratch, 'corrupt.mp4');
+    writeFileSync(corrupt, randomBytes(64 * 1024));
+    await expect(probeVideo(corrupt)).rejects.toThrow(`cannot read video ${corrupt}: Invalid data found when processing input`);
+  });
+
+  it('says when a file has no video stream', async () => {
+    const audio = path.join(scratch, 'tone.wav');
+    execFileSync(ffmpegPath().path, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=duration=0.2', audio]);
+    await expect(probeVideo(audio)).rejects.toThrow(`cannot read video ${audio}: it has no video stream`);
+  });
+});
+
+describe('isUrl', () => {
+  it('tells stream URLs from paths', () => {
+    for (const url of ['rtsp://cam/1', 'rtmp://host/live', 'http://host/a.mp4', 'https://host/a.m3u8', 'udp://0.0.0.0:1234']) {
+      expect(isUrl(url)).toBe(true);
+    }
+    for (const file of ['replay/videos/a.mp4', '/abs/a.mp4', 'C:\\videos\\a.mp4', 'file:///abs/a.mp4']) {
+      expect(isUrl(file)).toBe(false);
+    }
+  });
+});
