@@ -88,6 +88,9 @@ export const ffmpegSource = defineSource<FfmpegSourceOptions>({
   type: 'ffmpeg',
   description: 'Decodes a video file or stream (rtsp, http, ...) with ffmpeg into RGB frames.',
   options: ffmpegSourceOptions,
+  // A file played as fast as it decodes is a batch job: every frame, in order. A paced file or a
+  // stream is live: the newest frame matters, and falling behind means dropping.
+  lossless: (options) => !options.realtime && !isUrl(options.uri),
   async create(options, ctx) {
     const input = inputOf(options.uri, ctx.dataDir);
     const info = await probeVideo(input.location);
@@ -147,6 +150,11 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
     /** The write callback held back while the reader waits for a buffer: pipe backpressure pauses ffmpeg. */
     let heldWrite: (() => void) | undefined;
 
+    // Done once every byte ffmpeg wrote has been read *and* it has exited 0, in either order.
+    const completeIfDone = () => {
+      if (outputEnded && exitedCleanly) subscriber.complete();
+    };
+
     const ptsMsOf = (seq: number): number => {
       if (!input.live) return (seq * 1000 * info.fpsDen) / info.fpsNum;
       const now = performance.now();
@@ -160,8 +168,9 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
       whenPoolFull: ctx.lossless ? 'pause' : 'drop',
       onFrame: (data, release, seq) => {
         ctx.metrics.decoded(ctx.stream);
-        const frame = { stream: ctx.stream, seq, ptsMs: ptsMsOf(seq), width: size.width, height: size.height, data, capturedAtMs: Date.now() };
-        subscriber.next(packetOf(frame, [release]));
+        const { width, height } = size;
+        const ptsMs = ptsMsOf(seq);
+        subscriber.next(packetOf({ stream: ctx.stream, seq, ptsMs, width, height, data, capturedAtMs: Date.now() }, [release]));
         emitted++;
         if (options.maxFrames !== undefined && emitted >= options.maxFrames) subscriber.complete();
       },
@@ -177,7 +186,9 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
       },
       onEnd: (trailingBytes) => {
         if (trailingBytes > 0) {
-          ctx.log.warn(`${options.uri}: ffmpeg's output ended inside a frame (${trailingBytes} of ${frameBytes} bytes); that frame is discarded`);
+          ctx.log.warn(
+            `${options.uri}: ffmpeg's output ended inside a frame (${trailingBytes} of ${frameBytes} bytes); that frame is discarded`,
+          );
         }
         outputEnded = true;
         completeIfDone();
@@ -201,18 +212,11 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
 
     const command = buildCommand(options, input, info, size, binary) as CommandWithProcess;
 
-    const completeIfDone = () => {
-      if (outputEnded && exitedCleanly) subscriber.complete();
-    };
-
     command.on('start', (commandLine) => {
       child = command.ffmpegProc;
-      // Unsubscribed while fluent-ffmpeg was still checking capabilities: the process is born now.
-      if (stopped) {
-        child?.kill('SIGKILL');
-        return;
-      }
       ctx.log.debug(`ffmpeg started (pid ${child?.pid ?? '?'}): ${commandLine}`);
+      // Unsubscribed while fluent-ffmpeg was still checking capabilities: the process is born now.
+      if (stopped) child?.kill('SIGKILL');
     });
     command.on('stderr', (line) => {
       if (!line.trim()) return;

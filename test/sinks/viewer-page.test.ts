@@ -3,15 +3,15 @@
  * the canvas, with the counts table filled and a stream picker when there are several streams.
  * Leaves a screenshot in `out/viewer-page.png` for a person to look at.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FramePacket, Segment } from '../../pipeline/frame.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { PipelineMetrics } from '../../pipeline/metrics.ts';
 import type { GraphContext } from '../../pipeline/node.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { createViewerSink, viewerSink, type FrameHeader, type ViewerSink } from '../../nodes/sinks/viewer-sink.ts';
 
 declare global {
@@ -20,7 +20,6 @@ declare global {
   }
 }
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WIDTH = 320;
 const HEIGHT = 180;
 const FRAME_INTERVAL_MS = 50;
@@ -150,16 +149,7 @@ describe('viewer page in Chromium', () => {
   let stopFeeding = () => {};
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get install chromium\` ` +
-          'or set CHROMIUM_PATH to a Chromium or Chrome binary',
-      );
-    }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     jpegs.set(FRONT_DOOR, await sceneJpeg(FRONT_DOOR));
     jpegs.set(GARAGE, await sceneJpeg(GARAGE));
     sink = await createViewerSink(viewerSink.options.parse({ port: 0 }), context(metrics));

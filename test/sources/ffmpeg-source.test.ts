@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { lastValueFrom, take, toArray, type Observable } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { releasePacket, type Frame, type FramePacket } from '../../pipeline/frame.ts';
@@ -149,6 +150,13 @@ describe('ffmpeg source', () => {
     expect(ctx.log.lines.some((line) => line.includes(`(resized to ${width}x${height})`))).toBe(true);
   });
 
+  it('takes a file:// URL as a file', async () => {
+    const uri = pathToFileURL(path.join(videos, 'udacity_vehicle_detection_test_video.mp4')).href;
+    const { source } = await openSource({ uri, realtime: false, maxFrames: 2 });
+    const { frames } = await decodeAll(source);
+    expect(frames.map((f) => [f.seq, f.ptsMs, f.width])).toEqual([[0, 0, 1280], [1, 40, 1280]]);
+  });
+
   it('loops a file and completes after exactly maxFrames, stopping ffmpeg', async () => {
     const { ctx, source } = await openSource({ uri: UDACITY, realtime: false, loop: true, maxFrames: 100 });
     const { frames } = await decodeAll(source);
@@ -228,7 +236,7 @@ describe('ffmpeg source', () => {
 
   it('fails at build time on a corrupt file, naming it', async () => {
     const corrupt = path.join(scratch, 'corrupt.mp4');
-    writeFileSync(corrupt, randomBytes(256 * 1024));
+    writeFileSync(corrupt, noise(256 * 1024));
     await expect(openSource({ uri: corrupt })).rejects.toThrow(`cannot read video ${corrupt}: Invalid data found when processing input`);
   });
 
@@ -260,6 +268,13 @@ exit 3
     await expectFfmpegGone(ctx);
   });
 
+  it('leaves no ffmpeg behind when unsubscribed before the process has even started', async () => {
+    const { ctx, source } = await openSource({ uri: SOLID_WHITE_RIGHT, realtime: true });
+    source.subscribe().unsubscribe();
+    await vi.waitFor(() => expect(ffmpegPids(ctx).length).toBe(1), { timeout: 10_000, interval: 20 });
+    await expectFfmpegGone(ctx);
+  });
+
   it('completes and kills ffmpeg when the pipeline aborts', async () => {
     const { ctx, source } = await openSource({ uri: SOLID_WHITE_RIGHT, realtime: true });
     const seqs: number[] = [];
@@ -282,6 +297,13 @@ exit 3
 describe('ffmpeg source options', () => {
   it('fills in defaults', () => {
     expect(ffmpegSourceOptions.parse({ uri: 'a.mp4' })).toEqual({ uri: 'a.mp4', realtime: true, loop: false, poolSize: 4 });
+  });
+
+  it('asks for a lossless stream only for a file decoded as fast as it goes', () => {
+    const lossless = (options: Record<string, unknown>) => ffmpegSource.lossless?.(ffmpegSourceOptions.parse(options));
+    expect(lossless({ uri: 'a.mp4', realtime: false })).toBe(true);
+    expect(lossless({ uri: 'a.mp4' })).toBe(false);
+    expect(lossless({ uri: 'rtsp://camera/1', realtime: false })).toBe(false);
   });
 
   it('rejects what is not an option, or out of range', () => {
@@ -312,4 +334,21 @@ function serveFile(file: string): Promise<Server> {
     body.pipe(response);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/**
+ * Noise that no demuxer takes for a video: seeded, so the test does not depend on the draw
+ * (truly random bytes now and then probe as an audio format).
+ */
+function noise(length: number, seed = 0x9e3779b9): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let state = seed;
+  for (let i = 0; i < length; i++) {
+    // xorshift32
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    bytes[i] = state & 0xff;
+  }
+  return bytes;
 }

@@ -1,0 +1,142 @@
+/**
+ * The whole graph through the real CLI, as a user runs it: the default config on the real
+ * dashcam clip and the real models, with a WebSocket viewer client and the page in Chromium.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { FrameRecord } from '../../nodes/sinks/frame-record.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { dataDir } from '../helpers/data-dir.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const scratch = mkdtempSync(path.join(tmpdir(), 'panoptes-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly exit: Promise<{ code: number | null; stderr: string }>;
+  /** Resolves with the viewer's URL once the pipeline has started serving it. */
+  readonly viewerUrl: Promise<string>;
+}
+
+function panoptes(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, [path.join(REPO, 'bin/panoptes.js'), ...args], {
+    cwd: REPO,
+    env: { ...process.env, PANOPTES_DATA: dataDir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let announce: (url: string) => void = () => {};
+  const viewerUrl = new Promise<string>((resolve) => (announce = resolve));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    const match = /viewer on (http:\/\/[\d.:]+)/.exec(stderr);
+    if (match) announce(match[1]!);
+  });
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stderr })),
+  );
+  return { child, exit, viewerUrl };
+}
+
+describe('panoptes run configs/dashcam.yaml', () => {
+  it('processes 20 frames of the dashcam clip, writes their events and serves them live', async () => {
+    const events = path.join(scratch, 'events.jsonl');
+    const run = panoptes([
+      'run', 'configs/dashcam.yaml', '--no-realtime', '--max-frames', '20', '--events', events, '--port', '0',
+    ]);
+
+    // A viewer client connects as soon as the server is up and collects frame messages.
+    const frames: { header: { seq: number; counts: Record<string, number> }; jpeg: Buffer }[] = [];
+    const url = await run.viewerUrl;
+    const client = new WebSocket(url.replace('http', 'ws') + '/ws');
+    client.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      const headerLength = data.readUInt32BE(0);
+      frames.push({
+        header: JSON.parse(data.subarray(4, 4 + headerLength).toString('utf8')),
+        jpeg: data.subarray(4 + headerLength),
+      });
+    });
+
+    const { code, stderr } = await run.exit;
+    client.close();
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('model espnetv2-s1.5 runs on cpu');
+    expect(stderr).toMatch(/dashcam: 20 frames processed of 20 decoded/);
+
+    const records = readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as FrameRecord);
+    expect(records.map((r) => r.seq)).toEqual([...Array(20).keys()]);
+    for (const r of records) {
+      expect(r).toMatchObject({ stream: 'dashcam', width: 960, height: 540, ptsMs: r.seq * 40 });
+      // Road is the largest stuff segment of a highway frame; every segment has the promised fields.
+      const road = r.segments.find((s) => s.className === 'road');
+      expect(road?.isThing).toBe(false);
+      expect(road!.area).toBeGreaterThan(0.3 * 960 * 540);
+      for (const s of r.segments) expect(Object.keys(s).sort()).toEqual(['area', 'bbox', 'className', 'id', 'isThing', 'score']);
+      expect(r.counts.car ?? 0).toBe(r.segments.filter((s) => s.isThing && s.className === 'car').length);
+    }
+    // The sedan overtaking on the left (x < 200, around y 290-370) is found in nearly every frame.
+    const withSedan = records.filter((r) =>
+      r.segments.some((s) => s.className === 'car' && s.isThing && s.bbox[0] < 200 && s.bbox[1] > 250 && s.bbox[1] < 350),
+    );
+    expect(withSedan.length).toBeGreaterThanOrEqual(16);
+
+    expect(frames.length).toBeGreaterThan(0);
+    const last = frames[frames.length - 1]!;
+    expect(last.jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(last.header.counts.car).toBeGreaterThanOrEqual(1);
+  });
+
+  it('shows the live overlay in the browser page', async () => {
+    const run = panoptes(['run', 'configs/dashcam.yaml', '--port', '0']);
+    const browser = await launchChromium();
+    try {
+      const url = await run.viewerUrl;
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await page.goto(url);
+      await page.waitForFunction(() => (window as unknown as { __panoptes: { framesDrawn: number } }).__panoptes.framesDrawn >= 3, undefined, {
+        timeout: 60_000,
+      });
+      // The drawn frame is a real picture: many distinct colours, not a blank canvas.
+      const colours = await page.evaluate(() => {
+        const canvas = document.querySelector('canvas')!;
+        const context = canvas.getContext('2d')!;
+        const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+        const seen = new Set<number>();
+        for (let i = 0; i < data.length; i += 4 * 97) seen.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+        return seen.size;
+      });
+      expect(colours).toBeGreaterThan(100);
+      await mkdir(path.join(REPO, 'out'), { recursive: true });
+      await page.screenshot({ path: path.join(REPO, 'out/dashcam-page.png') });
+    } finally {
+      await browser.close();
+      run.child.kill('SIGINT');
+    }
+    const { code, stderr } = await run.exit;
+    // SIGINT stops the pipeline gracefully: the stream ends, the process exits 0.
+    expect(stderr).toContain('SIGINT: stopping');
+    expect(code, stderr).toBe(0);
+  });
+});
+
+describe('bad input through the CLI', () => {
+  it('a missing clip exits non-zero with the path and the fix', async () => {
+    const { code, stderr } = await panoptes(['run', 'configs/dashcam.yaml', '--source', 'no/such/clip.mp4']).exit;
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--source: video not found: .*no\/such\/clip\.mp4/);
+  });
+
+  it('a broken config exits 2 naming the key', async () => {
+    const { code, stderr } = await panoptes(['run', 'configs/dashcam.yaml', '--max-frames', 'many']).exit;
+    expect(code).toBe(2);
+    expect(stderr).toContain('--max-frames expects a whole number, got "many"');
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Broken configs, missing or wrong models and missing clips: each fails before anything runs,
+ * with a message that names the problem and the fix.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildGraph } from '../../pipeline/graph.ts';
+import { loadPipeline } from '../../pipeline/load.ts';
+import { createMemoryLogger } from '../../pipeline/log.ts';
+import { dataDir } from '../helpers/data-dir.ts';
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'panoptes-config-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function configFile(name: string, yaml: string): string {
+  const file = path.join(scratch, name);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+const GOOD = `
+dataDir: ${dataDir()}
+sources:
+  - { id: cam, type: ffmpeg, uri: replay/videos/solidWhiteRight.mp4, realtime: false }
+pipeline:
+  - { type: semantic-segmentation, model: espnetv2-s1.5 }
+  - { type: panoptic-fusion }
+`;
+
+async function buildFrom(file: string, data?: string) {
+  const saved = process.env.PANOPTES_DATA;
+  if (data) process.env.PANOPTES_DATA = data;
+  else delete process.env.PANOPTES_DATA;
+  try {
+    const { spec, dataDir: dir } = loadPipeline(file);
+    const graph = await buildGraph(spec, { dataDir: dir, log: createMemoryLogger() });
+    await graph.stop();
+  } finally {
+    if (saved === undefined) delete process.env.PANOPTES_DATA;
+    else process.env.PANOPTES_DATA = saved;
+  }
+}
+
+describe('config errors name the file, the key, what was expected and what was found', () => {
+  it('accepts a good config', () => {
+    const { spec } = loadPipeline(configFile('good.yaml', GOOD));
+    expect(spec.pipeline.map((p) => p.label)).toEqual(['semantic-segmentation', 'panoptic-fusion']);
+  });
+
+  it('YAML syntax errors give the line', () => {
+    const file = configFile('syntax.yaml', 'sources:\n  - { id: cam, type: ffmpeg\n');
+    expect(() => loadPipeline(file)).toThrow(new RegExp(`${file}: line \\d+`));
+  });
+
+  it('a wrong value type names the key path and the value found', () => {
+    const file = configFile('type.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ type: panoptic-fusion, minArea: lots }'));
+    expect(() => loadPipeline(file)).toThrow(`${file}: pipeline[1].minArea: Invalid input: expected number, received string, found "lots"`);
+  });
+
+  it('a misspelt option is rejected, not ignored', () => {
+    const file = configFile('typo.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ type: panoptic-fusion, minAera: 10 }'));
+    expect(() => loadPipeline(file)).toThrow(/pipeline\[1\]: Unrecognized key: "minAera"/);
+  });
+
+  it('an unknown node type lists the known ones', () => {
+    const file = configFile('unknown.yaml', GOOD.replace('type: panoptic-fusion', 'type: fusion'));
+    expect(() => loadPipeline(file)).toThrow(
+      /pipeline\[1\]\.type: unknown operator type "fusion"; expected one of: .*panoptic-fusion/,
+    );
+  });
+
+  it('nodes in the wrong order are caught when the graph is resolved', () => {
+    const file = configFile(
+      'order.yaml',
+      GOOD.replace(
+        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }\n  - { type: panoptic-fusion }',
+        '  - { type: panoptic-fusion }\n  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
+      ),
+    );
+    expect(() => loadPipeline(file)).toThrow(
+      /pipeline\[0\] \(panoptic-fusion\) needs "semantic", which no node before it adds; put one of semantic-segmentation before it/,
+    );
+  });
+
+  it('a config without sources says so', () => {
+    const file = configFile('nosources.yaml', 'sources: []\n');
+    expect(() => loadPipeline(file)).toThrow(/sources: .*at least one source/);
+  });
+
+  it('a missing config file names it', () => {
+    expect(() => loadPipeline(path.join(scratch, 'nope.yaml'))).toThrow(/config not found: .*nope\.yaml/);
+  });
+
+  it('a missing data directory says how to point at one', () => {
+    const file = configFile('nodata.yaml', GOOD.replace(`dataDir: ${dataDir()}`, 'dataDir: ./no-such-folder'));
+    expect(() => loadPipeline(file)).toThrow(/data directory not found: .*no-such-folder .*PANOPTES_DATA/);
+  });
+});
+
+describe('data problems fail while the graph is built', () => {
+  it('a missing clip names the file', async () => {
+    const file = configFile('noclip.yaml', GOOD.replace('solidWhiteRight.mp4', 'no-such-clip.mp4'));
+    await expect(buildFrom(file)).rejects.toThrow(/video not found: .*no-such-clip\.mp4/);
+  });
+
+  it('a missing model names the file, the catalog entry and the data directory', async () => {
+    const data = path.join(scratch, 'data-without-models');
+    mkdirSync(path.join(data, 'replay/videos'), { recursive: true });
+    copyFileSync(path.join(dataDir(), 'replay/videos/solidWhiteRight.mp4'), path.join(data, 'replay/videos/solidWhiteRight.mp4'));
+    await expect(buildFrom(configFile('nomodel.yaml', GOOD), data)).rejects.toThrow(
+      /model "espnetv2-s1\.5" not found: .*espnetv2_cityscapes_s1\.5_512x256\.onnx does not exist.*PANOPTES_DATA/,
+    );
+  });
+
+  it('a model file that is not the catalog’s model fails its checksum', async () => {
+    const data = path.join(scratch, 'data-with-wrong-model');
+    mkdirSync(path.join(data, 'models'), { recursive: true });
+    mkdirSync(path.join(data, 'replay/videos'), { recursive: true });
+    copyFileSync(path.join(dataDir(), 'replay/videos/solidWhiteRight.mp4'), path.join(data, 'replay/videos/solidWhiteRight.mp4'));
+    // Another real model under the expected name: loads fine, but is the wrong network.
+    writeFileSync(
+      path.join(data, 'models/espnetv2_cityscapes_s1.5_512x256.onnx'),
+      readFileSync(path.join(dataDir(), 'models/espnet_cityscapes_p2q8.onnx')),
+    );
+    await expect(buildFrom(configFile('wrongmodel.yaml', GOOD), data)).rejects.toThrow(
+      /checksum mismatch for .*espnetv2_cityscapes_s1\.5_512x256\.onnx: expected sha256 6ff2c3ea.*, found abca72da/,
+    );
+  });
+
+  it('an unknown model lists the catalog', async () => {
+    const file = configFile('unknownmodel.yaml', GOOD.replace('model: espnetv2-s1.5', 'model: espnet-v9'));
+    await expect(buildFrom(file)).rejects.toThrow(/unknown model "espnet-v9": the catalog has espnetv2-s1\.5, /);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The real models on a real frame, checked for what a person sees in it: frame 100 of the
+ * highway clip solidWhiteRight.mp4 (960x540) has road filling the bottom of the picture, sky at
+ * the top, a dark sedan at the left edge (x 0-95, y 295-385) and a red car in the left lane
+ * (x 153-228, y 292-340), both looked at in the decoded frame.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findModel, loadModelCatalog } from '../../nodes/inference/model-catalog.ts';
+import { openModelSession, type ModelSession } from '../../nodes/inference/model-session.ts';
+import { createPreprocessor, type RgbImage } from '../../nodes/inference/preprocess.ts';
+import { decodeYoloSeg } from '../../nodes/heads/yolo-seg.ts';
+import { fusePanoptic, LabelScaler } from '../../nodes/fusion/fuse-panoptic.ts';
+import type { Instances, SemanticLabels } from '../../pipeline/frame.ts';
+import { createMemoryLogger } from '../../pipeline/log.ts';
+import { dataDir } from '../helpers/data-dir.ts';
+import { decodeFrame } from '../helpers/frames.ts';
+
+const W = 960;
+const H = 540;
+const catalog = loadModelCatalog();
+let frame: RgbImage;
+let semantic: SemanticLabels;
+let instances: Instances;
+
+function fraction(labels: Uint8Array, width: number, rows: [number, number], classId: number): number {
+  let hits = 0;
+  for (let i = rows[0] * width; i < rows[1] * width; i++) if (labels[i] === classId) hits++;
+  return hits / ((rows[1] - rows[0]) * width);
+}
+
+function iou(a: readonly number[], b: readonly number[]): number {
+  const w = Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!);
+  const h = Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!);
+  if (w <= 0 || h <= 0) return 0;
+  const area = (r: readonly number[]) => (r[2]! - r[0]!) * (r[3]! - r[1]!);
+  return (w * h) / (area(a) + area(b) - w * h);
+}
+
+describe('real models on a real highway frame', () => {
+  let espnet: ModelSession;
+  let yolo: ModelSession;
+
+  beforeAll(async () => {
+    frame = decodeFrame('solidWhiteRight.mp4', 100, W, H);
+    const log = createMemoryLogger();
+    espnet = await openModelSession(findModel(catalog, 'espnetv2-s1.5'), dataDir(), ['cpu'], log);
+    yolo = await openModelSession(findModel(catalog, 'yolov8n-seg-320'), dataDir(), ['cpu'], log);
+    expect(log.lines.join('\n')).toContain('model espnetv2-s1.5 runs on cpu');
+  });
+
+  it('ESPNetv2 s1.5 sees road across the bottom and sky across the top', async () => {
+    const { tensor } = createPreprocessor(espnet.entry.input)(frame);
+    const labels = (await espnet.run(tensor)).labels!;
+    expect(labels.dims).toEqual([1, 256, 512]);
+    const names = espnet.entry.classes.names;
+    const data = labels.data as Uint8Array;
+    semantic = { model: espnet.entry.id, width: 512, height: 256, labels: data, classNames: names };
+    expect(fraction(data, 512, [192, 256], names.indexOf('road'))).toBeGreaterThan(0.9);
+    expect(fraction(data, 512, [0, 48], names.indexOf('sky'))).toBeGreaterThan(0.8);
+  });
+
+  it('YOLOv8n-seg finds the two near cars where they are, with masks inside their boxes', async () => {
+    const { tensor, transform } = createPreprocessor(yolo.entry.input)(frame);
+    // 960x540 letterboxed into 320x320: scale 1/3, centred vertically (70 px bars).
+    expect(transform).toEqual({ scaleX: 1 / 3, scaleY: 1 / 3, padX: 0, padY: 70 });
+    const out = await yolo.run(tensor);
+    instances = decodeYoloSeg(
+      yolo.entry.id,
+      yolo.entry.classes.names,
+      {
+        predictions: out.output0!.data as Float32Array,
+        predictionDims: out.output0!.dims,
+        prototypes: out.output1!.data as Float32Array,
+        prototypeDims: out.output1!.dims,
+      },
+      { inputWidth: 320, inputHeight: 320, frameWidth: W, frameHeight: H, transform },
+      { minScore: 0.3, iouThreshold: 0.5, maxDetections: 100 },
+    );
+    const cars = Array.from({ length: instances.count }, (_, i) => i).filter(
+      (i) => instances.classNames[instances.classIds[i]!] === 'car',
+    );
+    const boxes = cars.map((i) => Array.from(instances.boxes.subarray(i * 4, i * 4 + 4)));
+    for (const expected of [[0, 295, 95, 385], [153, 292, 228, 340]]) {
+      expect(Math.max(...boxes.map((b) => iou(b, expected)))).toBeGreaterThan(0.7);
+    }
+    for (const i of cars) {
+      const mask = instances.masks![i]!;
+      const filled = mask.data.reduce((a, b) => a + b, 0) / mask.data.length;
+      // A car fills much of its box, never all of it (the corners are road).
+      expect(filled).toBeGreaterThan(0.4);
+      expect(filled).toBeLessThan(0.98);
+    }
+  });
+
+  it('fusion of both: road stuff, car things, every pixel accounted for', () => {
+    const cs = findModel(catalog, 'espnetv2-s1.5').classes;
+    const map: Record<string, string> = { car: 'car', truck: 'truck', person: 'person' };
+    const out = { classMap: new Uint8Array(W * H), segmentMap: new Uint32Array(W * H) };
+    const { segments } = fusePanoptic(
+      W,
+      H,
+      semantic,
+      instances,
+      {
+        names: cs.names,
+        isThing: cs.isThing,
+        isVoid: cs.isVoid,
+        instanceToPanoptic: Int32Array.from(instances.classNames, (n) => (map[n] ? cs.names.indexOf(map[n]!) : -1)),
+        person: cs.names.indexOf('person'),
+        rider: cs.names.indexOf('rider'),
+      },
+      { minArea: 64, minVisibleFraction: 0.5 },
+      out,
+      new LabelScaler(),
+    );
+    const road = segments.find((s) => s.className === 'road')!;
+    expect(road.isThing).toBe(false);
+    expect(road.area).toBeGreaterThan(0.3 * W * H);
+    expect(segments.filter((s) => s.className === 'car' && s.isThing).length).toBeGreaterThanOrEqual(2);
+    const accounted = segments.reduce((sum, s) => sum + s.area, 0);
+    let voidPixels = 0;
+    for (const id of out.segmentMap) if (id === 0) voidPixels++;
+    expect(accounted + voidPixels).toBe(W * H);
+  });
+});
