@@ -1,13 +1,17 @@
 /**
- * One onnxruntime session per model: created once, warmed up, shared by every stream.
+ * One onnxruntime session per model: created once, on its own worker thread, warmed up, and
+ * shared by every stream.
  */
-import ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../pipeline/log.ts';
 import type { ExecutionProvider } from '../../pipeline/node.ts';
+import type { OutputTensor, WorkerReply, WorkerRequest } from './inference-protocol.ts';
 import type { ModelEntry } from './model-catalog.ts';
 import { ModelFileError, readVerifiedModel } from './model-file.ts';
 
-export type OutputTensors = Readonly<Record<string, ort.Tensor>>;
+export type OutputTensors = Readonly<Record<string, OutputTensor>>;
+
+type OpenReply = Extract<WorkerReply, { type: 'opened' | 'open-failed' }>;
 
 export interface ModelSession {
   readonly entry: ModelEntry;
@@ -15,69 +19,104 @@ export interface ModelSession {
   readonly provider: ExecutionProvider;
   /**
    * Runs the model on one prepared input (NCHW float32 of the catalog's input size) and fetches
-   * only the catalog's outputs. Calls from several streams are queued: one run at a time per
-   * session, since parallel runs on two cores only slow each other down.
+   * only the catalog's outputs. The input is copied when the call is made, so the caller may
+   * refill its buffer at once. Calls from several streams queue in the worker: one run at a time.
    */
   run(input: Float32Array): Promise<OutputTensors>;
   release(): Promise<void>;
 }
 
-function sessionOptions(provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: [provider],
-    graphOptimizationLevel: 'all',
-    // Idle onnxruntime workers spin by default; with two sessions on a small machine each one's
-    // spinning steals the other's cores (measured: 117 ms -> 87 ms per frame pair with it off).
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
-}
+const WORKER_URL = new URL('./inference-worker.js', import.meta.url);
 
-/** Creates the session on the first provider that works, falling back towards CPU. */
-async function createSession(
-  entry: ModelEntry,
-  weights: Uint8Array,
-  providers: readonly ExecutionProvider[],
-  log: Logger,
-): Promise<{ session: ort.InferenceSession; provider: ExecutionProvider }> {
-  const order = providers.includes('cpu') ? providers : [...providers, 'cpu' as const];
-  const failures: string[] = [];
-  for (const provider of order) {
-    try {
-      const session = await ort.InferenceSession.create(weights, sessionOptions(provider));
-      if (failures.length) log.warn(`model ${entry.id}: ${failures.join('; ')}; falling back`);
-      log.info(`model ${entry.id} runs on ${provider}`);
-      return { session, provider };
-    } catch (err) {
-      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      failures.push(`${provider} unavailable (${message})`);
-    }
+/** A worker thread hosting one session, with request/reply matching. */
+class SessionWorker {
+  private readonly worker = new Worker(WORKER_URL);
+  private readonly pending = new Map<number, { resolve: (o: OutputTensors) => void; reject: (e: Error) => void }>();
+  private opened: ((reply: OpenReply) => void) | undefined;
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  constructor(private readonly modelId: string) {
+    this.worker.on('message', (reply: WorkerReply) => this.receive(reply));
+    this.worker.on('error', (err) => this.fail(new Error(`model ${modelId}: inference thread failed: ${err.message}`)));
+    this.worker.on('exit', (code) => {
+      if (code !== 0) this.fail(new Error(`model ${modelId}: inference thread exited with code ${code}`));
+    });
   }
-  throw new Error(`model ${entry.id}: no execution provider could load it: ${failures.join('; ')}`);
+
+  private send(request: WorkerRequest): void {
+    this.worker.postMessage(request);
+  }
+
+  private receive(reply: WorkerReply): void {
+    if (reply.type === 'opened' || reply.type === 'open-failed') {
+      this.opened?.(reply);
+      return;
+    }
+    const waiter = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    if (reply.type === 'result') waiter?.resolve(reply.outputs);
+    else waiter?.reject(new Error(`model ${this.modelId}: ${reply.message}`));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+
+  open(weights: Uint8Array, providers: readonly ExecutionProvider[]): Promise<OpenReply> {
+    return new Promise((resolve) => {
+      this.opened = resolve;
+      this.send({ type: 'open', weights, providers });
+    });
+  }
+
+  run(inputName: string, input: Float32Array, dims: readonly number[], outputs: readonly string[]): Promise<OutputTensors> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.send({ type: 'run', id, inputName, input, dims, outputs });
+    });
+  }
+
+  async release(): Promise<void> {
+    this.send({ type: 'release' });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 2000);
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 /** Checks the file is the model the catalog describes: same input name and size, same outputs. */
-function checkSignature(entry: ModelEntry, session: ort.InferenceSession): void {
+function checkSignature(entry: ModelEntry, opened: Extract<WorkerReply, { type: 'opened' }>): void {
   const problems: string[] = [];
-  if (!session.inputNames.includes(entry.input.name)) {
-    problems.push(`input "${entry.input.name}" missing (the file has ${session.inputNames.join(', ')})`);
-  } else {
-    const meta = session.inputMetadata.find((m) => m.name === entry.input.name);
-    const shape = meta && meta.isTensor ? meta.shape : undefined;
-    const [, , h, w] = shape ?? [];
+  const input = opened.inputShapes.find((i) => i.name === entry.input.name);
+  if (!input) {
+    problems.push(`input "${entry.input.name}" missing (the file has ${opened.inputNames.join(', ')})`);
+  } else if (input.shape) {
+    const [, , h, w] = input.shape;
     const fits = (dim: unknown, size: number) => typeof dim !== 'number' || dim === size;
-    if (shape && (!fits(h, entry.input.height) || !fits(w, entry.input.width))) {
-      problems.push(`input shape is [${shape.join(',')}], the catalog says ${entry.input.width}x${entry.input.height}`);
+    if (!fits(h, entry.input.height) || !fits(w, entry.input.width)) {
+      problems.push(`input shape is [${input.shape.join(',')}], the catalog says ${entry.input.width}x${entry.input.height}`);
     }
   }
-  const missing = entry.outputs.filter((o) => !session.outputNames.includes(o));
-  if (missing.length) problems.push(`outputs ${missing.join(', ')} missing (the file has ${session.outputNames.join(', ')})`);
+  const missing = entry.outputs.filter((o) => !opened.outputNames.includes(o));
+  if (missing.length) problems.push(`outputs ${missing.join(', ')} missing (the file has ${opened.outputNames.join(', ')})`);
   if (problems.length) {
-    throw new ModelFileError(
-      `model ${entry.id} does not match its catalog entry: ${problems.join('; ')}. Is it the right file?`,
-    );
+    throw new ModelFileError(`model ${entry.id} does not match its catalog entry: ${problems.join('; ')}. Is it the right file?`);
   }
 }
 
+/**
+ * Opens `entry` on the first execution provider that can run it, falling back towards CPU with
+ * a log line that says which provider runs, then warms it up.
+ */
 export async function openModelSession(
   entry: ModelEntry,
   dataDir: string,
@@ -85,20 +124,27 @@ export async function openModelSession(
   log: Logger,
 ): Promise<ModelSession> {
   const weights = readVerifiedModel(entry, dataDir);
-  const { session, provider } = await createSession(entry, weights, providers, log);
-  checkSignature(entry, session);
-  const dims = [1, 3, entry.input.height, entry.input.width];
-  let queue: Promise<unknown> = Promise.resolve();
+  const order = providers.includes('cpu') ? providers : [...providers, 'cpu' as const];
+  const worker = new SessionWorker(entry.id);
+  const opened = await worker.open(weights, order);
+  if (opened.type !== 'opened') {
+    await worker.release();
+    throw new Error(`model ${entry.id}: no execution provider could load it: ${opened.failures.join('; ')}`);
+  }
+  if (opened.failures.length) log.warn(`model ${entry.id}: ${opened.failures.join('; ')}; falling back`);
+  log.info(`model ${entry.id} runs on ${opened.provider}`);
+  try {
+    checkSignature(entry, opened);
+  } catch (err) {
+    await worker.release();
+    throw err;
+  }
 
-  const run = (input: Float32Array): Promise<OutputTensors> => {
-    const result = queue.then(() =>
-      session.run({ [entry.input.name]: new ort.Tensor('float32', input, dims) }, [...entry.outputs]),
-    );
-    queue = result.catch(() => undefined);
-    return result;
-  };
+  const dims = [1, 3, entry.input.height, entry.input.width];
+  // postMessage copies the input now, so the caller's buffer is free again at once.
+  const run = (input: Float32Array) => worker.run(entry.input.name, input, dims, entry.outputs);
 
   // The first run pays for memory planning and kernel selection; do it before the first frame.
   await run(new Float32Array(dims.reduce((a, b) => a * b, 1)));
-  return { entry, provider, run, release: () => session.release() };
+  return { entry, provider: opened.provider, run, release: () => worker.release() };
 }

@@ -46,7 +46,7 @@ export const overlay = defineOperator({
       for (const segment of panoptic!.segments) if (segment.isThing) isThing[segment.id] = 1;
       drawPanoptic(frame.data, panoptic!, colors, isThing, options, canvas);
       const jpeg = await sharp(canvas, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-        .jpeg({ quality: options.jpegQuality })
+        .jpeg({ quality: options.jpegQuality, optimiseCoding: false })
         .toBuffer();
       const rendered = { jpeg, width: frame.width, height: frame.height };
       return withSection(packet, 'overlay', rendered, ctx.label, performance.now() - started);

@@ -53,7 +53,9 @@ export const ffmpegSourceOptions = z.strictObject({
     .number()
     .int()
     .min(1)
-    .default(4)
+    // Each stage holds at most one running and one waiting frame, so about two per stage are
+    // alive in a live stream; with fewer buffers the source would drop the newest frame.
+    .default(12)
     .describe('Frame buffers that may be in flight downstream at once; when all are out, the source waits (lossless) or drops (live).'),
 });
 

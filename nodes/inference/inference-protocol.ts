@@ -1,0 +1,42 @@
+/** Messages between a {@link ModelSession} and its worker thread (inference-worker.js). */
+import type { ExecutionProvider } from '../../pipeline/node.ts';
+
+export interface OpenRequest {
+  readonly type: 'open';
+  readonly weights: Uint8Array;
+  /** Tried in order; the first that loads the model wins. */
+  readonly providers: readonly ExecutionProvider[];
+  /** onnxruntime's intra-op threads; its default (one per core) when omitted. */
+  readonly intraOpThreads?: number;
+}
+
+export interface RunRequest {
+  readonly type: 'run';
+  readonly id: number;
+  readonly inputName: string;
+  readonly input: Float32Array;
+  readonly dims: readonly number[];
+  readonly outputs: readonly string[];
+}
+
+export type WorkerRequest = OpenRequest | RunRequest | { readonly type: 'release' };
+
+export interface OutputTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: Float32Array | Uint8Array;
+}
+
+export type WorkerReply =
+  | {
+      readonly type: 'opened';
+      readonly provider: ExecutionProvider;
+      /** Providers tried before, each with why it could not run the model. */
+      readonly failures: readonly string[];
+      readonly inputNames: readonly string[];
+      readonly outputNames: readonly string[];
+      readonly inputShapes: readonly { readonly name: string; readonly shape: readonly (number | string)[] | undefined }[];
+    }
+  | { readonly type: 'open-failed'; readonly failures: readonly string[] }
+  | { readonly type: 'result'; readonly id: number; readonly outputs: Readonly<Record<string, OutputTensor>> }
+  | { readonly type: 'run-failed'; readonly id: number; readonly message: string };
