@@ -205,7 +205,7 @@ describe('ffmpeg source', () => {
   });
 
   it('live: drops at the source when the consumer holds every buffer, and counts the drops', async () => {
-    const { ctx, source } = await openSource({ uri: UDACITY, realtime: false, poolSize: 12 }, { lossless: false });
+    const { ctx, source } = await openSource({ uri: UDACITY, realtime: false, poolSize: 4 }, { lossless: false });
     const packets = await lastValueFrom(source.pipe(toArray())); // never released
     expect(packets.map((p) => p.frame.seq)).toEqual([0, 1, 2, 3]);
     expect(ctx.metrics.snapshot()[0]).toMatchObject({ decoded: 38, drops: { source: 34 }, dropped: 34 });
