@@ -21,6 +21,7 @@ import { z } from 'zod';
 import type { FramePacket, Segment } from '../../pipeline/frame.ts';
 import { defineSink, type GraphContext, type Sink } from '../../pipeline/node.ts';
 import type { StreamStats } from '../../pipeline/metrics.ts';
+import { thingCounts } from '../analytics/thing-counts.ts';
 
 const PAGE_URL = new URL('../../viewer/index.html', import.meta.url);
 const SOCKET_PATH = '/ws';
@@ -187,7 +188,7 @@ export function encodeFrameMessage(packet: FramePacket, sentAtMs: number): Buffe
     sentAtMs,
     width: overlay.width,
     height: overlay.height,
-    counts: countByClass(things),
+    counts: thingCounts(things),
     segments: things.map((segment) => toViewerSegment(segment, scaleX, scaleY)),
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -196,12 +197,6 @@ export function encodeFrameMessage(packet: FramePacket, sentAtMs: number): Buffe
   json.copy(message, 4);
   overlay.jpeg.copy(message, 4 + json.length);
   return message;
-}
-
-function countByClass(segments: readonly Segment[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const segment of segments) counts[segment.className] = (counts[segment.className] ?? 0) + 1;
-  return counts;
 }
 
 function toViewerSegment(segment: Segment, scaleX: number, scaleY: number): ViewerSegment {

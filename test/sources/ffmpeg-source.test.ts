@@ -12,6 +12,7 @@ import { releasePacket, type Frame, type FramePacket } from '../../pipeline/fram
 import { ffmpegPath, ffprobePath } from '../../nodes/sources/ffmpeg-binary.ts';
 import { ffmpegSource, ffmpegSourceOptions, outputSizeOf } from '../../nodes/sources/ffmpeg-source.ts';
 import { chainContext, dataDir, type ChainContextOverrides, type TestChainContext } from '../helpers/data-dir.ts';
+import { noise } from '../helpers/noise.ts';
 
 const videos = path.join(dataDir(), 'replay/videos');
 const SOLID_WHITE_RIGHT = 'replay/videos/solidWhiteRight.mp4'; // 960x540, 25 fps, 221 frames
@@ -334,21 +335,4 @@ function serveFile(file: string): Promise<Server> {
     body.pipe(response);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/**
- * Noise that no demuxer takes for a video: seeded, so the test does not depend on the draw
- * (truly random bytes now and then probe as an audio format).
- */
-function noise(length: number, seed = 0x9e3779b9): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed;
-  for (let i = 0; i < length; i++) {
-    // xorshift32
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    bytes[i] = state & 0xff;
-  }
-  return bytes;
 }
