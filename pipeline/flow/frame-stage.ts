@@ -1,5 +1,5 @@
 import { concatMap, defer, EMPTY, from, type Observable, type OperatorFunction } from 'rxjs';
-import { catchError } from 'rxjs/operators';
+import { catchError, finalize, tap } from 'rxjs/operators';
 import { releasePacket, type FramePacket } from '../frame.ts';
 import type { ChainContext } from '../node.ts';
 import { latestWins } from './latest-wins.ts';
@@ -15,12 +15,16 @@ export type FrameWork = (packet: FramePacket) => FramePacket | Promise<FramePack
  * - **lossless** streams (`ctx.lossless`): every frame, in order; the source's buffer pool is what
  *   bounds the queue in front of the stage;
  * - a frame whose work throws is logged, counted as an error and skipped: one bad frame does not
- *   end the stream.
+ *   end the stream;
+ * - a frame that does not come out (failed, or abandoned when the stream stops) has its buffers
+ *   given back.
  */
 export function frameStage(ctx: ChainContext, work: FrameWork): OperatorFunction<FramePacket, FramePacket> {
   let failures = 0;
-  const attempt = (packet: FramePacket): Observable<FramePacket> =>
-    defer(() => from(Promise.resolve(work(packet)))).pipe(
+  const attempt = (packet: FramePacket): Observable<FramePacket> => {
+    let delivered = false;
+    return defer(() => from(Promise.resolve(work(packet)))).pipe(
+      tap(() => (delivered = true)),
       catchError((err: unknown) => {
         failures++;
         ctx.metrics.error(ctx.stream);
@@ -29,10 +33,13 @@ export function frameStage(ctx: ChainContext, work: FrameWork): OperatorFunction
           const message = err instanceof Error ? err.message : String(err);
           ctx.log.error(`frame ${packet.frame.seq} skipped (${failures} so far): ${message}`);
         }
-        releasePacket(packet);
         return EMPTY;
       }),
+      finalize(() => {
+        if (!delivered) releasePacket(packet);
+      }),
     );
+  };
   if (ctx.lossless) return concatMap(attempt);
   return latestWins(attempt, (dropped) => {
     ctx.metrics.drop(ctx.stream, ctx.label);

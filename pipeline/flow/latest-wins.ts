@@ -15,7 +15,9 @@ import { from, Observable, type ObservableInput, type OperatorFunction, type Sub
  *
  * This is how a live stream never falls behind: the inference stage is never handed more than
  * one frame to catch up on, so what it works on is at most one frame stale. Completion waits
- * for the running and the waiting value. Errors from the source or the inner are forwarded.
+ * for the running and the waiting value, and so does an error from the source: frames already
+ * taken in are finished before the error goes on (a camera that drops out loses no frame it
+ * delivered). Errors from the inner are forwarded at once.
  *
  * @param project Maps a value to the work to do for it; its emissions are forwarded in order.
  * @param onDrop Receives each value replaced before it ran (count it, free its buffers).
@@ -30,6 +32,9 @@ export function latestWins<T, R>(
       let running: Subscription | undefined;
       let waiting: { value: T } | undefined;
       let sourceDone = false;
+      let sourceError: { error: unknown } | undefined;
+
+      const finish = () => (sourceError ? subscriber.error(sourceError.error) : subscriber.complete());
 
       const start = (value: T): void => {
         let finished = false;
@@ -42,7 +47,7 @@ export function latestWins<T, R>(
             const next = waiting;
             waiting = undefined;
             if (next) start(next.value);
-            else if (sourceDone) subscriber.complete();
+            else if (sourceDone) finish();
           },
         });
         // A synchronous inner has already finished (and maybe started the next one) by now.
@@ -61,10 +66,14 @@ export function latestWins<T, R>(
             subscriber.error(err);
           }
         },
-        error: (err: unknown) => subscriber.error(err),
+        error: (err: unknown) => {
+          sourceDone = true;
+          sourceError = { error: err };
+          if (!running && !waiting) finish();
+        },
         complete: () => {
           sourceDone = true;
-          if (!running && !waiting) subscriber.complete();
+          if (!running && !waiting) finish();
         },
       });
 

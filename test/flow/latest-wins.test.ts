@@ -44,9 +44,15 @@ describe('latestWins (virtual time)', () => {
     });
   });
 
-  it('forwards errors from the source and from the work', () => {
+  it('finishes the running and waiting values before forwarding a source error', () => {
     newScheduler().run(({ cold, hot, expectObservable }) => {
-      expectObservable(hot('-a-#').pipe(latestWins((v) => cold('-----x|', { x: v }), () => {}))).toBe('---#');
+      const result = hot('-ab#').pipe(latestWins((v) => cold('---(x|)', { x: v }), () => expect.unreachable()));
+      expectObservable(result).toBe('----a--(b#)');
+    });
+  });
+
+  it('forwards an error from the work at once', () => {
+    newScheduler().run(({ cold, hot, expectObservable }) => {
       expectObservable(hot('-a--').pipe(latestWins(() => cold('--#'), () => {}))).toBe('---#');
     });
   });
