@@ -95,7 +95,25 @@ describe('config errors name the file, the key, what was expected and what was f
 
   it('a missing data directory says how to point at one', () => {
     const file = configFile('nodata.yaml', GOOD.replace(`dataDir: ${dataDir()}`, 'dataDir: ./no-such-folder'));
-    expect(() => loadPipeline(file)).toThrow(/data directory not found: .*no-such-folder .*PANOPTES_DATA/);
+    // PANOPTES_DATA would win over the config's dataDir (CI sets it).
+    const saved = process.env.PANOPTES_DATA;
+    delete process.env.PANOPTES_DATA;
+    try {
+      expect(() => loadPipeline(file)).toThrow(/data directory not found: .*no-such-folder \(from dataDir in .*nodata\.yaml\)\. .*PANOPTES_DATA/);
+    } finally {
+      if (saved !== undefined) process.env.PANOPTES_DATA = saved;
+    }
+  });
+
+  it('PANOPTES_DATA wins over the config, and a wrong one is named as the source of the problem', () => {
+    const saved = process.env.PANOPTES_DATA;
+    process.env.PANOPTES_DATA = path.join(scratch, 'not-here');
+    try {
+      expect(() => loadPipeline(configFile('envdata.yaml', GOOD))).toThrow(/data directory not found: .*not-here \(from PANOPTES_DATA\)/);
+    } finally {
+      if (saved === undefined) delete process.env.PANOPTES_DATA;
+      else process.env.PANOPTES_DATA = saved;
+    }
   });
 });
 
