@@ -17,6 +17,7 @@ Options:
                        (default: paced at the file's own frame rate, like a live camera)
   --port <N>           serve the viewer on this port (adds a viewer if the config has none)
   --events <file>      write one JSON line per processed frame to <file>
+  --mot-out <file>     write the confirmed tracks in MOTChallenge format (for panoptes eval mot)
   --ep <provider>      onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
                        (falls back to cpu, with a log line, when it cannot run)`;
 
@@ -48,6 +49,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
       'no-realtime': { type: 'boolean', default: false },
       port: { type: 'string' },
       events: { type: 'string' },
+      'mot-out': { type: 'string' },
       ep: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -91,6 +93,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
       else sinks.push({ type: 'viewer', port });
     }
     if (values.events !== undefined) sinks.push({ type: 'events', path: values.events });
+    if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
     raw.sinks = sinks;
     if (values.ep !== undefined) raw.executionProviders = [values.ep];
   });

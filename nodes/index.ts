@@ -8,8 +8,10 @@ import { instanceSegmentation } from './heads/instance-segmentation.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { overlay } from './render/overlay.ts';
 import { eventsSink } from './sinks/events-sink.ts';
+import { motFileSink } from './sinks/mot-file-sink.ts';
 import { viewerSink } from './sinks/viewer-sink.ts';
 import { ffmpegSource } from './sources/ffmpeg-source.ts';
+import { tracker } from './tracking/tracker.ts';
 
 export function builtinNodes(): NodeRegistry {
   return new NodeRegistry([
@@ -19,9 +21,11 @@ export function builtinNodes(): NodeRegistry {
     semanticSegmentation,
     instanceSegmentation,
     panopticFusion,
+    tracker,
     overlay,
     // sinks
     viewerSink,
     eventsSink,
+    motFileSink,
   ]);
 }

@@ -96,6 +96,24 @@ export interface PanopticFrame {
 /** Class value of void pixels in {@link PanopticFrame.classMap}. */
 export const VOID_CLASS = 255;
 
+/** One tracked object in one frame: what counters, trails and MOT files read. */
+export interface TrackedObject {
+  /** Unique within the stream and never reused. */
+  readonly trackId: number;
+  readonly state: TrackState;
+  readonly classId: number;
+  readonly className: string;
+  /** `[x, y, width, height]` in frame pixels: the detection's when seen, the prediction when lost. */
+  readonly bbox: readonly [number, number, number, number];
+  readonly score: number;
+  /** The panoptic segment it was seen as in this frame; absent when lost or without panoptic. */
+  readonly segmentId?: number;
+  /** Stream time since the track started, in milliseconds. */
+  readonly ageMs: number;
+  /** Frames in which it was seen. */
+  readonly hits: number;
+}
+
 /** The rendered overlay, encoded once per frame and shared by every viewer. */
 export interface RenderedOverlay {
   readonly jpeg: Buffer;
@@ -113,12 +131,14 @@ export interface FramePacket {
   readonly semantic?: SemanticLabels;
   readonly instances?: Instances;
   readonly panoptic?: PanopticFrame;
+  /** Every live track (tentative, confirmed and lost) after this frame. */
+  readonly tracks?: readonly TrackedObject[];
   readonly overlay?: RenderedOverlay;
   readonly leases: readonly Lease[];
 }
 
 /** Sections a node can require or add; checked when the graph is built. */
-export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'overlay';
+export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'overlay';
 
 export function packetOf(frame: Frame, leases: readonly Lease[] = []): FramePacket {
   return { frame, timings: {}, leases };

@@ -71,6 +71,7 @@ export async function buildGraph(
     dataDir: options.dataDir,
     signal: abort.signal,
     executionProviders: spec.executionProviders,
+    streams: spec.sources.map((s) => s.id),
     shared: sharedCache(disposers),
   };
 

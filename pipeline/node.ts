@@ -27,6 +27,8 @@ export interface GraphContext {
   readonly dataDir: string;
   /** Aborted when the pipeline is asked to stop. */
   readonly signal: AbortSignal;
+  /** The ids of the graph's sources, in config order. */
+  readonly streams: readonly string[];
   /** onnxruntime execution providers to try, best first; CPU is always the last resort. */
   readonly executionProviders: readonly ExecutionProvider[];
   /**
@@ -72,12 +74,17 @@ export interface SourceNode<Options = unknown> extends NodeBase<Options> {
    * played as fast as possible) rather than the newest frame first. False when omitted.
    */
   lossless?(options: Options): boolean;
+  /** Packet sections the source fills in itself (a detections replay adds `instances`). */
+  readonly adds?: readonly PacketSection[];
   create(options: Options, ctx: ChainContext): Promise<Observable<FramePacket>>;
 }
 
 export interface OperatorNode<Options = unknown> extends NodeBase<Options> {
   readonly kind: 'operator';
+  /** Sections that nodes before this one must have added, all of them. */
   readonly needs: readonly PacketSection[];
+  /** Sections of which nodes before this one must have added at least one. */
+  readonly needsOneOf?: readonly PacketSection[];
   readonly adds: readonly PacketSection[];
   create(options: Options, ctx: ChainContext): Promise<OperatorFunction<FramePacket, FramePacket>>;
 }

@@ -1,10 +1,7 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { once } from 'node:events';
 import { z } from 'zod';
 import { defineSink } from '../../pipeline/node.ts';
 import { frameRecord } from './frame-record.ts';
+import { openLineFile } from './line-file.ts';
 
 /**
  * Events as JSON lines: one record per processed frame (see frame-record.ts). Nothing is ever
@@ -22,29 +19,10 @@ export const eventsSink = defineSink({
     path: z.string().describe('File to write (created with its folder; replaced if it exists)'),
   }),
   async create(options, ctx) {
-    const file = path.resolve(options.path);
-    await mkdir(path.dirname(file), { recursive: true });
-    const out = createWriteStream(file, { flags: 'w' });
-    let failure: Error | undefined;
-    out.on('error', (err) => {
-      failure = err;
-      ctx.log.error(`events: cannot write ${file}: ${err.message}`);
-    });
-    await Promise.race([once(out, 'open'), once(out, 'error').then(([err]) => Promise.reject(err as Error))]).catch(
-      (err: Error) => {
-        throw new Error(`events: cannot open ${file} for writing: ${err.message}`);
-      },
-    );
-    ctx.log.info(`events to ${file}`);
+    const file = await openLineFile(options.path, 'events', ctx.log);
     return {
-      write(packet) {
-        if (!failure) out.write(JSON.stringify(frameRecord(packet)) + '\n');
-      },
-      async close() {
-        if (out.closed) return;
-        out.end();
-        await once(out, 'close');
-      },
+      write: (packet) => file.write(JSON.stringify(frameRecord(packet))),
+      close: () => file.close(),
     };
   },
 });

@@ -58,10 +58,19 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
   });
 
   const operatorLabels = labelsFor(config.pipeline);
-  const available = new Set<PacketSection>();
+  // What every source adds is there from the start (all chains run the same operators).
+  const available = new Set<PacketSection>(
+    sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))),
+  );
   const pipeline = config.pipeline.map((entry, i) => {
     const node = registry.get(entry.type, 'operator', `${file}: pipeline[${i}].type`);
     const missing = node.needs.filter((section) => !available.has(section));
+    const oneOf = node.needsOneOf ?? [];
+    if (oneOf.length && !oneOf.some((section) => available.has(section))) {
+      throw new ConfigError(
+        `${file}: pipeline[${i}] (${entry.type}) needs one of ${oneOf.map((s) => `"${s}"`).join(', ')}, which no node before it adds`,
+      );
+    }
     if (missing.length) {
       const providers = registry
         .list()

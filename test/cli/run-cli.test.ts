@@ -79,7 +79,10 @@ describe('panoptes run configs/dashcam.yaml', () => {
       const road = r.segments.find((s) => s.className === 'road');
       expect(road?.isThing).toBe(false);
       expect(road!.area).toBeGreaterThan(0.3 * 960 * 540);
-      for (const s of r.segments) expect(Object.keys(s).sort()).toEqual(['area', 'bbox', 'className', 'id', 'isThing', 'score']);
+      for (const s of r.segments) {
+        const tracked = s.trackId === undefined ? [] : ['trackId', 'trackState'];
+        expect(Object.keys(s).sort()).toEqual(['area', 'bbox', 'className', 'id', 'isThing', 'score', ...tracked].sort());
+      }
       expect(r.counts.car ?? 0).toBe(r.segments.filter((s) => s.isThing && s.className === 'car').length);
     }
     // The sedan overtaking on the left (x < 200, around y 290-370) is found in nearly every frame.
@@ -87,6 +90,12 @@ describe('panoptes run configs/dashcam.yaml', () => {
       r.segments.some((s) => s.className === 'car' && s.isThing && s.bbox[0] < 200 && s.bbox[1] > 250 && s.bbox[1] < 350),
     );
     expect(withSedan.length).toBeGreaterThanOrEqual(16);
+    // ...and keeps one track id once the tracker has confirmed it.
+    const sedanIds = withSedan.flatMap((r) =>
+      r.segments.filter((s) => s.className === 'car' && s.bbox[0] < 200 && s.trackState === 'confirmed').map((s) => s.trackId),
+    );
+    expect(sedanIds.length).toBeGreaterThanOrEqual(12);
+    expect(new Set(sedanIds).size).toBe(1);
 
     expect(frames.length).toBeGreaterThan(0);
     const last = frames[frames.length - 1]!;

@@ -52,6 +52,7 @@ export function chainContext(overrides: ChainContextOverrides = {}): TestChainCo
     label: 'test-node',
     dataDir: dataDir(),
     executionProviders: ['cpu'],
+    streams: [overrides.stream ?? 'test'],
     signal: controller.signal,
     shared,
     ...overrides,

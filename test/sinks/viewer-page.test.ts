@@ -137,6 +137,7 @@ function context(metrics: PipelineMetrics): GraphContext {
     dataDir: '/nonexistent',
     signal: new AbortController().signal,
     executionProviders: ['cpu'],
+    streams: [],
     shared: () => Promise.reject(new Error('not used by the viewer')),
   };
 }

@@ -104,6 +104,7 @@ function testContext(): GraphContext & { metrics: PipelineMetrics } {
     dataDir: '/nonexistent',
     signal: new AbortController().signal,
     executionProviders: ['cpu'],
+    streams: [],
     shared: () => Promise.reject(new Error('not used by the viewer')),
   };
 }

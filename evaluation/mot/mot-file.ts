@@ -1,0 +1,203 @@
+/**
+ * MOTChallenge text files, and the folder layouts that hold one sequence per file.
+ *
+ * A row is `frame,id,left,top,width,height[,conf[,class[,visibility[,unused]]]]`. Ground truth uses
+ * conf as "evaluate this row" (0 = ignore), class and visibility; a tracker's output puts its score
+ * in conf and world coordinates (-1) after it, which evaluation ignores. Rows are kept column-wise
+ * in typed arrays because every metric loops over them.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+/** The rows of one file, one typed array per column, in file order. */
+export interface MotRows {
+  /** The file they came from, for messages. */
+  readonly source: string;
+  readonly count: number;
+  readonly frame: Int32Array;
+  readonly id: Int32Array;
+  readonly left: Float64Array;
+  readonly top: Float64Array;
+  readonly width: Float64Array;
+  readonly height: Float64Array;
+  /** 1 where the row has no conf column. */
+  readonly conf: Float64Array;
+  /** {@link NO_CLASS} where the row has no class column. */
+  readonly classId: Int32Array;
+  /** 1-based line of each row, so later checks can point at it. */
+  readonly line: Int32Array;
+}
+
+/** The class of a row that has no class column, and what MOT15-style files write there. */
+export const NO_CLASS = -1;
+
+const LAYOUT_HINT =
+  'each line must be frame,id,left,top,width,height[,conf,class,visibility,...] (6 to 10 values)';
+
+function fail(source: string, line: number, problem: string): never {
+  throw new Error(`${source} line ${line}: ${problem}; ${LAYOUT_HINT}`);
+}
+
+function wholeNumber(text: string, what: string, source: string, line: number): number {
+  const n = Number(text);
+  if (text === '' || !Number.isInteger(n)) fail(source, line, `${what} "${text}" is not a whole number`);
+  return n;
+}
+
+function finiteNumber(text: string, what: string, source: string, line: number): number {
+  const n = Number(text);
+  if (text === '' || !Number.isFinite(n)) fail(source, line, `${what} "${text}" is not a number`);
+  return n;
+}
+
+/**
+ * Parses the text of one MOTChallenge file. Values are separated by commas (spaces around them
+ * are fine) or by whitespace, as py-motmetrics accepts; blank lines are skipped. Throws an Error
+ * naming `source` and the line for anything else.
+ */
+export function parseMotText(text: string, source: string): MotRows {
+  const lines = text.split(/\r?\n/);
+  const capacity = lines.length;
+  const frame = new Int32Array(capacity);
+  const id = new Int32Array(capacity);
+  const left = new Float64Array(capacity);
+  const top = new Float64Array(capacity);
+  const width = new Float64Array(capacity);
+  const height = new Float64Array(capacity);
+  const conf = new Float64Array(capacity);
+  const classId = new Int32Array(capacity);
+  const lineOf = new Int32Array(capacity);
+  let count = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const trimmed = lines[i]!.trim();
+    if (trimmed === '') continue;
+    const lineNumber = i + 1;
+    const fields = trimmed.split(/\s*,\s*|\s+/);
+    // A trailing comma leaves an empty last field; it is not a value.
+    if (fields.length > 1 && fields[fields.length - 1] === '') fields.pop();
+    if (fields.length < 6 || fields.length > 10) {
+      fail(source, lineNumber, `found ${fields.length} values`);
+    }
+    const f = wholeNumber(fields[0]!, 'frame', source, lineNumber);
+    if (f < 0) fail(source, lineNumber, `frame ${f} is negative`);
+    frame[count] = f;
+    id[count] = wholeNumber(fields[1]!, 'id', source, lineNumber);
+    left[count] = finiteNumber(fields[2]!, 'left', source, lineNumber);
+    top[count] = finiteNumber(fields[3]!, 'top', source, lineNumber);
+    width[count] = finiteNumber(fields[4]!, 'width', source, lineNumber);
+    height[count] = finiteNumber(fields[5]!, 'height', source, lineNumber);
+    conf[count] = fields.length > 6 ? finiteNumber(fields[6]!, 'conf', source, lineNumber) : 1;
+    classId[count] = fields.length > 7 ? wholeNumber(fields[7]!, 'class', source, lineNumber) : NO_CLASS;
+    lineOf[count] = lineNumber;
+    count++;
+  }
+  return {
+    source,
+    count,
+    frame: frame.slice(0, count),
+    id: id.slice(0, count),
+    left: left.slice(0, count),
+    top: top.slice(0, count),
+    width: width.slice(0, count),
+    height: height.slice(0, count),
+    conf: conf.slice(0, count),
+    classId: classId.slice(0, count),
+    line: lineOf.slice(0, count),
+  };
+}
+
+/** Reads and parses one MOTChallenge file. */
+export function readMotFile(file: string): MotRows {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot read ${file}: ${reason}`);
+  }
+  return parseMotText(text, file);
+}
+
+/** Where `<gt>` or `<pred>` puts its sequences: one file, or a folder of named sequences. */
+export type SequenceSet =
+  | { readonly kind: 'single'; readonly name: string; readonly file: string }
+  | { readonly kind: 'folder'; readonly folder: string; readonly files: ReadonlyMap<string, string> };
+
+const isFile = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+const isFolder = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
+/**
+ * Finds the sequences under `location` (the value of `--gt` or `--pred`, named by `flag` in
+ * messages):
+ * - a file is one sequence, named after the file (`MOT17-02.txt` → `MOT17-02`);
+ * - a folder holding `gt/gt.txt` is one sequence named after the folder (a MOTChallenge
+ *   sequence folder);
+ * - any other folder holds one sequence per `<seq>.txt` file and per `<seq>/gt/gt.txt` folder
+ *   (the MOTChallenge layouts of tracker output and of ground truth).
+ */
+export function findSequences(location: string, flag: string): SequenceSet {
+  if (isFile(location)) {
+    return { kind: 'single', name: path.basename(location).replace(/\.txt$/i, ''), file: location };
+  }
+  if (!isFolder(location)) {
+    throw new Error(`${flag} ${location}: no such file or folder; give a MOTChallenge .txt file or a folder of them`);
+  }
+  const own = path.join(location, 'gt', 'gt.txt');
+  if (isFile(own)) return { kind: 'single', name: path.basename(path.resolve(location)), file: own };
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(location).sort()) {
+    const full = path.join(location, entry);
+    if (/\.txt$/i.test(entry) && isFile(full)) files.set(entry.replace(/\.txt$/i, ''), full);
+    else if (isFile(path.join(full, 'gt', 'gt.txt'))) files.set(entry, path.join(full, 'gt', 'gt.txt'));
+  }
+  if (files.size === 0) {
+    throw new Error(
+      `${flag} ${location}: the folder holds no sequence; put one <seq>.txt file or one <seq>/gt/gt.txt per sequence in it`,
+    );
+  }
+  return { kind: 'folder', folder: location, files };
+}
+
+/** One sequence to evaluate: its ground truth, and its prediction file unless it has none. */
+export interface SequencePair {
+  readonly name: string;
+  readonly gtFile: string;
+  readonly predFile: string | null;
+}
+
+export interface SequencePairing {
+  readonly pairs: readonly SequencePair[];
+  /** Prediction sequences with no ground truth of the same name: not evaluated. */
+  readonly unmatchedPredictions: readonly string[];
+}
+
+/**
+ * Pairs ground-truth and prediction sequences by name. One file against one file pairs them
+ * whatever their names. A ground-truth sequence with no prediction of its name is paired with
+ * none (an empty prediction: every object missed).
+ */
+export function pairSequences(gt: SequenceSet, pred: SequenceSet): SequencePairing {
+  if (gt.kind === 'single' && pred.kind === 'single') {
+    return { pairs: [{ name: gt.name, gtFile: gt.file, predFile: pred.file }], unmatchedPredictions: [] };
+  }
+  const gtFiles = gt.kind === 'single' ? new Map([[gt.name, gt.file]]) : gt.files;
+  if (pred.kind === 'single') {
+    if (gtFiles.size !== 1) {
+      throw new Error(
+        `--pred ${pred.file} is one file but --gt ${gt.kind === 'folder' ? gt.folder : gt.file} holds ${gtFiles.size} sequences; ` +
+          'give --pred a folder with one <seq>.txt per sequence',
+      );
+    }
+    const [name, gtFile] = [...gtFiles][0]!;
+    return { pairs: [{ name, gtFile, predFile: pred.file }], unmatchedPredictions: [] };
+  }
+  const pairs = [...gtFiles].map(([name, gtFile]) => ({ name, gtFile, predFile: pred.files.get(name) ?? null }));
+  const unmatchedPredictions = [...pred.files.keys()].filter((name) => !gtFiles.has(name));
+  if (pairs.every((p) => p.predFile === null)) {
+    throw new Error(
+      `--pred ${pred.folder}: none of its sequences (${[...pred.files.keys()].join(', ')}) has the name of a ` +
+        `ground-truth sequence (${[...gtFiles.keys()].join(', ')}); name each prediction file <seq>.txt after its sequence`,
+    );
+  }
+  return { pairs, unmatchedPredictions };
+}

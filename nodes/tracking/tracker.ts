@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { withSection, type FramePacket, type InstanceMask, type PanopticFrame, type Segment, type TrackedObject } from '../../pipeline/frame.ts';
+import { frameStage } from '../../pipeline/flow/frame-stage.ts';
+import { defineOperator } from '../../pipeline/node.ts';
+import { ByteTracker, DEFAULT_TRACKER_OPTIONS, type Detection, type TrackReport } from './byte-tracker.ts';
+
+const duration = z.union([
+  z.strictObject({ frames: z.number().int().positive() }),
+  z.strictObject({ seconds: z.number().positive() }),
+]);
+
+const fraction = z.number().min(0).max(1);
+
+/**
+ * Tracker: stable instance ids across time (byte-tracker.ts). Reads the panoptic frame's thing
+ * segments (masks included) when there is one, else the detector's instances; writes the track
+ * id and state into the thing segments, and every live track into `tracks`.
+ *
+ * ```yaml
+ * - { type: tracker, confirmAfter: { frames: 3 }, keepLost: { seconds: 1 } }
+ * ```
+ */
+export const tracker = defineOperator({
+  type: 'tracker',
+  description: 'Gives every thing a track id that stays the same from frame to frame.',
+  needs: [],
+  needsOneOf: ['panoptic', 'instances'],
+  adds: ['tracks'],
+  options: z.object({
+    highScore: fraction.default(DEFAULT_TRACKER_OPTIONS.highScore).describe('Detections at or above this are matched first and may start tracks'),
+    lowScore: fraction.default(DEFAULT_TRACKER_OPTIONS.lowScore).describe('Detections below this are ignored; up to highScore they only extend existing tracks'),
+    newTrackScore: fraction.default(DEFAULT_TRACKER_OPTIONS.newTrackScore).describe('Least score for an unmatched detection to start a track'),
+    matchIou: fraction.default(DEFAULT_TRACKER_OPTIONS.matchIou).describe('Least IoU to continue a track; lower follows faster motion but swaps ids more'),
+    lowScoreMatchIou: fraction.default(DEFAULT_TRACKER_OPTIONS.lowScoreMatchIou).describe('Least IoU for a low-score detection to continue a track'),
+    tentativeMatchIou: fraction.default(DEFAULT_TRACKER_OPTIONS.tentativeMatchIou).describe('Least IoU to continue a tentative track'),
+    confirmAfter: duration
+      .default(DEFAULT_TRACKER_OPTIONS.confirmAfter)
+      .describe('Consecutive hits before a new track is confirmed: { frames: N } or { seconds: S }'),
+    keepLost: duration
+      .default(DEFAULT_TRACKER_OPTIONS.keepLost)
+      .describe('How long an unseen track is kept and predicted: { frames: N } or { seconds: S }'),
+  }),
+  async create(options, ctx) {
+    if (options.lowScore > options.highScore) {
+      throw new Error(`tracker: lowScore (${options.lowScore}) must not be above highScore (${options.highScore})`);
+    }
+    const byteTracker = new ByteTracker(options);
+    return frameStage(ctx, (packet) => {
+      const started = performance.now();
+      const input = packet.panoptic ? fromPanoptic(packet.panoptic) : fromInstances(packet);
+      const reports = byteTracker.update(input.detections, packet.frame.ptsMs);
+      const tracks = reports.map((r) => trackedObject(r, input.classNames, input.segmentIds));
+      const tracked = withSection(packet, 'tracks', tracks, ctx.label, performance.now() - started);
+      return packet.panoptic ? { ...tracked, panoptic: withTrackIds(packet.panoptic, tracks) } : tracked;
+    });
+  },
+});
+
+interface TrackerInput {
+  readonly detections: Detection[];
+  readonly classNames: readonly string[];
+  /** Panoptic segment id of each detection, when the detections are segments. */
+  readonly segmentIds: readonly number[] | undefined;
+}
+
+function fromPanoptic(panoptic: PanopticFrame): TrackerInput {
+  const things = panoptic.segments.filter((s) => s.isThing);
+  return {
+    detections: things.map((s) => ({
+      box: [s.bbox[0], s.bbox[1], s.bbox[0] + s.bbox[2], s.bbox[1] + s.bbox[3]],
+      score: s.score,
+      classId: s.classId,
+      mask: segmentMask(panoptic, s),
+    })),
+    classNames: panoptic.classNames,
+    segmentIds: things.map((s) => s.id),
+  };
+}
+
+function fromInstances(packet: FramePacket): TrackerInput {
+  const instances = packet.instances;
+  if (!instances) throw new Error('tracker: the packet has neither panoptic segments nor instances');
+  const detections: Detection[] = [];
+  for (let i = 0; i < instances.count; i++) {
+    const b = instances.boxes.subarray(i * 4, i * 4 + 4);
+    const mask = instances.masks?.[i];
+    detections.push({ box: [b[0]!, b[1]!, b[2]!, b[3]!], score: instances.scores[i]!, classId: instances.classIds[i]!, ...(mask ? { mask } : {}) });
+  }
+  return { detections, classNames: instances.classNames, segmentIds: undefined };
+}
+
+/** The pixels a segment owns, cropped to its box. */
+function segmentMask(panoptic: PanopticFrame, segment: Segment): InstanceMask {
+  const [x, y, width, height] = segment.bbox;
+  const data = new Uint8Array(width * height);
+  for (let row = 0; row < height; row++) {
+    const from = (y + row) * panoptic.width + x;
+    for (let col = 0; col < width; col++) data[row * width + col] = panoptic.segmentMap[from + col] === segment.id ? 1 : 0;
+  }
+  return { x, y, width, height, data };
+}
+
+function trackedObject(report: TrackReport, classNames: readonly string[], segmentIds: readonly number[] | undefined): TrackedObject {
+  const [x1, y1, x2, y2] = report.box;
+  const segmentId = report.detection >= 0 ? segmentIds?.[report.detection] : undefined;
+  return {
+    trackId: report.trackId,
+    state: report.state,
+    classId: report.classId,
+    className: classNames[report.classId] ?? String(report.classId),
+    bbox: [x1, y1, x2 - x1, y2 - y1],
+    score: report.score,
+    ...(segmentId === undefined ? {} : { segmentId }),
+    ageMs: report.ageMs,
+    hits: report.hits,
+  };
+}
+
+/** A copy of the panoptic frame whose thing segments carry their track's id and state. */
+function withTrackIds(panoptic: PanopticFrame, tracks: readonly TrackedObject[]): PanopticFrame {
+  const bySegment = new Map(tracks.flatMap((t) => (t.segmentId === undefined ? [] : [[t.segmentId, t] as const])));
+  return {
+    ...panoptic,
+    segments: panoptic.segments.map((s) => {
+      const track = bySegment.get(s.id);
+      return track ? { ...s, trackId: track.trackId, trackState: track.state } : s;
+    }),
+  };
+}
