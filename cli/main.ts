@@ -3,6 +3,7 @@
  */
 import { ConfigError } from '../pipeline/config/validation.ts';
 import { createLogger } from '../pipeline/log.ts';
+import { EVAL_USAGE, evalCommand } from './eval-command.ts';
 import { RUN_USAGE, runCommand } from './run-command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -10,6 +11,7 @@ const USAGE = `usage: panoptes <command> [options]
 
 Commands:
   run <config>    run a pipeline (panoptes run --help for its options)
+  eval <metric>   score results against ground truth (panoptes eval --help)
 
 Environment:
   PANOPTES_DATA   folder holding models/ and replay/ (default: ../shared beside the repository)
@@ -23,6 +25,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest, log);
+      case 'eval':
+        return await evalCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -35,7 +39,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       log.error(err.message);
-      process.stderr.write('\n' + (command === 'run' ? RUN_USAGE : USAGE) + '\n');
+      const usage = command === 'run' ? RUN_USAGE : command === 'eval' ? EVAL_USAGE : USAGE;
+      process.stderr.write('\n' + usage + '\n');
       return 2;
     }
     // Config, data and model problems: the message says what and how to fix it, so no stack

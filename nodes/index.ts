@@ -3,6 +3,7 @@
  * write it under nodes/<layer>/, then list it here.
  */
 import { NodeRegistry } from '../pipeline/registry.ts';
+import { analytics } from './analytics/analytics.ts';
 import { panopticFusion } from './fusion/panoptic-fusion.ts';
 import { instanceSegmentation } from './heads/instance-segmentation.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
@@ -22,6 +23,7 @@ export function builtinNodes(): NodeRegistry {
     instanceSegmentation,
     panopticFusion,
     tracker,
+    analytics,
     overlay,
     // sinks
     viewerSink,

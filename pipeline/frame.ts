@@ -114,6 +114,74 @@ export interface TrackedObject {
   readonly hits: number;
 }
 
+/** A track crossed a counting line (counted once per object, line and direction). */
+export interface LineEvent {
+  readonly type: 'line';
+  readonly stream: string;
+  readonly line: string;
+  readonly trackId: number;
+  readonly className: string;
+  readonly direction: 'in' | 'out';
+  readonly ptsMs: number;
+}
+
+/** A track entered or left a zone; `dwellMs` is the time it spent inside (0 on enter). */
+export interface ZoneEvent {
+  readonly type: 'zone';
+  readonly stream: string;
+  readonly zone: string;
+  readonly event: 'enter' | 'exit';
+  readonly trackId: number;
+  readonly className: string;
+  readonly dwellMs: number;
+  readonly ptsMs: number;
+}
+
+export type AnalyticsEvent = LineEvent | ZoneEvent;
+
+/** Counts per class name. */
+export type ClassCounts = Readonly<Record<string, number>>;
+
+export interface LineTotals {
+  readonly name: string;
+  /** The line in normalized coordinates (0..1), for drawing. */
+  readonly points: readonly (readonly [number, number])[];
+  readonly in: ClassCounts;
+  readonly out: ClassCounts;
+}
+
+export interface ZoneTotals {
+  readonly name: string;
+  readonly polygon: readonly (readonly [number, number])[];
+  /** Confirmed objects inside now, per class. */
+  readonly occupancy: ClassCounts;
+  /** Objects that have entered since the start, per class. */
+  readonly entered: ClassCounts;
+}
+
+/** A decaying density map of where people have been, `width x height` cells over the frame. */
+export interface Heatmap {
+  readonly width: number;
+  readonly height: number;
+  /** Row-major cell values, 0 and up; recent presence weighs more. */
+  readonly data: Float32Array;
+}
+
+export interface FrameAnalytics {
+  /** Confirmed things seen in this frame, per class. */
+  readonly counts: ClassCounts;
+  /** Fraction of the frame each stuff class covers, e.g. `{ road: 0.42 }`. */
+  readonly coverage: Readonly<Record<string, number>>;
+  /** Distinct objects confirmed since the start, per class (re-entries counted once). */
+  readonly unique: ClassCounts;
+  readonly lines: readonly LineTotals[];
+  readonly zones: readonly ZoneTotals[];
+  /** Line crossings and zone entries and exits that happened in this frame. */
+  readonly events: readonly AnalyticsEvent[];
+  /** People in the frame (confirmed), and the density map when enabled. */
+  readonly crowd: { readonly persons: number; readonly heatmap?: Heatmap };
+}
+
 /** The rendered overlay, encoded once per frame and shared by every viewer. */
 export interface RenderedOverlay {
   readonly jpeg: Buffer;
@@ -133,12 +201,13 @@ export interface FramePacket {
   readonly panoptic?: PanopticFrame;
   /** Every live track (tentative, confirmed and lost) after this frame. */
   readonly tracks?: readonly TrackedObject[];
+  readonly analytics?: FrameAnalytics;
   readonly overlay?: RenderedOverlay;
   readonly leases: readonly Lease[];
 }
 
 /** Sections a node can require or add; checked when the graph is built. */
-export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'overlay';
+export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay';
 
 export function packetOf(frame: Frame, leases: readonly Lease[] = []): FramePacket {
   return { frame, timings: {}, leases };

@@ -123,8 +123,29 @@ export type SequenceSet =
   | { readonly kind: 'single'; readonly name: string; readonly file: string }
   | { readonly kind: 'folder'; readonly folder: string; readonly files: ReadonlyMap<string, string> };
 
-const isFile = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
-const isFolder = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+/**
+ * A file's sequence name: `MOT17-02.txt` → `MOT17-02`; a file named `gt.txt` takes its folder's
+ * name, skipping a `gt` folder (`MOT17-02/gt/gt.txt` → `MOT17-02`, `TUD-Campus/gt.txt` → `TUD-Campus`).
+ */
+function sequenceNameOfFile(file: string): string {
+  const name = path.basename(file).replace(/\.txt$/i, '');
+  if (name !== 'gt') return name;
+  let folder = path.dirname(path.resolve(file));
+  if (path.basename(folder) === 'gt') folder = path.dirname(folder);
+  return path.basename(folder) || name;
+}
+
+/** What is at `p`, if anything; a path through a file (ENOTDIR) is nothing, not an error. */
+function kindOf(p: string): 'file' | 'folder' | 'other' | 'none' {
+  try {
+    const stats = statSync(p);
+    return stats.isFile() ? 'file' : stats.isDirectory() ? 'folder' : 'other';
+  } catch {
+    return 'none';
+  }
+}
+const isFile = (p: string): boolean => kindOf(p) === 'file';
+const isFolder = (p: string): boolean => kindOf(p) === 'folder';
 
 /**
  * Finds the sequences under `location` (the value of `--gt` or `--pred`, named by `flag` in
@@ -136,9 +157,7 @@ const isFolder = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?
  *   (the MOTChallenge layouts of tracker output and of ground truth).
  */
 export function findSequences(location: string, flag: string): SequenceSet {
-  if (isFile(location)) {
-    return { kind: 'single', name: path.basename(location).replace(/\.txt$/i, ''), file: location };
-  }
+  if (isFile(location)) return { kind: 'single', name: sequenceNameOfFile(location), file: location };
   if (!isFolder(location)) {
     throw new Error(`${flag} ${location}: no such file or folder; give a MOTChallenge .txt file or a folder of them`);
   }

@@ -18,7 +18,7 @@
  * Unlike TrackEval, the distractor match uses the evaluation's IoU threshold (TrackEval fixes
  * 0.5, the default here). Frames are those with an evaluated ground-truth row or a prediction.
  */
-import { minCostAssignment } from './assignment.ts';
+import { minCostAssignment } from '../../nodes/tracking/min-cost-assignment.ts';
 import { NO_CLASS, type MotRows } from './mot-file.ts';
 
 export const PEDESTRIAN_CLASS = 1;

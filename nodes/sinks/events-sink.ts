@@ -4,8 +4,9 @@ import { frameRecord } from './frame-record.ts';
 import { openLineFile } from './line-file.ts';
 
 /**
- * Events as JSON lines: one record per processed frame (see frame-record.ts). Nothing is ever
- * dropped: the file is the record a user counts on.
+ * Events as JSON lines: one record per processed frame (see frame-record.ts), then one record
+ * per line crossing or zone entry and exit of that frame (`{type: "line", ...}`,
+ * `{type: "zone", ...}`). Nothing is ever dropped: the file is the record a user counts on.
  *
  * ```yaml
  * sinks:
@@ -21,7 +22,10 @@ export const eventsSink = defineSink({
   async create(options, ctx) {
     const file = await openLineFile(options.path, 'events', ctx.log);
     return {
-      write: (packet) => file.write(JSON.stringify(frameRecord(packet))),
+      write(packet) {
+        file.write(JSON.stringify(frameRecord(packet)));
+        for (const event of packet.analytics?.events ?? []) file.write(JSON.stringify(event));
+      },
       close: () => file.close(),
     };
   },

@@ -1,4 +1,4 @@
-import type { FramePacket, Segment } from '../../pipeline/frame.ts';
+import type { ClassCounts, FramePacket, Segment } from '../../pipeline/frame.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
 
 /** The per-frame record of `--events` files (one JSON object per line). */
@@ -9,9 +9,18 @@ export interface FrameRecord {
   readonly ptsMs: number;
   readonly width: number;
   readonly height: number;
-  /** Thing instances per class name. */
+  /** Thing instances per class name: confirmed tracks when a tracker runs, else every instance. */
   readonly counts: Record<string, number>;
   readonly segments: readonly SegmentRecord[];
+  /** Per line, crossings so far per class and direction (with an analytics node). */
+  readonly lines?: Record<string, { readonly in: ClassCounts; readonly out: ClassCounts }>;
+  /** Per zone, confirmed objects inside now and entries so far, per class. */
+  readonly zones?: Record<string, { readonly occupancy: ClassCounts; readonly entered: ClassCounts }>;
+  /** Distinct objects since the start, per class. */
+  readonly unique?: ClassCounts;
+  /** Fraction of the frame each stuff class covers. */
+  readonly coverage?: Readonly<Record<string, number>>;
+  readonly persons?: number;
   /** Milliseconds from decode to this record. */
   readonly latencyMs: number;
   /** Milliseconds per node. */
@@ -26,7 +35,7 @@ export type SegmentRecord = Pick<
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 export function frameRecord(packet: FramePacket, nowMs: number = Date.now()): FrameRecord {
-  const { frame, panoptic } = packet;
+  const { frame, panoptic, analytics } = packet;
   const segments = panoptic?.segments ?? [];
   return {
     type: 'frame',
@@ -35,7 +44,7 @@ export function frameRecord(packet: FramePacket, nowMs: number = Date.now()): Fr
     ptsMs: round(frame.ptsMs, 3),
     width: frame.width,
     height: frame.height,
-    counts: thingCounts(segments),
+    counts: analytics?.counts ?? thingCounts(segments),
     segments: segments.map((s) => ({
       id: s.id,
       className: s.className,
@@ -45,6 +54,15 @@ export function frameRecord(packet: FramePacket, nowMs: number = Date.now()): Fr
       score: round(s.score, 4),
       ...(s.trackId === undefined ? {} : { trackId: s.trackId, trackState: s.trackState }),
     })),
+    ...(analytics
+      ? {
+          lines: Object.fromEntries(analytics.lines.map((l) => [l.name, { in: l.in, out: l.out }])),
+          zones: Object.fromEntries(analytics.zones.map((z) => [z.name, { occupancy: z.occupancy, entered: z.entered }])),
+          unique: analytics.unique,
+          coverage: analytics.coverage,
+          persons: analytics.crowd.persons,
+        }
+      : {}),
     latencyMs: nowMs - frame.capturedAtMs,
     timings: Object.fromEntries(Object.entries(packet.timings).map(([k, v]) => [k, round(v, 2)])),
   };

@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import type { FramePacket, Segment } from '../../pipeline/frame.ts';
+import type { AnalyticsEvent, FramePacket, LineTotals, Segment, ZoneTotals } from '../../pipeline/frame.ts';
 import { defineSink, type GraphContext, type Sink } from '../../pipeline/node.ts';
 import type { StreamStats } from '../../pipeline/metrics.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
@@ -71,10 +71,15 @@ export interface FrameHeader {
   /** Size of the JPEG. */
   readonly width: number;
   readonly height: number;
-  /** Number of thing segments per class name. */
+  /** Things per class name: confirmed tracks when analytics run, else every thing segment. */
   readonly counts: Readonly<Record<string, number>>;
   /** Thing segments only: stuff has no box worth labelling. */
   readonly segments: readonly ViewerSegment[];
+  /** Counting lines and zones with their totals, in normalized coordinates (with analytics). */
+  readonly lines?: readonly LineTotals[];
+  readonly zones?: readonly ZoneTotals[];
+  /** Distinct objects since the start, per class (with analytics). */
+  readonly unique?: Readonly<Record<string, number>>;
 }
 
 /** Text messages from the server. */
@@ -82,7 +87,8 @@ export type ViewerEvent =
   | { readonly type: 'hello'; readonly server: 'panoptes'; readonly streams: readonly string[] }
   | { readonly type: 'stats'; readonly streams: readonly StreamStats[] }
   | { readonly type: 'ended'; readonly stream: string; readonly error?: string }
-  | { readonly type: 'error'; readonly message: string };
+  | { readonly type: 'error'; readonly message: string }
+  | AnalyticsEvent;
 
 export interface ViewerSink extends Sink {
   /** Where the page is served, e.g. `http://127.0.0.1:8080`; the bound port when `port` was 0. */
@@ -140,6 +146,8 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
   return {
     url,
     write(packet) {
+      // Line and zone events are small and must never be lost: sent to every client, always.
+      for (const event of packet.analytics?.events ?? []) broadcastEvent(sockets, event);
       if (!packet.overlay) return;
       const message = encodeFrameMessage(packet, Date.now());
       latestFrame.set(packet.frame.stream, message);
@@ -188,8 +196,11 @@ export function encodeFrameMessage(packet: FramePacket, sentAtMs: number): Buffe
     sentAtMs,
     width: overlay.width,
     height: overlay.height,
-    counts: thingCounts(things),
+    counts: packet.analytics?.counts ?? thingCounts(things),
     segments: things.map((segment) => toViewerSegment(segment, scaleX, scaleY)),
+    ...(packet.analytics
+      ? { lines: packet.analytics.lines, zones: packet.analytics.zones, unique: packet.analytics.unique }
+      : {}),
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const message = Buffer.allocUnsafe(4 + json.length + overlay.jpeg.length);

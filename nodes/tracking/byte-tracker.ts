@@ -23,7 +23,7 @@
  */
 import type { InstanceMask, TrackState } from '../../pipeline/frame.ts';
 import { BoxKalman } from './box-kalman.ts';
-import { linearAssignment } from './linear-assignment.ts';
+import { minCostAssignment } from './min-cost-assignment.ts';
 import { maskIou } from './mask-iou.ts';
 
 /** A duration in processed frames or in seconds of stream time. */
@@ -240,7 +240,7 @@ export class ByteTracker {
         if (similarity >= minIou) cost[r * candidates.length + c] = 1 - similarity;
       });
     });
-    const assignment = linearAssignment(cost, tracks.length, candidates.length);
+    const assignment = minCostAssignment(cost, tracks.length, candidates.length);
     const taken = new Set<number>();
     assignment.forEach((c, r) => {
       if (c < 0) return;

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ByteTracker, DEFAULT_TRACKER_OPTIONS, type Detection, type TrackerOptions, type TrackReport } from '../../nodes/tracking/byte-tracker.ts';
-import { linearAssignment } from '../../nodes/tracking/linear-assignment.ts';
 
 const FRAME_MS = 40;
 const CAR = 0;
@@ -105,49 +104,5 @@ describe('ByteTracker', () => {
     const { ids, reports } = run(frames, { confirmAfter: { frames: 2 }, keepLost: { frames: 3 } });
     expect(reports[1]![0]!.state).toBe('confirmed');
     expect(ids[8]).toEqual([2]); // four missed frames > three kept
-  });
-});
-
-describe('linearAssignment', () => {
-  function bruteForce(cost: number[][], maxCost: number): number {
-    const rows = cost.length;
-    const cols = cost[0]!.length;
-    let best = { matches: -1, total: Infinity };
-    const walk = (r: number, used: Set<number>, matches: number, total: number) => {
-      if (r === rows) {
-        if (matches > best.matches || (matches === best.matches && total < best.total)) best = { matches, total };
-        return;
-      }
-      walk(r + 1, used, matches, total);
-      for (let c = 0; c < cols; c++) {
-        if (used.has(c) || !(cost[r]![c]! <= maxCost)) continue;
-        used.add(c);
-        walk(r + 1, used, matches + 1, total + cost[r]![c]!);
-        used.delete(c);
-      }
-    };
-    walk(0, new Set(), 0, 0);
-    return best.total;
-  }
-
-  it('finds the minimum-cost matching of the most pairs, like brute force, on random matrices', () => {
-    let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (let trial = 0; trial < 200; trial++) {
-      const rows = 1 + Math.floor(random() * 5);
-      const cols = 1 + Math.floor(random() * 5);
-      const cost = Array.from({ length: rows }, () => Array.from({ length: cols }, () => (random() < 0.3 ? Infinity : random())));
-      const assignment = linearAssignment(Float64Array.from(cost.flat()), rows, cols, 0.9);
-      let total = 0;
-      const usedCols = new Set<number>();
-      assignment.forEach((c, r) => {
-        if (c < 0) return;
-        expect(cost[r]![c]!).toBeLessThanOrEqual(0.9);
-        expect(usedCols.has(c)).toBe(false);
-        usedCols.add(c);
-        total += cost[r]![c]!;
-      });
-      expect(total).toBeCloseTo(bruteForce(cost, 0.9), 9);
-    }
   });
 });

@@ -2,8 +2,8 @@
  * Minimum-cost assignment (the Hungarian method, in its shortest-augmenting-path form with row and
  * column potentials), O(n²·m) for an n×m matrix with n ≤ m.
  *
- * Every metric needs one: CLEAR matches objects to hypotheses per frame, the identity metrics match
- * whole tracks, HOTA and the distractor rule match per frame by overlap.
+ * The tracker matches tracks to detections with it; the MOT metrics match objects to hypotheses
+ * per frame (CLEAR, HOTA, the distractor rule) and whole tracks (identity).
  */
 
 /** Marks a pair that must not be assigned. */

@@ -1,0 +1,177 @@
+/**
+ * Evaluation of sequences, one by one and combined.
+ *
+ * Combined figures come from counts summed over sequences, never from averaged ratios, so a long
+ * sequence weighs as much as its boxes: CLEAR and identity counts add up; HOTA adds up its
+ * per-alpha TP/FN/FP and its association and localisation sums, which is TrackEval's weighting of
+ * AssA and LocA by true positives.
+ */
+import { clearCounts, clearMetrics, sumClearCounts, type ClearCounts } from './clear-metrics.ts';
+import { hotaCounts, hotaMetrics, sumHotaCounts, type HotaCounts } from './hota.ts';
+import { identityCounts, identityMetrics, sumIdentityCounts, type IdentityCounts } from './identity-metrics.ts';
+import { findSequences, pairSequences, parseMotText, readMotFile, type MotRows } from './mot-file.ts';
+import { EVALUATION_RULES, prepareSequence, type PreprocessCounts } from './preprocess.ts';
+
+/** What one sequence, or all of them, scores. Ratios are in [0, 1] (MOTA can go below 0). */
+export interface MotMetrics {
+  readonly HOTA: number;
+  readonly DetA: number;
+  readonly AssA: number;
+  readonly LocA: number;
+  readonly MOTA: number;
+  /** Mean IoU of matched pairs (TrackEval's MOTP). */
+  readonly MOTP: number;
+  /** Mean 1 - IoU of matched pairs (py-motmetrics' MOTP). */
+  readonly MOTPDistance: number;
+  readonly IDF1: number;
+  readonly IDP: number;
+  readonly IDR: number;
+  readonly Recall: number;
+  readonly Precision: number;
+  readonly TP: number;
+  readonly FP: number;
+  readonly FN: number;
+  readonly IDSW: number;
+  readonly MT: number;
+  readonly PT: number;
+  readonly ML: number;
+  readonly Frag: number;
+  readonly IDTP: number;
+  readonly IDFP: number;
+  readonly IDFN: number;
+  readonly DetRe: number;
+  readonly DetPr: number;
+  readonly AssRe: number;
+  readonly AssPr: number;
+  /** Ground-truth objects and boxes evaluated, predicted tracks and boxes kept. */
+  readonly GTIDs: number;
+  readonly GTDets: number;
+  readonly PredIDs: number;
+  readonly PredDets: number;
+  /** Frames with an evaluated ground-truth box or a prediction. */
+  readonly Frames: number;
+}
+
+/** The additive parts of one sequence's evaluation. */
+export interface SequenceCounts {
+  readonly clear: ClearCounts;
+  readonly identity: IdentityCounts;
+  readonly hota: HotaCounts;
+  readonly predIds: number;
+  readonly predDets: number;
+  readonly frames: number;
+  readonly preprocessing: PreprocessCounts;
+}
+
+export function countSequence(gt: MotRows, pred: MotRows, iouThreshold: number): SequenceCounts {
+  const sequence = prepareSequence(gt, pred, iouThreshold);
+  return {
+    clear: clearCounts(sequence, iouThreshold),
+    identity: identityCounts(sequence, iouThreshold),
+    hota: hotaCounts(sequence),
+    predIds: sequence.numPredIds,
+    predDets: sequence.numPredDets,
+    frames: sequence.frames.length,
+    preprocessing: sequence.counts,
+  };
+}
+
+function metricsOf(
+  clear: ClearCounts, identity: IdentityCounts, hota: HotaCounts, predIds: number, predDets: number, frames: number,
+): MotMetrics {
+  const c = clearMetrics(clear);
+  const i = identityMetrics(identity);
+  const h = hotaMetrics(hota);
+  return {
+    HOTA: h.HOTA, DetA: h.DetA, AssA: h.AssA, LocA: h.LocA,
+    MOTA: c.MOTA, MOTP: c.MOTP, MOTPDistance: c.MOTPDistance,
+    IDF1: i.IDF1, IDP: i.IDP, IDR: i.IDR,
+    Recall: c.Recall, Precision: c.Precision,
+    TP: c.TP, FP: c.FP, FN: c.FN, IDSW: c.IDSW, MT: c.MT, PT: c.PT, ML: c.ML, Frag: c.Frag,
+    IDTP: i.IDTP, IDFP: i.IDFP, IDFN: i.IDFN,
+    DetRe: h.DetRe, DetPr: h.DetPr, AssRe: h.AssRe, AssPr: h.AssPr,
+    GTIDs: c.GTIDs, GTDets: c.TP + c.FN, PredIDs: predIds, PredDets: predDets, Frames: frames,
+  };
+}
+
+export function sequenceMetrics(counts: SequenceCounts): MotMetrics {
+  return metricsOf(counts.clear, counts.identity, counts.hota, counts.predIds, counts.predDets, counts.frames);
+}
+
+/** All sequences as one: ids of different sequences are different tracks. */
+export function combinedMetrics(parts: readonly SequenceCounts[]): MotMetrics {
+  const sum = (f: (part: SequenceCounts) => number): number => parts.reduce((total, part) => total + f(part), 0);
+  return metricsOf(
+    sumClearCounts(parts.map((p) => p.clear)),
+    sumIdentityCounts(parts.map((p) => p.identity)),
+    sumHotaCounts(parts.map((p) => p.hota)),
+    sum((p) => p.predIds),
+    sum((p) => p.predDets),
+    sum((p) => p.frames),
+  );
+}
+
+/** The command's JSON output. */
+export interface MotReport {
+  readonly iouThreshold: number;
+  readonly rules: readonly string[];
+  readonly sequences: Readonly<Record<string, MotMetrics>>;
+  readonly combined: MotMetrics;
+  /** Ground-truth sequences that had no prediction file, scored as empty predictions. */
+  readonly missingPredictions: readonly string[];
+  /** Prediction files with no ground-truth sequence of their name, not scored. */
+  readonly unmatchedPredictions: readonly string[];
+  /** What the rules kept and dropped, per sequence. */
+  readonly preprocessing: Readonly<Record<string, PreprocessCounts>>;
+  /** Things that look like mistakes in the input, in words. */
+  readonly warnings: readonly string[];
+}
+
+export interface EvaluateMotOptions {
+  /** A MOTChallenge file, a sequence folder (`<seq>/gt/gt.txt`), or a folder of sequences. */
+  readonly gt: string;
+  /** A MOTChallenge file or a folder of `<seq>.txt` files. */
+  readonly pred: string;
+  readonly iouThreshold: number;
+}
+
+/** Loads, pairs and evaluates the sequences under `gt` and `pred`. */
+export function evaluateMot({ gt, pred, iouThreshold }: EvaluateMotOptions): MotReport {
+  const { pairs, unmatchedPredictions } = pairSequences(findSequences(gt, '--gt'), findSequences(pred, '--pred'));
+  const warnings: string[] = [];
+  const sequences: Record<string, MotMetrics> = {};
+  const preprocessing: Record<string, PreprocessCounts> = {};
+  const parts: SequenceCounts[] = [];
+  const missingPredictions: string[] = [];
+  for (const { name, gtFile, predFile } of pairs) {
+    if (predFile === null) {
+      missingPredictions.push(name);
+      warnings.push(`sequence ${name}: no prediction file ${name}.txt, scored as an empty prediction (every object missed)`);
+    }
+    const gtRows = readMotFile(gtFile);
+    const predRows = predFile === null ? parseMotText('', `${name} (no prediction)`) : readMotFile(predFile);
+    const counts = countSequence(gtRows, predRows, iouThreshold);
+    if (gtRows.count > 0 && counts.preprocessing.gtEvaluated === 0) {
+      warnings.push(
+        `sequence ${name}: none of the ${gtRows.count} rows of ${gtFile} is evaluated ` +
+          '(each has conf 0 or a class other than 1 or -1); check its columns',
+      );
+    }
+    parts.push(counts);
+    sequences[name] = sequenceMetrics(counts);
+    preprocessing[name] = counts.preprocessing;
+  }
+  for (const name of unmatchedPredictions) {
+    warnings.push(`prediction ${name}.txt has no ground-truth sequence of that name and is not scored`);
+  }
+  return {
+    iouThreshold,
+    rules: EVALUATION_RULES,
+    sequences,
+    combined: combinedMetrics(parts),
+    missingPredictions,
+    unmatchedPredictions,
+    preprocessing,
+    warnings,
+  };
+}
