@@ -12,12 +12,14 @@ import { eventsSink } from './sinks/events-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
 import { viewerSink } from './sinks/viewer-sink.ts';
 import { ffmpegSource } from './sources/ffmpeg-source.ts';
+import { motDetectionsSource } from './sources/mot-detections-source.ts';
 import { tracker } from './tracking/tracker.ts';
 
 export function builtinNodes(): NodeRegistry {
   return new NodeRegistry([
     // sources
     ffmpegSource,
+    motDetectionsSource,
     // operators, in the order a typical graph uses them
     semanticSegmentation,
     instanceSegmentation,
