@@ -18,6 +18,8 @@ Options:
   --port <N>           serve the viewer on this port (adds a viewer if the config has none)
   --events <file>      write one JSON line per processed frame to <file>
   --mot-out <file>     write the confirmed tracks in MOTChallenge format (for panoptes eval mot)
+  --save-panoptic <dir>  write a COCO panoptic PNG per frame and a JSON per stream
+                       (track ids as instance ids; for panoptes eval panoptic / video-panoptic)
   --ep <provider>      onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
                        (falls back to cpu, with a log line, when it cannot run)`;
 
@@ -50,6 +52,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
       port: { type: 'string' },
       events: { type: 'string' },
       'mot-out': { type: 'string' },
+      'save-panoptic': { type: 'string' },
       ep: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -94,6 +97,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
     }
     if (values.events !== undefined) sinks.push({ type: 'events', path: values.events });
     if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
+    if (values['save-panoptic'] !== undefined) sinks.push({ type: 'panoptic-png', dir: values['save-panoptic'] });
     raw.sinks = sinks;
     if (values.ep !== undefined) raw.executionProviders = [values.ep];
   });

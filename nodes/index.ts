@@ -10,6 +10,7 @@ import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { overlay } from './render/overlay.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
+import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
 import { viewerSink } from './sinks/viewer-sink.ts';
 import { ffmpegSource } from './sources/ffmpeg-source.ts';
 import { motDetectionsSource } from './sources/mot-detections-source.ts';
@@ -31,5 +32,6 @@ export function builtinNodes(): NodeRegistry {
     viewerSink,
     eventsSink,
     motFileSink,
+    panopticPngSink,
   ]);
 }

@@ -83,14 +83,16 @@ export async function decodePng(bytes: Uint8Array, file: string): Promise<Decode
   const stride = Math.ceil((width * bitsPerPixel) / 8);
   // The filters look back one whole pixel, or one byte for sub-byte depths.
   const filterStep = Math.max(1, bitsPerPixel >> 3);
+  const expected = height * (stride + 1);
   let raw: Buffer;
   try {
-    raw = await inflateAsync(Buffer.concat(idat));
+    // One output chunk of the known size: the default 16 KiB chunks cost a callback and a copy each.
+    raw = await inflateAsync(Buffer.concat(idat), { chunkSize: Math.max(64 * 1024, expected) });
   } catch (err) {
     throw new Error(`${file}: corrupt PNG image data: ${(err as Error).message}`);
   }
-  if (raw.length < height * (stride + 1)) {
-    throw new Error(`${file}: truncated PNG image data (${raw.length} of ${height * (stride + 1)} bytes)`);
+  if (raw.length < expected) {
+    throw new Error(`${file}: truncated PNG image data (${raw.length} of ${expected} bytes)`);
   }
   const rows = unfilter(raw, height, stride, filterStep, file);
   return { width, height, colorType, bitDepth, channels, samples: toSamples(rows, width, height, channels, bitDepth, stride) };
@@ -151,10 +153,8 @@ function toSamples(
   stride: number,
 ): Uint8Array | Uint16Array {
   const perRow = width * channels;
-  if (bitDepth === 8) {
-    if (stride === perRow) return rows;
-    throw new Error('unreachable: 8-bit rows are exactly width * channels bytes');
-  }
+  // 8-bit rows are exactly one byte per sample already.
+  if (bitDepth === 8) return rows;
   if (bitDepth === 16) {
     // PNG stores 16-bit samples big-endian.
     const samples = new Uint16Array(perRow * height);

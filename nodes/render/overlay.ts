@@ -4,13 +4,16 @@ import { withSection } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
 import { loadModelCatalog } from '../inference/model-catalog.ts';
+import { thingCounts } from '../analytics/thing-counts.ts';
+import { drawHeatmap, drawLabels, drawLinesAndZones, drawPanel, drawTrails } from './annotate.ts';
 import { drawPanoptic } from './draw-panoptic.ts';
 import { segmentColorTable, type Rgb } from './segment-colors.ts';
+import { Trails } from './trails.ts';
 
 /**
- * Overlay: the panoptic frame drawn over the video and JPEG-encoded, once per frame, for every
- * viewer to share. Labels (`car #3 0.87`) are drawn by the viewer from the segments, so they
- * stay sharp at any size.
+ * Overlay: the panoptic frame drawn over the video (class colours, a shade per instance,
+ * outlines), then labels, trails, counting lines and zones, the crowd heatmap and a stats panel
+ * (annotate.ts), JPEG-encoded once per frame for every viewer, Foxglove client and recording.
  *
  * ```yaml
  * - { type: overlay, alpha: 0.45 }
@@ -24,6 +27,10 @@ export const overlay = defineOperator({
   options: z.object({
     alpha: z.number().min(0).max(1).default(0.45).describe('Opacity of the colours over the video'),
     contours: z.boolean().default(true).describe('Outline each thing in its colour'),
+    labels: z.boolean().default(true).describe('Label each thing: class, track id, score'),
+    trails: z.number().int().min(0).default(20).describe('Positions of each track drawn as a trail; 0 for none'),
+    panel: z.boolean().default(true).describe('Corner panel with fps, latency, drops and counts'),
+    heatmap: z.boolean().default(true).describe('Show the crowd heatmap when analytics keep one'),
     jpegQuality: z.number().int().min(1).max(100).default(80).describe('JPEG quality of the rendered frame'),
   }),
   async create(options, ctx) {
@@ -34,6 +41,7 @@ export const overlay = defineOperator({
     let canvas = new Uint8Array(0);
     let colors: Uint8Array = new Uint8Array(0);
     let isThing = new Uint8Array(0);
+    const trails = new Trails(options.trails);
 
     return frameStage(ctx, async (packet) => {
       const started = performance.now();
@@ -45,6 +53,17 @@ export const overlay = defineOperator({
       isThing.fill(0);
       for (const segment of panoptic!.segments) if (segment.isThing) isThing[segment.id] = 1;
       drawPanoptic(frame.data, panoptic!, colors, isThing, options, canvas);
+      const palette = paletteOf.get(panoptic!.classNames);
+      const image = { data: canvas, width: frame.width, height: frame.height };
+      const { analytics, tracks } = packet;
+      if (options.heatmap && analytics?.crowd.heatmap) drawHeatmap(image, analytics.crowd.heatmap);
+      if (tracks && options.trails > 0) drawTrails(image, trails.update(tracks), tracks, palette);
+      if (analytics) drawLinesAndZones(image, analytics);
+      if (options.labels) drawLabels(image, panoptic!, palette);
+      if (options.panel) {
+        const stats = ctx.metrics.snapshot().find((s) => s.stream === frame.stream);
+        drawPanel(image, stats, analytics?.counts ?? thingCounts(panoptic!.segments));
+      }
       const jpeg = await sharp(canvas, { raw: { width: frame.width, height: frame.height, channels: 3 } })
         .jpeg({ quality: options.jpegQuality, optimiseCoding: false })
         .toBuffer();

@@ -1,0 +1,84 @@
+/**
+ * Everything drawn over the colours: labels (`car #12 0.87`), trails, counting lines and zones
+ * with their totals, the crowd heatmap and a corner panel with the stream's fps, latency and
+ * drops. Drawn into the frame itself, so every consumer of the JPEG (browser, Foxglove,
+ * recording) sees the same picture.
+ */
+import type { FrameAnalytics, Heatmap, PanopticFrame, TrackedObject } from '../../pipeline/frame.ts';
+import type { StreamStats } from '../../pipeline/metrics.ts';
+import { drawPolyline, drawTag, type RgbCanvas } from './raster.ts';
+import { classColor, displayId, instanceShade, type Rgb } from './segment-colors.ts';
+
+const WHITE: Rgb = [242, 244, 248];
+const LINE_COLOR: Rgb = [255, 210, 63];
+const ZONE_COLOR: Rgb = [63, 208, 255];
+
+const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+export function drawLabels(canvas: RgbCanvas, panoptic: PanopticFrame, palette: readonly Rgb[] | undefined): void {
+  for (const s of panoptic.segments) {
+    if (!s.isThing) continue;
+    // A tentative track is not counted yet: its label says so with "?".
+    const id = s.trackId === undefined ? '' : s.trackState === 'tentative' ? ' ?' : ` #${s.trackId}`;
+    const text = `${s.className}${id} ${s.score.toFixed(2)}`;
+    drawTag(canvas, s.bbox[0], s.bbox[1] - 20, text, WHITE, instanceShade(classColor(s.classId, palette), displayId(s)));
+  }
+}
+
+export function drawTrails(
+  canvas: RgbCanvas,
+  trails: ReadonlyMap<number, readonly (readonly [number, number])[]>,
+  tracks: readonly TrackedObject[],
+  palette: readonly Rgb[] | undefined,
+): void {
+  for (const t of tracks) {
+    const trail = trails.get(t.trackId);
+    if (trail && trail.length > 1) drawPolyline(canvas, trail, instanceShade(classColor(t.classId, palette), t.trackId), 2);
+  }
+}
+
+export function drawLinesAndZones(canvas: RgbCanvas, analytics: FrameAnalytics): void {
+  const toPixels = (points: readonly (readonly [number, number])[]) =>
+    points.map(([x, y]) => [x * canvas.width, y * canvas.height] as const);
+  for (const zone of analytics.zones) {
+    const polygon = toPixels(zone.polygon);
+    drawPolyline(canvas, polygon, ZONE_COLOR, 2, true);
+    drawTag(canvas, polygon[0]![0], polygon[0]![1] - 22, `${zone.name}: ${sum(zone.occupancy)} in, ${sum(zone.entered)} entered`, ZONE_COLOR);
+  }
+  for (const line of analytics.lines) {
+    const polyline = toPixels(line.points);
+    drawPolyline(canvas, polyline, LINE_COLOR, 3);
+    drawTag(canvas, polyline[0]![0], polyline[0]![1] - 22, `${line.name}: in ${sum(line.in)} out ${sum(line.out)}`, LINE_COLOR);
+  }
+}
+
+/** Warm colours where people have been, scaled to the hottest cell. */
+export function drawHeatmap(canvas: RgbCanvas, heatmap: Heatmap, opacity = 0.5): void {
+  let max = 0;
+  for (const v of heatmap.data) if (v > max) max = v;
+  if (max <= 0) return;
+  const columns = Int32Array.from({ length: canvas.width }, (_, x) => Math.floor((x * heatmap.width) / canvas.width));
+  for (let y = 0; y < canvas.height; y++) {
+    const row = Math.floor((y * heatmap.height) / canvas.height) * heatmap.width;
+    for (let x = 0, o = y * canvas.width * 3; x < canvas.width; x++, o += 3) {
+      const heat = heatmap.data[row + columns[x]!]! / max;
+      if (heat < 0.05) continue;
+      const a = Math.round(heat * opacity * 256);
+      // Yellow to red as it gets hotter.
+      canvas.data[o] = (canvas.data[o]! * (256 - a) + 255 * a) >> 8;
+      canvas.data[o + 1] = (canvas.data[o + 1]! * (256 - a) + Math.round(220 * (1 - heat)) * a) >> 8;
+      canvas.data[o + 2] = (canvas.data[o + 2]! * (256 - a)) >> 8;
+    }
+  }
+}
+
+/** The corner panel: how fast, how late, how much dropped. */
+export function drawPanel(canvas: RgbCanvas, stats: StreamStats | undefined, counts: Readonly<Record<string, number>>): void {
+  const lines = [
+    stats ? `${stats.fps.toFixed(1)} fps  ${Math.round(stats.latencyMs)} ms  dropped ${stats.dropped}` : 'starting',
+    Object.entries(counts)
+      .map(([name, n]) => `${name} ${n}`)
+      .join('  ') || 'no objects',
+  ];
+  lines.forEach((text, i) => drawTag(canvas, 6, 6 + i * 21, text, WHITE));
+}
