@@ -16,6 +16,7 @@ Options:
   --no-realtime        process a file as fast as possible, every frame, in order
                        (default: paced at the file's own frame rate, like a live camera)
   --port <N>           serve the viewer on this port (adds a viewer if the config has none)
+  --foxglove <port>    serve the Foxglove WebSocket protocol on this port (0 = any free port)
   --events <file>      write one JSON line per processed frame to <file>
   --mot-out <file>     write the confirmed tracks in MOTChallenge format (for panoptes eval mot)
   --save-panoptic <dir>  write a COCO panoptic PNG per frame and a JSON per stream
@@ -51,6 +52,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
       'no-realtime': { type: 'boolean', default: false },
       port: { type: 'string' },
       events: { type: 'string' },
+      foxglove: { type: 'string' },
       'mot-out': { type: 'string' },
       'save-panoptic': { type: 'string' },
       ep: { type: 'string' },
@@ -65,6 +67,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
   if (!configFile || extra.length) throw new UsageError('expected exactly one config file');
   const maxFrames = positiveInteger(values['max-frames'], '--max-frames');
   const port = positiveInteger(values.port, '--port');
+  const foxglovePort = positiveInteger(values.foxglove, '--foxglove');
   if (values.ep !== undefined && !EXECUTION_PROVIDERS.includes(values.ep)) {
     throw new UsageError(`--ep expects one of ${EXECUTION_PROVIDERS.join(', ')}, got "${values.ep}"`);
   }
@@ -95,6 +98,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
       if (viewers.length) viewers.forEach((v) => (v.port = port));
       else sinks.push({ type: 'viewer', port });
     }
+    if (foxglovePort !== undefined) sinks.push({ type: 'foxglove', port: foxglovePort });
     if (values.events !== undefined) sinks.push({ type: 'events', path: values.events });
     if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
     if (values['save-panoptic'] !== undefined) sinks.push({ type: 'panoptic-png', dir: values['save-panoptic'] });

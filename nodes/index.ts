@@ -9,9 +9,10 @@ import { instanceSegmentation } from './heads/instance-segmentation.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { overlay } from './render/overlay.ts';
 import { eventsSink } from './sinks/events-sink.ts';
+import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
 import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
-import { viewerSink } from './sinks/viewer-sink.ts';
+import { viewerSink } from './sinks/viewer/viewer-sink.ts';
 import { ffmpegSource } from './sources/ffmpeg-source.ts';
 import { motDetectionsSource } from './sources/mot-detections-source.ts';
 import { tracker } from './tracking/tracker.ts';
@@ -30,6 +31,7 @@ export function builtinNodes(): NodeRegistry {
     overlay,
     // sinks
     viewerSink,
+    foxgloveSink,
     eventsSink,
     motFileSink,
     panopticPngSink,

@@ -1,0 +1,254 @@
+/**
+ * A Foxglove WebSocket endpoint: open Foxglove, "Open connection", "Foxglove WebSocket",
+ * `ws://127.0.0.1:8765`, and every stream shows up as three topics (foxglove-channels.ts):
+ * the overlay image, its annotations and its counts.
+ *
+ * ```yaml
+ * sinks:
+ *   - { type: foxglove, port: 8765 }
+ *   - { type: foxglove, host: 0.0.0.0, port: 8765, token: s3cret }   # reachable from the network
+ * ```
+ *
+ * Like the viewer, it must never slow the pipeline:
+ * - `write` builds each message once per frame, only for channels someone subscribes to, and
+ *   only queues the same bytes on every subscribed socket;
+ * - a client holding more than `maxBufferedBytes` unsent bytes skips images (counted as drops at
+ *   `foxglove`, and told so with a status), but is still sent every annotation and count;
+ * - a client that stays stuck until it holds `disconnectBufferedBytes` is disconnected with a
+ *   reason, so a dead connection cannot grow the server's memory without bound.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import { ConfigError } from '../../../pipeline/config/validation.ts';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
+import { loadModelCatalog, type ModelCatalog } from '../../inference/model-catalog.ts';
+import type { Rgb } from '../../render/segment-colors.ts';
+import { Trails } from '../../render/trails.ts';
+import { encodeAnnotationsMessage, type TrailMap } from './annotations-message.ts';
+import { ClientSession } from './client-session.ts';
+import { encodeCountsMessage } from './counts-message.ts';
+import { isLoopback, refuseUpgrade } from '../network-access.ts';
+import { refusalOf } from './foxglove-access.ts';
+import { advertsOf, CHANNELS_PER_STREAM, streamChannels, type StreamChannels } from './foxglove-channels.ts';
+import { foxgloveTime, toNanoseconds } from './foxglove-time.ts';
+import { chooseSubprotocol, StatusLevel } from './foxglove-wire.ts';
+import { listen, urlHost } from '../http-listen.ts';
+import { encodeImageMessage } from './image-message.ts';
+
+/** Drop place reported to `ctx.metrics.drop` when a slow client skips an image. */
+const DROP_PLACE = 'foxglove';
+/** Clients send only subscribe and unsubscribe; anything bigger is abuse. */
+const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
+/** Close code for a client disconnected for falling too far behind (policy violation). */
+const CLOSE_TOO_SLOW = 1008;
+const CLOSE_GOING_AWAY = 1001;
+
+const foxgloveOptions = z.object({
+  host: z.string().default('127.0.0.1').describe('Address to bind; any address other than loopback needs a token'),
+  port: z.number().int().min(0).max(65535).default(8765).describe('TCP port of the WebSocket endpoint (0 = any free port)'),
+  maxBufferedBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024)
+    .describe('Unsent bytes a client may hold before it skips images (per client); annotations and counts are never skipped'),
+  disconnectBufferedBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024)
+    .describe('Unsent bytes at which a stuck client is disconnected (per client)'),
+  token: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Access token clients must present (?token= or Authorization: Bearer); required off loopback'),
+  trailLength: z.number().int().min(0).default(20).describe('Positions of each track sent as its trail; 0 for none'),
+});
+
+export type FoxgloveOptions = z.infer<typeof foxgloveOptions>;
+/** The options as a config or a test writes them: every key with a default may be left out. */
+export type FoxgloveOptionsInput = z.input<typeof foxgloveOptions>;
+
+export interface FoxgloveSink extends Sink {
+  /** Where clients connect, e.g. `ws://127.0.0.1:8765`; the bound port when `port` was 0. */
+  readonly url: string;
+}
+
+export const foxgloveSink = defineSink({
+  type: 'foxglove',
+  description: 'Serves every stream to Foxglove over its WebSocket protocol: overlay image, annotations and counts',
+  options: foxgloveOptions,
+  create: createFoxgloveSink,
+});
+
+/** The `create` of {@link foxgloveSink}, typed with the bound `url` (tests bind port 0). */
+export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphContext): Promise<FoxgloveSink> {
+  if (!isLoopback(options.host) && options.token === undefined) {
+    throw new ConfigError(
+      `foxglove: host ${options.host} makes the video reachable from the network: set token (clients then add ?token=<token> ` +
+        'to the URL or send Authorization: Bearer <token>), or bind host 127.0.0.1',
+    );
+  }
+  if (options.disconnectBufferedBytes <= options.maxBufferedBytes) {
+    throw new ConfigError(
+      `foxglove: disconnectBufferedBytes (${options.disconnectBufferedBytes}) must be larger than maxBufferedBytes (${options.maxBufferedBytes}), ` +
+        'or slow clients are cut off before they ever skip an image',
+    );
+  }
+  const palettes = await classPalettes(ctx);
+
+  const server = createServer((_req, res) => {
+    res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
+    res.end('This is a Foxglove WebSocket endpoint: open it from Foxglove (Open connection, Foxglove WebSocket).\n');
+  });
+  await listen(server, options.host, options.port, 'foxglove');
+  const url = `ws://${urlHost(options.host)}:${(server.address() as AddressInfo).port}`;
+
+  const sockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_PAYLOAD_BYTES,
+    // JPEG and base64 barely compress; deflate would only cost CPU per client.
+    perMessageDeflate: false,
+    handleProtocols: (offered) => chooseSubprotocol(offered) ?? false,
+  });
+  server.on('upgrade', (request, socket, head) => {
+    const refusal = refusalOf(request, options.token);
+    if (refusal) {
+      ctx.log.debug(`foxglove: refused ${request.socket.remoteAddress ?? 'a client'}: ${refusal.reason}`);
+      refuseUpgrade(socket, refusal.status, refusal.reason);
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (client) => accept(client));
+  });
+
+  const channelsByStream = new Map<string, StreamChannels>();
+  const channelIds = new Set<number>();
+  const sessions = new Set<ClientSession>();
+  const trailsByStream = new Map<string, Trails>();
+  // A new id per run: Foxglove clears what it shows when it reconnects to a new session.
+  const sessionId = randomUUID();
+
+  const channelsOf = (stream: string): StreamChannels => {
+    let channels = channelsByStream.get(stream);
+    if (!channels) {
+      channels = streamChannels(stream, 1 + channelsByStream.size * CHANNELS_PER_STREAM);
+      channelsByStream.set(stream, channels);
+      for (const advert of advertsOf(channels)) channelIds.add(advert.id);
+      // A stream the graph did not list up front (none today) is announced to those connected.
+      for (const session of sessions) session.send({ op: 'advertise', channels: advertsOf(channels) });
+    }
+    return channels;
+  };
+  for (const stream of ctx.streams) channelsOf(stream);
+
+  function accept(client: WebSocket): void {
+    const session = new ClientSession(client, (id) => channelIds.has(id));
+    sessions.add(session);
+    client.on('close', () => sessions.delete(session));
+    client.on('error', (error) => ctx.log.debug(`foxglove client: ${error.message}`));
+    client.on('message', (data, isBinary) => {
+      if (isBinary) session.receiveBinary();
+      else session.receiveText(data.toString());
+    });
+    session.send({ op: 'serverInfo', name: 'panoptes', capabilities: [], sessionId });
+    const channels = [...channelsByStream.values()].flatMap(advertsOf);
+    if (channels.length > 0) session.send({ op: 'advertise', channels });
+  }
+
+  /** Sends `encode()` to every subscriber of `channelId`, encoding it only if there is one. */
+  const sendToSubscribers = (channelId: number, timestampNs: bigint, encode: () => Buffer) => {
+    let payload: Buffer | undefined;
+    for (const session of sessions) {
+      const subscriptionId = session.subscriptionFor(channelId);
+      if (subscriptionId === undefined) continue;
+      payload ??= encode();
+      session.sendMessageData(subscriptionId, timestampNs, payload);
+    }
+  };
+
+  const sendImage = (packet: FramePacket, channelId: number, timestampNs: bigint) => {
+    const overlay = packet.overlay;
+    if (!overlay) return;
+    let payload: Buffer | undefined;
+    for (const session of sessions) {
+      const subscriptionId = session.subscriptionFor(channelId);
+      if (subscriptionId === undefined) continue;
+      if (session.bufferedBytes > options.maxBufferedBytes) {
+        ctx.metrics.drop(packet.frame.stream, DROP_PLACE);
+        session.setSkippingImages(true);
+        continue;
+      }
+      payload ??= encodeImageMessage(packet.frame, overlay);
+      session.setSkippingImages(false);
+      session.sendMessageData(subscriptionId, timestampNs, payload);
+    }
+  };
+
+  ctx.log.info(`foxglove on ${url}${options.token === undefined ? '' : ' (token required)'}`);
+
+  return {
+    url,
+    write(packet) {
+      const { stream, capturedAtMs } = packet.frame;
+      const channels = channelsOf(stream);
+      // Trails follow every frame, subscribed or not, so a client that subscribes late sees them whole.
+      let trails = trailsByStream.get(stream);
+      if (!trails) trailsByStream.set(stream, (trails = new Trails(options.trailLength)));
+      const trailMap: TrailMap = packet.tracks ? trails.update(packet.tracks) : new Map();
+      const timestampNs = toNanoseconds(foxgloveTime(capturedAtMs));
+
+      // Small, lossless channels first: they never wait behind the image of the same frame.
+      sendToSubscribers(channels.counts.id, timestampNs, () => encodeCountsMessage(packet));
+      sendToSubscribers(channels.annotations.id, timestampNs, () =>
+        encodeAnnotationsMessage({ packet, trails: trailMap, palette: palettes.get(classSetKey(packet)) }),
+      );
+      sendImage(packet, channels.image.id, timestampNs);
+
+      for (const session of sessions) {
+        if (session.bufferedBytes > options.disconnectBufferedBytes) {
+          ctx.log.warn(`foxglove: disconnecting a client that stopped reading (${session.bufferedBytes} bytes unsent)`);
+          session.disconnect(CLOSE_TOO_SLOW, 'Send buffer limit reached');
+        }
+      }
+    },
+    streamEnded(stream, error) {
+      const status = error
+        ? { op: 'status' as const, level: StatusLevel.error, message: `stream ${stream} failed: ${error.message}` }
+        : { op: 'status' as const, level: StatusLevel.info, message: `stream ${stream} ended` };
+      for (const session of sessions) session.send(status);
+    },
+    async close() {
+      const closing = [...sessions].map((session) => session.closed());
+      for (const session of sessions) session.disconnect(CLOSE_GOING_AWAY, 'server shutting down');
+      await Promise.all(closing);
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/**
+ * Palettes per class set, keyed by the set's class names, so outlines are drawn in the overlay's
+ * colours. Without the catalog, classes get stable made-up colours instead.
+ */
+async function classPalettes(ctx: GraphContext): Promise<ReadonlyMap<string, readonly Rgb[] | undefined>> {
+  try {
+    const catalog = await ctx.shared<ModelCatalog>('model-catalog', async () => loadModelCatalog());
+    return new Map([...catalog.values()].map((model) => [model.classes.names.join('\n'), model.classes.palette]));
+  } catch (error) {
+    ctx.log.warn(`foxglove: no class palettes (${(error as Error).message}); annotations use made-up colours`);
+    return new Map();
+  }
+}
+
+function classSetKey(packet: FramePacket): string {
+  return packet.panoptic?.classNames.join('\n') ?? '';
+}

@@ -1,0 +1,152 @@
+/**
+ * The bytes of frame and counts messages (docs/protocol.md), built once per frame and shared by
+ * every client.
+ */
+import sharp from 'sharp';
+import type { FramePacket, LineTotals, Segment, ZoneTotals } from '../../../pipeline/frame.ts';
+import { thingCounts } from '../../analytics/thing-counts.ts';
+import { frameRecord } from '../frame-record.ts';
+import { encodeSegmentMap } from '../panoptic-png-sink.ts';
+
+/** A thing as the `video` header lists it. */
+export interface ViewerSegment {
+  readonly id: number;
+  readonly className: string;
+  readonly bbox: readonly [number, number, number, number];
+  readonly score: number;
+  readonly trackId?: number;
+}
+
+/** The JSON header of a `video` message. */
+export interface VideoHeader {
+  readonly type: 'video';
+  readonly stream: string;
+  readonly seq: number;
+  readonly ptsMs: number;
+  /** `Date.now()` when the source decoded the frame. */
+  readonly capturedAtMs: number;
+  /** `Date.now()` when the frame left the pipeline. */
+  readonly sentAtMs: number;
+  /** Size of the JPEG. */
+  readonly width: number;
+  readonly height: number;
+  /** Things per class: confirmed tracks when analytics run, else every thing segment. */
+  readonly counts: Readonly<Record<string, number>>;
+  readonly segments: readonly ViewerSegment[];
+  readonly lines?: readonly LineTotals[];
+  readonly zones?: readonly ZoneTotals[];
+  readonly unique?: Readonly<Record<string, number>>;
+}
+
+/** The JSON header of a `frames` message. */
+export interface FramesHeader {
+  readonly type: 'frames';
+  readonly stream: string;
+  readonly seq: number;
+  readonly ptsMs: number;
+  readonly capturedAtMs: number;
+  readonly sentAtMs: number;
+  readonly width: number;
+  readonly height: number;
+  readonly segments: readonly Segment[];
+  readonly classNames: readonly string[];
+  readonly jpegBytes: number;
+  readonly maskBytes: number;
+}
+
+/** `u32 BE header length | JSON header | payloads`. */
+export function binaryMessage(header: object, ...payloads: readonly Uint8Array[]): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const message = Buffer.allocUnsafe(4 + json.length + payloads.reduce((n, p) => n + p.length, 0));
+  message.writeUInt32BE(json.length, 0);
+  json.copy(message, 4);
+  let at = 4 + json.length;
+  for (const payload of payloads) {
+    message.set(payload, at);
+    at += payload.length;
+  }
+  return message;
+}
+
+/** Splits a binary message back into its header and payload (for clients and tests). */
+export function readBinaryMessage<H>(message: Buffer): { header: H; payload: Buffer } {
+  const length = message.readUInt32BE(0);
+  return { header: JSON.parse(message.subarray(4, 4 + length).toString('utf8')) as H, payload: message.subarray(4 + length) };
+}
+
+export function videoMessage(packet: FramePacket, sentAtMs: number): Buffer | undefined {
+  const { overlay, panoptic, analytics, frame } = packet;
+  if (!overlay) return undefined;
+  const things = (panoptic?.segments ?? []).filter((s) => s.isThing);
+  // Boxes are in frame pixels; the JPEG may be scaled.
+  const sx = panoptic ? overlay.width / panoptic.width : 1;
+  const sy = panoptic ? overlay.height / panoptic.height : 1;
+  const header: VideoHeader = {
+    type: 'video',
+    stream: frame.stream,
+    seq: frame.seq,
+    ptsMs: frame.ptsMs,
+    capturedAtMs: frame.capturedAtMs,
+    sentAtMs,
+    width: overlay.width,
+    height: overlay.height,
+    counts: analytics?.counts ?? thingCounts(things),
+    segments: things.map((s) => ({
+      id: s.id,
+      className: s.className,
+      bbox: [s.bbox[0] * sx, s.bbox[1] * sy, s.bbox[2] * sx, s.bbox[3] * sy],
+      score: s.score,
+      ...(s.trackId === undefined ? {} : { trackId: s.trackId }),
+    })),
+    ...(analytics ? { lines: analytics.lines, zones: analytics.zones, unique: analytics.unique } : {}),
+  };
+  return binaryMessage(header, overlay.jpeg);
+}
+
+/** The `counts` text message of one processed frame. */
+export function countsMessage(packet: FramePacket): string {
+  const { stream, seq, ptsMs, counts, unique, lines, zones, coverage } = frameRecord(packet);
+  return JSON.stringify({ type: 'counts', stream, seq, ptsMs, counts, unique, lines, zones, coverage });
+}
+
+/**
+ * What a `frames` message needs, copied out of the packet before its pooled buffers go back:
+ * the raw pixels and the segment map as COCO-panoptic RGB.
+ */
+export interface FramesSnapshot {
+  readonly header: Omit<FramesHeader, 'jpegBytes' | 'maskBytes' | 'sentAtMs'>;
+  readonly rgb: Uint8Array;
+  readonly mask: Uint32Array;
+}
+
+export function framesSnapshot(packet: FramePacket): FramesSnapshot | undefined {
+  const { frame, panoptic } = packet;
+  if (!panoptic || frame.data.length === 0) return undefined;
+  const mask = new Uint32Array(panoptic.width * panoptic.height);
+  encodeSegmentMap(panoptic, panoptic.segments.map((s) => s.id), mask);
+  return {
+    header: {
+      type: 'frames',
+      stream: frame.stream,
+      seq: frame.seq,
+      ptsMs: frame.ptsMs,
+      capturedAtMs: frame.capturedAtMs,
+      width: frame.width,
+      height: frame.height,
+      segments: panoptic.segments,
+      classNames: panoptic.classNames,
+    },
+    rgb: frame.data.slice(),
+    mask,
+  };
+}
+
+/** Encodes a snapshot: the frame as JPEG, the segment map as RGB PNG (off the main thread, in sharp). */
+export async function framesMessage(snapshot: FramesSnapshot, jpegQuality: number): Promise<Buffer> {
+  const { width, height } = snapshot.header;
+  const [jpeg, png] = await Promise.all([
+    sharp(snapshot.rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: jpegQuality, optimiseCoding: false }).toBuffer(),
+    sharp(Buffer.from(snapshot.mask.buffer), { raw: { width, height, channels: 4 } }).removeAlpha().png({ compressionLevel: 1 }).toBuffer(),
+  ]);
+  return binaryMessage({ ...snapshot.header, sentAtMs: Date.now(), jpegBytes: jpeg.length, maskBytes: png.length }, jpeg, png);
+}

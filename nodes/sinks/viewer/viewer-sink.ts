@@ -1,0 +1,255 @@
+/**
+ * The live viewer: one HTTP server that serves the dashboard (`viewer/index.html`) at `/` and
+ * the viewer protocol (docs/protocol.md) over a WebSocket at `/ws` on the same port.
+ *
+ * Clients subscribe to topics per stream: `video` (the rendered overlay), `frames` (raw frame +
+ * segment map, for clients that draw their own), `events`, `counts` and `stats`. Each frame's
+ * messages are built once and shared. Each client has its own queues (client-channel.ts): frames
+ * are newest-wins, events and counts are never dropped, and a client that cannot keep up is
+ * disconnected rather than allowed to grow the server's memory. Nothing in `write` ever waits on
+ * a client.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { z } from 'zod';
+import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
+import { listen, urlHost } from '../http-listen.ts';
+import { isLoopback, refuseUpgrade } from '../network-access.ts';
+import { checkAccess } from './access.ts';
+import { ClientChannel } from './client-channel.ts';
+import { countsMessage, framesMessage, framesSnapshot, videoMessage } from './frame-messages.ts';
+import { ALL_STREAMS, parseClientMessage, PROTOCOL_VERSION, TOPICS, type ServerEvent, type Topic } from './protocol.ts';
+
+const PAGE_URL = new URL('../../../viewer/index.html', import.meta.url);
+const SOCKET_PATH = '/ws';
+const STATS_INTERVAL_MS = 500;
+/** Clients send small control messages; anything bigger is abuse. */
+const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
+/** How long clients get to close when the server stops, before they are cut off. */
+const CLOSE_GRACE_MS = 500;
+const DROP_PLACE = 'viewer';
+
+export const viewerOptions = z.object({
+  host: z.string().default('127.0.0.1').describe('Address to bind; any other than loopback needs a token'),
+  port: z.number().int().min(0).max(65535).default(8080).describe('TCP port for the page and its WebSocket (0 = any free port)'),
+  token: z.string().min(8).optional().describe('Required from clients (?token= or Authorization: Bearer); mandatory off loopback'),
+  allowedOrigins: z.array(z.string()).default([]).describe('Browser origins besides this server itself allowed to connect'),
+  inFlightBytes: z.number().int().positive().default(1_000_000).describe('Bytes a client may have in transit before frames wait (and get replaced)'),
+  maxQueuedBytes: z.number().int().positive().default(8_000_000).describe('Never-dropped messages waiting for a client before it is disconnected'),
+  stuckTimeoutMs: z.number().int().positive().default(10_000).describe('A client that takes nothing for this long is disconnected'),
+  jpegQuality: z.number().int().min(1).max(100).default(80).describe('JPEG quality of raw frames on the frames topic'),
+});
+
+export type ViewerOptions = z.infer<typeof viewerOptions>;
+
+export interface ViewerSink extends Sink {
+  /** Where the page is served, e.g. `http://127.0.0.1:8080`; the bound port when `port` was 0. */
+  readonly url: string;
+  /** Bytes waiting for clients in the server's own queues (not yet handed to a socket). */
+  waitingBytes(): number;
+}
+
+export const viewerSink = defineSink({
+  type: 'viewer',
+  description: 'Serves the live dashboard and the viewer protocol (video, frames, events, counts, stats)',
+  options: viewerOptions,
+  create: createViewerSink,
+});
+
+/** The `create` of {@link viewerSink}, typed with the bound `url` (tests bind port 0). */
+export async function createViewerSink(options: ViewerOptions, ctx: GraphContext): Promise<ViewerSink> {
+  if (!isLoopback(options.host) && options.token === undefined) {
+    throw new Error(
+      `viewer: binding ${options.host} exposes the cameras to the network; set a token (viewer option token, 8+ characters) or bind 127.0.0.1`,
+    );
+  }
+  // Read the page now so a missing file fails while the graph is built, not on the first visit.
+  const page = await readFile(PAGE_URL);
+  const server = createServer((req, res) => servePage(req, res, page));
+  await listen(server, options.host, options.port, 'viewer');
+  const address = server.address() as AddressInfo;
+  const url = `http://${urlHost(options.host)}:${address.port}`;
+
+  const sockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_PAYLOAD_BYTES,
+    // JPEG does not compress; deflate would only cost CPU per client.
+    perMessageDeflate: false,
+  });
+  server.on('upgrade', (request, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://viewer').pathname !== SOCKET_PATH) {
+      refuseUpgrade(socket, 404, `the viewer's WebSocket is at ${SOCKET_PATH}`);
+      return;
+    }
+    const access = checkAccess(request, options);
+    if (!access.ok) {
+      ctx.log.warn(`viewer: refused a connection: ${access.reason}`);
+      refuseUpgrade(socket, access.status, access.reason);
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (client) => sockets.emit('connection', client, request));
+  });
+
+  const streams = new Set(ctx.streams);
+  const channels = new Set<ClientChannel>();
+  /** The newest message per stream and frame topic, for clients that subscribe later. */
+  const newest = new Map<string, Buffer>();
+  const framesEncoding = new Set<string>();
+  const limits = { inFlightBytes: options.inFlightBytes, maxQueuedBytes: options.maxQueuedBytes, stuckTimeoutMs: options.stuckTimeoutMs };
+  const countDrop = (stream: string) => ctx.metrics.drop(stream, DROP_PLACE);
+
+  sockets.on('connection', (socket: WebSocket) => {
+    const channel = new ClientChannel(socket, limits, countDrop);
+    channels.add(channel);
+    socket.on('close', () => channels.delete(channel));
+    socket.on('error', (error) => ctx.log.debug(`viewer client: ${error.message}`));
+    socket.on('message', (data, isBinary) => {
+      const message = isBinary ? undefined : parseClientMessage(data.toString());
+      if (!message) return channel.send({ type: 'error', code: 'bad-message', message: 'binary messages are not accepted' });
+      if ('error' in message) return channel.send({ type: 'error', code: message.error, message: message.message });
+      if (message.type === 'ping') return channel.send(message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
+      const wanted = message.streams ?? [ALL_STREAMS];
+      const unknownStream = wanted.find((s) => s !== ALL_STREAMS && !streams.has(s));
+      const unknownTopic = message.topics.find((t) => !(TOPICS as readonly string[]).includes(t));
+      if (unknownStream) return channel.send({ type: 'error', code: 'unknown-stream', message: `no stream "${unknownStream}"; streams: ${[...streams].join(', ')}` });
+      if (unknownTopic) return channel.send({ type: 'error', code: 'unknown-topic', message: `no topic "${unknownTopic}"; topics: ${TOPICS.join(', ')}` });
+      const topics = message.topics as Topic[];
+      if (message.type === 'subscribe') channel.subscribe(wanted, topics);
+      else channel.unsubscribe(wanted, topics);
+      channel.send({ type: 'subscribed', subscriptions: channel.subscriptionList() });
+      if (message.type === 'subscribe') {
+        // A new subscriber sees a picture at once, not at the next frame.
+        for (const [key, frame] of newest) {
+          const [topic, stream] = key.split('\u0000') as [Topic, string];
+          if (topics.includes(topic)) channel.offerFrame(stream, topic, frame);
+        }
+      }
+    });
+    channel.send({
+      type: 'hello',
+      server: 'panoptes',
+      protocol: PROTOCOL_VERSION,
+      streams: [...streams],
+      topics: TOPICS,
+      limits: { maxClientMessageBytes: MAX_CLIENT_PAYLOAD_BYTES, maxQueuedBytes: options.maxQueuedBytes, stuckTimeoutMs: options.stuckTimeoutMs },
+    });
+  });
+
+  const offerFrame = (stream: string, topic: Topic, message: Buffer) => {
+    newest.set(`${topic}\u0000${stream}`, message);
+    for (const channel of channels) channel.offerFrame(stream, topic, message);
+  };
+  const sendTo = (stream: string, topic: Topic, event: ServerEvent | string) => {
+    for (const channel of channels) if (channel.wants(stream, topic)) channel.send(event);
+  };
+
+  const statsTimer = setInterval(() => {
+    const now = Date.now();
+    const streamStats = ctx.metrics.snapshot();
+    for (const channel of channels) {
+      channel.checkStuck(now);
+      if (channel.wants(ALL_STREAMS, 'stats') || [...streams].some((s) => channel.wants(s, 'stats'))) {
+        channel.send({ type: 'stats', streams: streamStats, client: { dropped: { ...channel.dropped }, queuedBytes: channel.waitingBytes } });
+      }
+    }
+  }, STATS_INTERVAL_MS);
+  statsTimer.unref();
+
+  ctx.log.info(`viewer on ${url}`);
+  if (!isLoopback(options.host)) ctx.log.warn(`viewer is reachable from the network on ${options.host}; clients need its token`);
+
+  const wantsFrames = (stream: string) => [...channels].some((c) => c.wants(stream, 'frames'));
+
+  return {
+    url,
+    waitingBytes: () => [...channels].reduce((n, c) => n + c.waitingBytes, 0),
+    write(packet) {
+      const { stream } = packet.frame;
+      streams.add(stream);
+      for (const event of packet.analytics?.events ?? []) sendTo(stream, 'events', event);
+      if (channels.size === 0) return;
+      sendTo(stream, 'counts', countsMessage(packet));
+      const video = videoMessage(packet, Date.now());
+      if (video) offerFrame(stream, 'video', video);
+      // Raw frames cost an extra encode: only when someone wants them, one at a time per stream.
+      if (wantsFrames(stream)) {
+        if (framesEncoding.has(stream)) {
+          countDrop(stream);
+          return;
+        }
+        const snapshot = framesSnapshot(packet);
+        if (!snapshot) return;
+        framesEncoding.add(stream);
+        framesMessage(snapshot, options.jpegQuality)
+          .then((message) => offerFrame(stream, 'frames', message))
+          .catch((error: Error) => ctx.log.error(`viewer: cannot encode a raw frame of ${stream}: ${error.message}`))
+          .finally(() => framesEncoding.delete(stream));
+      }
+    },
+    streamEnded(stream, error) {
+      const event: ServerEvent = error ? { type: 'ended', stream, error: error.message } : { type: 'ended', stream };
+      for (const channel of channels) channel.send(event);
+    },
+    async close() {
+      clearInterval(statsTimer);
+      await closeClients(sockets);
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Idle keep-alive connections from the page load would hold `close` open.
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** Only the page itself is served: no path is ever mapped to a file, so nothing can traverse. */
+function servePage(req: IncomingMessage, res: ServerResponse, page: Buffer): void {
+  const pathname = new URL(req.url ?? '/', 'http://viewer').pathname;
+  if (pathname !== '/' && pathname !== '/index.html') {
+    sendText(res, 404, 'not found');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    sendText(res, 405, 'method not allowed');
+    return;
+  }
+  res.writeHead(200, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': page.length,
+    // The page changes with the code; a stale cached copy would speak an old wire format.
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(req.method === 'HEAD' ? undefined : page);
+}
+
+function sendText(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+  res.end(body);
+}
+
+
+
+
+/** Asks every client to close, and cuts off those (a stalled tab) that do not answer in time. */
+async function closeClients(sockets: WebSocketServer): Promise<void> {
+  const clients = [...sockets.clients];
+  await Promise.all(
+    clients.map(
+      (client) =>
+        new Promise<void>((resolve) => {
+          if (client.readyState === WebSocket.CLOSED) return resolve();
+          const timer = setTimeout(() => client.terminate(), CLOSE_GRACE_MS);
+          client.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          client.close(1001, 'server shutting down');
+        }),
+    ),
+  );
+}

@@ -1,0 +1,551 @@
+/**
+ * The Foxglove sink over real sockets, seen through `@foxglove/ws-protocol`'s own
+ * `FoxgloveClient` on a `ws` WebSocket: what Foxglove's app would receive.
+ */
+import { randomBytes } from 'node:crypto';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import type { Channel, MessageData, ServerInfo, StatusMessage } from '@foxglove/ws-protocol';
+import foxglove from '@foxglove/ws-protocol';
+import { PointsAnnotationType, type ImageAnnotations } from '@foxglove/schemas';
+import sharp from 'sharp';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { ConfigError } from '../../pipeline/config/validation.ts';
+import type { FrameAnalytics, FramePacket, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
+import { createMemoryLogger } from '../../pipeline/log.ts';
+import { PipelineMetrics } from '../../pipeline/metrics.ts';
+import type { GraphContext } from '../../pipeline/node.ts';
+import { createFoxgloveSink, foxgloveSink, type FoxgloveSink } from '../../nodes/sinks/foxglove/foxglove-sink.ts';
+import type { CompressedImageJson } from '../../nodes/sinks/foxglove/image-message.ts';
+import type { CountsMessage } from '../../nodes/sinks/foxglove/counts-message.ts';
+import { segmentOutlines, type Point } from '../../nodes/sinks/foxglove/segment-outline.ts';
+
+const { FoxgloveClient } = foxglove;
+type FoxgloveClient = InstanceType<typeof FoxgloveClient>;
+
+const WIDTH = 320;
+const HEIGHT = 180;
+/** The car: a filled rectangle `[x, y, width, height]` of segment 2, tracked as #12. */
+const CAR = [100, 50, 100, 80] as const;
+const CAR_SEGMENT = 2;
+const CAR_TRACK = 12;
+/** Capture time of frame 0; frame n is captured 40 ms later per frame. */
+const EPOCH_MS = 1_700_000_000_123;
+const CLASS_NAMES = ['road', 'car'] as const;
+
+/** Everything one client receives, recorded from the moment it is created. */
+class Recorder {
+  readonly client: FoxgloveClient;
+  serverInfo: ServerInfo | undefined;
+  readonly channels: Channel[] = [];
+  readonly statuses: StatusMessage[] = [];
+  readonly messages: MessageData[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly socket: WebSocket) {
+    // The library's IWebSocket is the browser WebSocket shape, which `ws` implements.
+    this.client = new FoxgloveClient({ ws: socket as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });
+    this.client.on('serverInfo', (info) => this.record(() => (this.serverInfo = info)));
+    this.client.on('advertise', (channels) => this.record(() => this.channels.push(...channels)));
+    this.client.on('status', (status) => this.record(() => this.statuses.push(status)));
+    this.client.on('message', (message) => this.record(() => this.messages.push(message)));
+  }
+
+  private record(apply: () => void): void {
+    apply();
+    for (const wake of this.waiters) wake();
+  }
+
+  channel(topic: string): Channel {
+    const channel = this.channels.find((c) => c.topic === topic);
+    if (!channel) throw new Error(`no channel ${topic}; advertised ${this.channels.map((c) => c.topic).join(', ')}`);
+    return channel;
+  }
+
+  /** Decoded JSON payloads received on subscription `id`, in order. */
+  payloads<T>(id: number): T[] {
+    return this.messages.filter((m) => m.subscriptionId === id).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as T);
+  }
+
+  async until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
+      });
+    }
+  }
+}
+
+function testContext(streams: readonly string[] = ['cam']): GraphContext & { metrics: PipelineMetrics; log: ReturnType<typeof createMemoryLogger> } {
+  return {
+    log: createMemoryLogger(),
+    metrics: new PipelineMetrics(),
+    dataDir: '/nonexistent',
+    signal: new AbortController().signal,
+    executionProviders: ['cpu'],
+    streams,
+    shared: <T>(_key: string, create: () => Promise<T>) => create(),
+  };
+}
+
+/** A panoptic frame: road everywhere but the car rectangle, moved `dx` pixels to the right. */
+function panopticFrame(dx: number): PanopticFrame {
+  const segmentMap = new Uint32Array(WIDTH * HEIGHT).fill(1);
+  const classMap = new Uint8Array(WIDTH * HEIGHT).fill(0);
+  const [x, y, w, h] = CAR;
+  for (let row = y; row < y + h; row++) {
+    segmentMap.fill(CAR_SEGMENT, row * WIDTH + x + dx, row * WIDTH + x + dx + w);
+    classMap.fill(1, row * WIDTH + x + dx, row * WIDTH + x + dx + w);
+  }
+  const segments: Segment[] = [
+    { id: 1, classId: 0, className: 'road', isThing: false, area: WIDTH * HEIGHT - w * h, bbox: [0, 0, WIDTH, HEIGHT], score: 1 },
+    { id: CAR_SEGMENT, classId: 1, className: 'car', isThing: true, area: w * h, bbox: [x + dx, y, w, h], score: 0.87, trackId: CAR_TRACK, trackState: 'confirmed' },
+  ];
+  return { width: WIDTH, height: HEIGHT, classMap, segmentMap, segments, classNames: CLASS_NAMES };
+}
+
+function carTrack(dx: number): TrackedObject {
+  const [x, y, w, h] = CAR;
+  return { trackId: CAR_TRACK, state: 'confirmed', classId: 1, className: 'car', bbox: [x + dx, y, w, h], score: 0.87, segmentId: CAR_SEGMENT, ageMs: 0, hits: 1 };
+}
+
+const analytics: FrameAnalytics = {
+  counts: { car: 1 },
+  coverage: { road: 0.86 },
+  unique: { car: 3 },
+  lines: [{ name: 'gate', points: [[0, 0.5], [1, 0.5]], in: { car: 2 }, out: { car: 1 } }],
+  zones: [],
+  events: [],
+  crowd: { persons: 0 },
+};
+
+/** Frame `seq` of stream `stream`, with the car `seq * 10` pixels to the right. */
+function packet(seq: number, jpeg: Buffer, options: { stream?: string; overlay?: { width: number; height: number } } = {}): FramePacket {
+  const dx = seq * 10;
+  const overlay = options.overlay ?? { width: WIDTH, height: HEIGHT };
+  return {
+    frame: { stream: options.stream ?? 'cam', seq, ptsMs: seq * 40, width: WIDTH, height: HEIGHT, data: new Uint8Array(0), capturedAtMs: EPOCH_MS + seq * 40 },
+    timings: {},
+    panoptic: panopticFrame(dx),
+    tracks: [carTrack(dx)],
+    analytics,
+    overlay: { jpeg, ...overlay },
+    leases: [],
+  };
+}
+
+let jpeg: Buffer;
+const sinks: FoxgloveSink[] = [];
+const sockets: WebSocket[] = [];
+
+async function startSink(ctx = testContext(), options: Record<string, unknown> = {}): Promise<FoxgloveSink> {
+  const sink = await createFoxgloveSink(foxgloveSink.options.parse({ port: 0, ...options }), ctx);
+  sinks.push(sink);
+  return sink;
+}
+
+/** Connects a `FoxgloveClient` offering `protocols`, and waits for the server's channels. */
+async function connect(url: string, protocols: string[] = [FoxgloveClient.SUPPORTED_SUBPROTOCOL], headers: Record<string, string> = {}): Promise<Recorder> {
+  const socket = new WebSocket(url, protocols, { headers });
+  sockets.push(socket);
+  const recorder = new Recorder(socket);
+  await recorder.until(() => recorder.serverInfo !== undefined && recorder.channels.length > 0, 'serverInfo and advertise');
+  return recorder;
+}
+
+/** The HTTP status with which the server refuses a WebSocket upgrade. */
+function refusedStatus(url: string, protocols: string[] = [FoxgloveClient.SUPPORTED_SUBPROTOCOL], headers: Record<string, string> = {}): Promise<number> {
+  const socket = new WebSocket(url, protocols, { headers });
+  sockets.push(socket);
+  return new Promise((resolve, reject) => {
+    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.once('open', () => reject(new Error('the server accepted the connection')));
+    socket.once('error', () => {});
+  });
+}
+
+beforeAll(async () => {
+  const rgb = new Uint8Array(WIDTH * HEIGHT * 3).fill(128);
+  jpeg = await sharp(rgb, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+});
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.terminate();
+  await Promise.all(sinks.splice(0).map((sink) => sink.close()));
+});
+
+describe('foxglove sink options', () => {
+  it('defaults to loopback, port 8765 and a 4 MB per-client buffer', () => {
+    expect(foxgloveSink.type).toBe('foxglove');
+    expect(foxgloveSink.kind).toBe('sink');
+    expect(foxgloveSink.options.parse({})).toEqual({
+      host: '127.0.0.1',
+      port: 8765,
+      maxBufferedBytes: 4 * 1024 * 1024,
+      disconnectBufferedBytes: 64 * 1024 * 1024,
+      trailLength: 20,
+    });
+  });
+
+  it('refuses to bind another interface without a token, before binding anything', async () => {
+    const attempt = startSink(testContext(), { host: '0.0.0.0' });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(/host 0\.0\.0\.0 makes the video reachable from the network: set token/);
+  });
+
+  it('refuses a disconnect limit that would cut clients off before they skip an image', async () => {
+    await expect(startSink(testContext(), { maxBufferedBytes: 1024, disconnectBufferedBytes: 1024 })).rejects.toThrow(
+      /disconnectBufferedBytes \(1024\) must be larger than maxBufferedBytes \(1024\)/,
+    );
+  });
+
+  it('binds another interface when given a token', async () => {
+    const sink = await startSink(testContext(), { host: '0.0.0.0', token: 'opensesame' });
+    expect(sink.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
+
+describe('foxglove sink', () => {
+  it('greets with serverInfo and advertises image, annotations and counts per stream', async () => {
+    const ctx = testContext(['cam', 'gate-2']);
+    const sink = await startSink(ctx);
+    expect(sink.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    expect(ctx.log.lines.join('\n')).toContain(`foxglove on ${sink.url}`);
+    const client = await connect(sink.url);
+
+    expect(client.socket.protocol).toBe('foxglove.websocket.v1');
+    expect(client.serverInfo).toMatchObject({ op: 'serverInfo', name: 'panoptes', capabilities: [] });
+    expect(client.serverInfo!.sessionId).toBeTruthy();
+    expect(client.channels.map((c) => [c.topic, c.schemaName, c.encoding, c.schemaEncoding])).toEqual([
+      ['/cam/image', 'foxglove.CompressedImage', 'json', 'jsonschema'],
+      ['/cam/annotations', 'foxglove.ImageAnnotations', 'json', 'jsonschema'],
+      ['/cam/counts', 'panoptes.Counts', 'json', 'jsonschema'],
+      ['/gate-2/image', 'foxglove.CompressedImage', 'json', 'jsonschema'],
+      ['/gate-2/annotations', 'foxglove.ImageAnnotations', 'json', 'jsonschema'],
+      ['/gate-2/counts', 'panoptes.Counts', 'json', 'jsonschema'],
+    ]);
+    expect(new Set(client.channels.map((c) => c.id)).size).toBe(6);
+    for (const channel of client.channels) expect((JSON.parse(channel.schema) as { title: string }).title).toBe(channel.schemaName);
+  });
+
+  it('sends the JPEG, outlines, labels, trails, lines and counts of each frame to subscribers', async () => {
+    const sink = await startSink();
+    const client = await connect(sink.url);
+    const image = client.client.subscribe(client.channel('/cam/image').id);
+    const annotations = client.client.subscribe(client.channel('/cam/annotations').id);
+    const counts = client.client.subscribe(client.channel('/cam/counts').id);
+    // The subscriptions travel on the same socket before any frame is written after this round trip.
+    await sleep(50);
+
+    sink.write(packet(0, jpeg));
+    sink.write(packet(1, jpeg));
+    await client.until(() => client.payloads(image).length === 2 && client.payloads(annotations).length === 2 && client.payloads(counts).length === 2, 'two frames on three channels');
+
+    // Image: the overlay JPEG, base64 in JSON, stamped with the frame's capture time.
+    const [, imageMessage] = client.payloads<CompressedImageJson>(image);
+    const bytes = Buffer.from(imageMessage!.data, 'base64');
+    expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+    expect(bytes.equals(jpeg)).toBe(true);
+    expect(imageMessage).toMatchObject({ format: 'jpeg', frame_id: 'cam', timestamp: { sec: 1_700_000_000, nsec: 163_000_000 } });
+    const stamps = client.messages.filter((m) => m.subscriptionId === image).map((m) => m.timestamp);
+    expect(stamps).toEqual([1_700_000_000_123_000_000n, 1_700_000_000_163_000_000n]);
+
+    // Annotations of frame 1: the car moved 10 px right.
+    const [, frame1] = client.payloads<ImageAnnotations>(annotations);
+    expect(frame1!.timestamp).toEqual(imageMessage!.timestamp);
+    const outlines = frame1!.points.filter((p) => p.type === PointsAnnotationType.LINE_LOOP);
+    expect(outlines).toHaveLength(1);
+    const [x, y, w, h] = CAR;
+    expect(sortPoints(outlines[0]!.points)).toEqual(sortPoints([
+      { x: x + 10, y },
+      { x: x + 10 + w, y },
+      { x: x + 10 + w, y: y + h },
+      { x: x + 10, y: y + h },
+    ]));
+    expect(outlines[0]!.fill_color.a).toBeGreaterThan(0);
+    expect(frame1!.texts.map((t) => t.text)).toEqual(['car #12 0.87', 'gate: in 2 out 1']);
+    const strips = frame1!.points.filter((p) => p.type === PointsAnnotationType.LINE_STRIP);
+    // The trail: bottom centre of the box in frames 0 and 1; then the counting line across the middle.
+    expect(strips.map((s) => s.points)).toEqual([
+      [{ x: x + w / 2, y: y + h }, { x: x + 10 + w / 2, y: y + h }],
+      [{ x: 0, y: HEIGHT / 2 }, { x: WIDTH, y: HEIGHT / 2 }],
+    ]);
+
+    // Counts: confirmed objects and line totals from analytics.
+    const [, countsMessage] = client.payloads<CountsMessage>(counts);
+    expect(countsMessage).toEqual({
+      timestamp: { sec: 1_700_000_000, nsec: 163_000_000 },
+      stream: 'cam',
+      seq: 1,
+      ptsMs: 40,
+      source: 'analytics',
+      counts: { car: 1 },
+      total: 1,
+      unique: { car: 3 },
+      lines: [{ name: 'gate', in: { car: 2 }, out: { car: 1 }, inTotal: 2, outTotal: 1 }],
+      zones: [],
+    });
+  });
+
+  it('draws annotations in the pixels of a scaled overlay, and counts segments without analytics', async () => {
+    const sink = await startSink();
+    const client = await connect(sink.url);
+    const annotations = client.client.subscribe(client.channel('/cam/annotations').id);
+    const counts = client.client.subscribe(client.channel('/cam/counts').id);
+    await sleep(50);
+    const { analytics: _, tracks: __, ...bare } = packet(0, jpeg, { overlay: { width: WIDTH / 2, height: HEIGHT / 2 } });
+    sink.write(bare);
+    await client.until(() => client.payloads(counts).length === 1 && client.payloads(annotations).length === 1, 'one frame');
+
+    const [x, y, w, h] = CAR;
+    const [outline] = client.payloads<ImageAnnotations>(annotations)[0]!.points;
+    expect(sortPoints(outline!.points)).toEqual(sortPoints([
+      { x: x / 2, y: y / 2 },
+      { x: (x + w) / 2, y: y / 2 },
+      { x: (x + w) / 2, y: (y + h) / 2 },
+      { x: x / 2, y: (y + h) / 2 },
+    ]));
+    expect(client.payloads<CountsMessage>(counts)[0]).toMatchObject({ source: 'segments', counts: { car: 1 }, total: 1, lines: [] });
+  });
+
+  it('sends only subscribed channels, and stops a channel on unsubscribe', async () => {
+    const sink = await startSink(testContext(['cam', 'other']));
+    const client = await connect(sink.url);
+    const image = client.client.subscribe(client.channel('/cam/image').id);
+    const counts = client.client.subscribe(client.channel('/cam/counts').id);
+    await sleep(50);
+    sink.write(packet(0, jpeg));
+    sink.write(packet(0, jpeg, { stream: 'other' }));
+    await client.until(() => client.payloads(image).length === 1 && client.payloads(counts).length === 1, 'frame 0');
+
+    client.client.unsubscribe(image);
+    await sleep(50);
+    sink.write(packet(1, jpeg));
+    sink.write(packet(2, jpeg));
+    // Messages of one socket arrive in order: once frame 2's counts are in, frame 1's image would be too.
+    await client.until(() => client.payloads(counts).length === 3, 'frames 1 and 2');
+    expect(client.payloads(image)).toHaveLength(1);
+    // Nothing of the unsubscribed annotations channel or of the other stream.
+    expect(new Set(client.messages.map((m) => m.subscriptionId))).toEqual(new Set([image, counts]));
+  });
+
+  it('answers malformed and unsupported requests with a status and stays connected', async () => {
+    const sink = await startSink();
+    const client = await connect(sink.url);
+    client.socket.send('{ not json');
+    client.socket.send(JSON.stringify({ op: 'subscribeParameterUpdates', parameterNames: ['x'] }));
+    client.socket.send(JSON.stringify({ op: 'subscribe', subscriptions: [{ id: 'a', channelId: 1 }] }));
+    client.client.subscribe(999);
+    await client.until(() => client.statuses.length === 4, 'four statuses');
+    expect(client.statuses.map((s) => [s.level, s.message])).toEqual([
+      [2, 'message is not JSON'],
+      [2, 'op "subscribeParameterUpdates" is not supported by this server (only subscribe and unsubscribe)'],
+      [2, expect.stringMatching(/^malformed subscribe: subscriptions\.0\.id: /)],
+      [1, 'channel 999 is not available; ignoring subscription'],
+    ]);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('accepts a client that offers only foxglove.sdk.v1, and answers with the first subprotocol offered', async () => {
+    const sink = await startSink();
+    const sdk = await connect(sink.url, ['foxglove.sdk.v1']);
+    expect(sdk.socket.protocol).toBe('foxglove.sdk.v1');
+    const counts = sdk.client.subscribe(sdk.channel('/cam/counts').id);
+    await sleep(50);
+    sink.write(packet(0, jpeg));
+    await sdk.until(() => sdk.payloads(counts).length === 1, 'counts over foxglove.sdk.v1');
+
+    const both = await connect(sink.url, ['foxglove.sdk.v1', 'foxglove.websocket.v1']);
+    expect(both.socket.protocol).toBe('foxglove.sdk.v1');
+    const legacyFirst = await connect(sink.url, ['foxglove.websocket.v1', 'foxglove.sdk.v1']);
+    expect(legacyFirst.socket.protocol).toBe('foxglove.websocket.v1');
+  });
+
+  it('refuses a client that offers no Foxglove subprotocol', async () => {
+    const sink = await startSink();
+    expect(await refusedStatus(sink.url, [])).toBe(400);
+    expect(await refusedStatus(sink.url, ['chat'])).toBe(400);
+  });
+
+  it('with a token, refuses clients without it and accepts it as ?token= or a Bearer header', async () => {
+    const token = randomBytes(16).toString('hex');
+    const sink = await startSink(testContext(), { token });
+    expect(await refusedStatus(sink.url)).toBe(401);
+    expect(await refusedStatus(`${sink.url}/?token=wrong`)).toBe(401);
+    expect(await refusedStatus(sink.url, undefined, { Authorization: 'Bearer wrong' })).toBe(401);
+
+    const byQuery = await connect(`${sink.url}/?token=${token}`);
+    expect(byQuery.serverInfo?.name).toBe('panoptes');
+    const byHeader = await connect(sink.url, undefined, { Authorization: `Bearer ${token}` });
+    expect(byHeader.serverInfo?.name).toBe('panoptes');
+  });
+
+  it('tells clients when a stream ends or fails', async () => {
+    const sink = await startSink();
+    const client = await connect(sink.url);
+    sink.streamEnded?.('cam');
+    sink.streamEnded?.('cam', new Error('camera unplugged'));
+    await client.until(() => client.statuses.length === 2, 'two statuses');
+    expect(client.statuses.map((s) => [s.level, s.message])).toEqual([
+      [0, 'stream cam ended'],
+      [2, 'stream cam failed: camera unplugged'],
+    ]);
+  });
+
+  it('skips images for a client that stopped reading, never its annotations or counts, without slowing anyone', async () => {
+    const ctx = testContext();
+    const sink = await startSink(ctx, { maxBufferedBytes: 256 * 1024 });
+    // Noise barely compresses: big frames fill the socket buffers in few writes.
+    const noisyJpeg = await sharp(randomBytes(640 * 480 * 3), { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+
+    const subscribeAll = async (client: Recorder) => {
+      const ids = ['image', 'annotations', 'counts'].map((kind) => client.client.subscribe(client.channel(`/cam/${kind}`).id));
+      return { image: ids[0]!, annotations: ids[1]!, counts: ids[2]! };
+    };
+    const stalled = await connect(sink.url);
+    const stalledIds = await subscribeAll(stalled);
+    const reader = await connect(sink.url);
+    const readerIds = await subscribeAll(reader);
+    await sleep(50);
+
+    let seq = 0;
+    let slowestWriteMs = 0;
+    const write = () => {
+      const started = performance.now();
+      sink.write(packet(seq++, noisyJpeg));
+      slowestWriteMs = Math.max(slowestWriteMs, performance.now() - started);
+    };
+    write();
+    await stalled.until(() => stalled.payloads(stalledIds.counts).length === 1, 'the first frame');
+    // The first write runs cold (the JIT has not compiled the outline tracing yet): not a stall.
+    slowestWriteMs = 0;
+    // The client stops reading: its kernel buffers fill, then the server's queue for it.
+    stalled.socket.pause();
+
+    const drops = () => ctx.metrics.snapshot().find((stats) => stats.stream === 'cam')?.drops.foxglove ?? 0;
+    while (drops() === 0) {
+      expect(seq, 'the stalled client never passed the limit').toBeLessThan(2000);
+      write();
+      await nextTurn();
+    }
+    const dropsBefore = drops();
+    const extra = 20;
+    for (let i = 0; i < extra; i++) {
+      write();
+      await sleep(5);
+    }
+    const frames = seq;
+    await reader.until(() => reader.payloads(readerIds.counts).length === frames, 'every frame at the reader');
+
+    expect(drops() - dropsBefore).toBeGreaterThanOrEqual(extra);
+    expect(reader.payloads(readerIds.image).length).toBeGreaterThanOrEqual(Math.floor(frames * 0.75));
+    expect(slowestWriteMs).toBeLessThan(50);
+
+    // Once it reads again, the slow client gets every frame's annotations and counts, and was told why images are missing.
+    stalled.socket.resume();
+    await stalled.until(() => stalled.payloads(stalledIds.counts).length === frames, 'every count at the resumed client', 20_000);
+    expect(stalled.payloads<CountsMessage>(stalledIds.counts).map((c) => c.seq)).toEqual([...Array(frames).keys()]);
+    expect(stalled.payloads(stalledIds.annotations)).toHaveLength(frames);
+    expect(stalled.payloads(stalledIds.image).length).toBeLessThanOrEqual(frames - extra);
+    expect(stalled.statuses.map((s) => s.message)).toContain('Send buffer limit reached: skipping images until the connection catches up');
+    expect(stalled.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('disconnects a client that stays stuck past disconnectBufferedBytes', async () => {
+    const ctx = testContext();
+    const sink = await startSink(ctx, { maxBufferedBytes: 64 * 1024, disconnectBufferedBytes: 512 * 1024 });
+    const noisyJpeg = await sharp(randomBytes(640 * 480 * 3), { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    const stalled = await connect(sink.url);
+    // Images fill the kernel's socket buffers fast; past maxBufferedBytes they are skipped and
+    // annotations, never skipped, keep growing the queue.
+    stalled.client.subscribe(stalled.channel('/cam/image').id);
+    stalled.client.subscribe(stalled.channel('/cam/annotations').id);
+    await sleep(50);
+    stalled.socket.pause();
+    const closed = new Promise<void>((resolve) => stalled.socket.once('close', () => resolve()));
+
+    let seq = 0;
+    while (!ctx.log.lines.some((line) => line.includes('disconnecting a client that stopped reading'))) {
+      expect(seq, 'the stuck client was never disconnected').toBeLessThan(5000);
+      sink.write(packet(seq++, noisyJpeg));
+      await nextTurn();
+    }
+    stalled.socket.resume();
+    await closed;
+  });
+});
+
+describe('segment outlines', () => {
+  /** A one-segment panoptic frame from rows of text: `#` is the segment (id 5), `.` is void. */
+  function outlinesOf(rows: string[], options?: Parameters<typeof segmentOutlines>[2]): Point[][] {
+    const height = rows.length;
+    const width = rows[0]!.length;
+    const segmentMap = new Uint32Array(width * height);
+    let [minX, minY, maxX, maxY, area] = [width, height, -1, -1, 0];
+    rows.forEach((row, y) =>
+      [...row].forEach((cell, x) => {
+        if (cell !== '#') return;
+        segmentMap[y * width + x] = 5;
+        [minX, minY, maxX, maxY, area] = [Math.min(minX, x), Math.min(minY, y), Math.max(maxX, x), Math.max(maxY, y), area + 1];
+      }),
+    );
+    const segment: Segment = { id: 5, classId: 1, className: 'car', isThing: true, area, bbox: [minX, minY, maxX - minX + 1, maxY - minY + 1], score: 1 };
+    const panoptic: PanopticFrame = { width, height, classMap: new Uint8Array(width * height), segmentMap, segments: [segment], classNames: CLASS_NAMES };
+    return segmentOutlines(panoptic, segment, options);
+  }
+  const corners = (polygon: readonly Point[]) => sortPoints(polygon.map(([x, y]) => ({ x, y })));
+  const shoelace = (polygon: readonly Point[]) =>
+    Math.abs(polygon.reduce((sum, [x, y], i) => {
+      const [nx, ny] = polygon[(i + 1) % polygon.length]!;
+      return sum + x * ny - nx * y;
+    }, 0)) / 2;
+
+  /** No simplification: the traced corners themselves. */
+  const exact = { tolerancePx: 0, minPiecePixels: 1, maxVertices: 10_000 };
+
+  it('follows pixel edges: an L comes out as its six corners, clockwise on screen', () => {
+    const [l, ...rest] = outlinesOf(['......', '.####.', '.####.', '.##...', '.##...', '......'], exact);
+    expect(rest).toEqual([]);
+    expect(corners(l!)).toEqual(corners([[1, 1], [5, 1], [5, 3], [3, 3], [3, 5], [1, 5]]));
+    // Positive shoelace sum in y-down coordinates: clockwise on screen, like Foxglove draws it.
+    expect(shoelace(l!)).toBe(12);
+  });
+
+  it('traces each piece, largest first, joins diagonal neighbours and skips specks', () => {
+    const pieces = outlinesOf(['##....###', '##....###', '..#...###', '.........', '........#'], { ...exact, minPiecePixels: 2 });
+    // The 2x2 block and the pixel touching its corner are one piece; the lone pixel is a speck.
+    expect(pieces.map(shoelace)).toEqual([9, 5]);
+  });
+
+  it('outlines a ring by its outside only (a filled polygon cannot show the hole)', () => {
+    const [ring, ...rest] = outlinesOf(['#####', '#...#', '#...#', '#####'], exact);
+    expect(rest).toEqual([]);
+    expect(corners(ring!)).toEqual(corners([[0, 0], [5, 0], [5, 4], [0, 4]]));
+  });
+
+  it('simplifies a disk to few vertices that still cover its area', () => {
+    const size = 81;
+    const rows = Array.from({ length: size }, (_, y) =>
+      Array.from({ length: size }, (_, x) => ((x - 40) ** 2 + (y - 40) ** 2 <= 38 ** 2 ? '#' : '.')).join(''),
+    );
+    const pixels = rows.join('').split('').filter((c) => c === '#').length;
+    const [disk] = outlinesOf(rows);
+    expect(disk!.length).toBeLessThan(80);
+    expect(Math.abs(shoelace(disk!) - pixels) / pixels).toBeLessThan(0.02);
+    const capped = outlinesOf(rows, { tolerancePx: 0.1, minPiecePixels: 1, maxVertices: 24 });
+    expect(capped[0]!.length).toBeLessThanOrEqual(24);
+  });
+});
+
+function sortPoints(points: readonly { x: number; y: number }[]): { x: number; y: number }[] {
+  return [...points].sort((a, b) => a.x - b.x || a.y - b.y);
+}
