@@ -18,6 +18,7 @@ Options:
   --port <N>           serve the viewer on this port (adds a viewer if the config has none)
   --foxglove <port>    serve the Foxglove WebSocket protocol on this port (0 = any free port)
   --events <file>      write one JSON line per processed frame to <file>
+  --record <file.mp4>  record the overlaid video (H.264, plays in real time)
   --mot-out <file>     write the confirmed tracks in MOTChallenge format (for panoptes eval mot)
   --save-panoptic <dir>  write a COCO panoptic PNG per frame and a JSON per stream
                        (track ids as instance ids; for panoptes eval panoptic / video-panoptic)
@@ -54,6 +55,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
       events: { type: 'string' },
       foxglove: { type: 'string' },
       'mot-out': { type: 'string' },
+      record: { type: 'string' },
       'save-panoptic': { type: 'string' },
       ep: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -100,6 +102,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
     }
     if (foxglovePort !== undefined) sinks.push({ type: 'foxglove', port: foxglovePort });
     if (values.events !== undefined) sinks.push({ type: 'events', path: values.events });
+    if (values.record !== undefined) sinks.push({ type: 'record', path: values.record });
     if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
     if (values['save-panoptic'] !== undefined) sinks.push({ type: 'panoptic-png', dir: values['save-panoptic'] });
     raw.sinks = sinks;

@@ -12,6 +12,7 @@ import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
 import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
+import { recordSink } from './sinks/record-sink.ts';
 import { viewerSink } from './sinks/viewer/viewer-sink.ts';
 import { ffmpegSource } from './sources/ffmpeg-source.ts';
 import { motDetectionsSource } from './sources/mot-detections-source.ts';
@@ -35,5 +36,6 @@ export function builtinNodes(): NodeRegistry {
     eventsSink,
     motFileSink,
     panopticPngSink,
+    recordSink,
   ]);
 }

@@ -56,6 +56,7 @@ describe('panoptes run configs/dashcam.yaml', () => {
     const frames: { header: { seq: number; counts: Record<string, number> }; jpeg: Buffer }[] = [];
     const url = await run.viewerUrl;
     const client = new WebSocket(url.replace('http', 'ws') + '/ws');
+    client.on('open', () => client.send(JSON.stringify({ type: 'subscribe', topics: ['video'] })));
     client.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return;
       const headerLength = data.readUInt32BE(0);
