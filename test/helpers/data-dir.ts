@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { PipelineMetrics } from '../../pipeline/metrics.ts';
-import type { ChainContext } from '../../pipeline/node.ts';
+import type { ChainContext, GraphContext } from '../../pipeline/node.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -59,5 +59,18 @@ export function chainContext(overrides: ChainContextOverrides = {}): TestChainCo
     log: overrides.log ?? createMemoryLogger(),
     metrics: overrides.metrics ?? new PipelineMetrics(),
     abort: () => controller.abort(),
+  };
+}
+
+/** A graph context for sinks, with the given streams; `shared` creates without caching. */
+export function graphContext(streams: readonly string[]): GraphContext & { readonly log: MemoryLogger; readonly metrics: PipelineMetrics } {
+  return {
+    log: createMemoryLogger(),
+    metrics: new PipelineMetrics(),
+    dataDir: dataDir(),
+    signal: new AbortController().signal,
+    executionProviders: ['cpu'],
+    streams,
+    shared: <T>(_key: string, create: () => Promise<T>) => create(),
   };
 }

@@ -12,13 +12,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError } from '../../pipeline/config/validation.ts';
 import type { FrameAnalytics, FramePacket, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
-import { createMemoryLogger } from '../../pipeline/log.ts';
-import { PipelineMetrics } from '../../pipeline/metrics.ts';
-import type { GraphContext } from '../../pipeline/node.ts';
 import { createFoxgloveSink, foxgloveSink, type FoxgloveSink } from '../../nodes/sinks/foxglove/foxglove-sink.ts';
 import type { CompressedImageJson } from '../../nodes/sinks/foxglove/image-message.ts';
 import type { CountsMessage } from '../../nodes/sinks/foxglove/counts-message.ts';
 import { segmentOutlines, type Point } from '../../nodes/sinks/foxglove/segment-outline.ts';
+import { graphContext } from '../helpers/data-dir.ts';
 
 const { FoxgloveClient } = foxglove;
 type FoxgloveClient = InstanceType<typeof FoxgloveClient>;
@@ -85,17 +83,7 @@ class Recorder {
   }
 }
 
-function testContext(streams: readonly string[] = ['cam']): GraphContext & { metrics: PipelineMetrics; log: ReturnType<typeof createMemoryLogger> } {
-  return {
-    log: createMemoryLogger(),
-    metrics: new PipelineMetrics(),
-    dataDir: '/nonexistent',
-    signal: new AbortController().signal,
-    executionProviders: ['cpu'],
-    streams,
-    shared: <T>(_key: string, create: () => Promise<T>) => create(),
-  };
-}
+const testContext = (streams: readonly string[] = ['cam']) => graphContext(streams);
 
 /** A panoptic frame: road everywhere but the car rectangle, moved `dx` pixels to the right. */
 function panopticFrame(dx: number): PanopticFrame {

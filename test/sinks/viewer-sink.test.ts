@@ -10,12 +10,10 @@ import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
 import type { FramePacket, LineEvent, PanopticFrame, Segment } from '../../pipeline/frame.ts';
-import { createMemoryLogger } from '../../pipeline/log.ts';
-import { PipelineMetrics } from '../../pipeline/metrics.ts';
-import type { GraphContext } from '../../pipeline/node.ts';
 import { readBinaryMessage, type FramesHeader, type VideoHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
 import type { ServerEvent } from '../../nodes/sinks/viewer/protocol.ts';
 import { createViewerSink, viewerSink, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
+import { graphContext } from '../helpers/data-dir.ts';
 
 const WIDTH = 320;
 const HEIGHT = 180;
@@ -83,17 +81,7 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-function testContext(): GraphContext & { metrics: PipelineMetrics; log: ReturnType<typeof createMemoryLogger> } {
-  return {
-    log: createMemoryLogger(),
-    metrics: new PipelineMetrics(),
-    dataDir: '/nonexistent',
-    signal: new AbortController().signal,
-    executionProviders: ['cpu'],
-    streams: ['front', 'back'],
-    shared: () => Promise.reject(new Error('not used by the viewer')),
-  };
-}
+const testContext = (streams: readonly string[] = ['front', 'back']) => graphContext(streams);
 
 /** A grey frame with a red rectangle, as RGB24. */
 function syntheticRgb(): Uint8Array {
