@@ -3,6 +3,7 @@
  */
 import { ConfigError } from '../pipeline/config/validation.ts';
 import { createLogger } from '../pipeline/log.ts';
+import { BENCH_USAGE, benchCommand } from '../bench/pipeline-bench.ts';
 import { EVAL_USAGE, evalCommand } from './eval-command.ts';
 import { RUN_USAGE, runCommand } from './run-command.ts';
 import { UsageError } from './usage-error.ts';
@@ -12,6 +13,7 @@ const USAGE = `usage: panoptes <command> [options]
 Commands:
   run <config>    run a pipeline (panoptes run --help for its options)
   eval <metric>   score results against ground truth (panoptes eval --help)
+  bench [config]  measure decode, bare inference, pipeline, latency, memory (panoptes bench --help)
 
 Environment:
   PANOPTES_DATA   folder holding models/ and replay/ (default: ../shared beside the repository)
@@ -27,6 +29,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runCommand(rest, log);
       case 'eval':
         return await evalCommand(rest);
+      case 'bench':
+        return await benchCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -39,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       log.error(err.message);
-      const usage = command === 'run' ? RUN_USAGE : command === 'eval' ? EVAL_USAGE : USAGE;
+      const usage = command === 'run' ? RUN_USAGE : command === 'eval' ? EVAL_USAGE : command === 'bench' ? BENCH_USAGE : USAGE;
       process.stderr.write('\n' + usage + '\n');
       return 2;
     }

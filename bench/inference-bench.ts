@@ -1,0 +1,130 @@
+/**
+ * The ceiling: each model the config uses, run on one prepared tensor back to back through the
+ * same {@link openModelSession} the pipeline uses (worker thread, postMessage copies and all),
+ * then all of them back to back per frame (the chain), then all of them at once, each model
+ * kept busy on its own (two frames in flight, as the overlapped graph runs them).
+ */
+import type { Frame } from '../pipeline/frame.ts';
+import type { Logger } from '../pipeline/log.ts';
+import type { ExecutionProvider } from '../pipeline/node.ts';
+import type { GraphSpec } from '../pipeline/config/resolve.ts';
+import { findModel, loadModelCatalog, type ModelEntry } from '../nodes/inference/model-catalog.ts';
+import { openModelSession, type ModelSession } from '../nodes/inference/model-session.ts';
+import { createPreprocessor } from '../nodes/inference/preprocess.ts';
+import { mean, median, round } from './stats.ts';
+
+export interface ModelTiming {
+  readonly model: string;
+  readonly provider: ExecutionProvider;
+  readonly msP50: number;
+  readonly msMean: number;
+  readonly fps: number;
+}
+
+export interface InferenceResult {
+  readonly runs: number;
+  readonly models: readonly ModelTiming[];
+  /** Every model back to back on the same frame: the rate a serial pipeline could at best reach. */
+  readonly chain: { readonly models: readonly string[]; readonly msP50: number; readonly msMean: number; readonly fps: number };
+  /** Every model at once, each running its own loop: frames/s when the models overlap. */
+  readonly concurrent: { readonly fps: number };
+}
+
+/** The chain alone, measured again (after the pipeline run), to see how much the machine drifted. */
+export type ChainResult = InferenceResult['chain'];
+
+/** Catalog ids of the models the config's operators use, in pipeline order, each once. */
+export function modelsOf(spec: GraphSpec): ModelEntry[] {
+  const catalog = loadModelCatalog();
+  const ids: string[] = [];
+  for (const step of spec.pipeline) {
+    const model = (step.options as { model?: unknown } | null)?.model;
+    if (typeof model === 'string' && !ids.includes(model)) ids.push(model);
+  }
+  return ids.map((id) => findModel(catalog, id));
+}
+
+async function timed(n: number, body: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    await body();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+async function withSessions<T>(
+  spec: GraphSpec,
+  dataDir: string,
+  frame: Frame,
+  log: Logger,
+  body: (sessions: ModelSession[], tensors: Float32Array[]) => Promise<T>,
+): Promise<T | undefined> {
+  const entries = modelsOf(spec);
+  if (entries.length === 0) return undefined;
+  const sessions: ModelSession[] = [];
+  try {
+    for (const entry of entries) sessions.push(await openModelSession(entry, dataDir, spec.executionProviders, log.child('inference')));
+    // One prepared tensor per model, copied: the preprocessor reuses its own buffer.
+    const tensors = sessions.map((s) => createPreprocessor(s.entry.input)(frame).tensor.slice());
+    return await body(sessions, tensors);
+  } finally {
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+}
+
+const warmUpRuns = (runs: number) => Math.max(2, Math.min(5, Math.ceil(runs / 10)));
+
+async function chain(sessions: ModelSession[], tensors: Float32Array[], runs: number): Promise<ChainResult> {
+  const chainOnce = async () => {
+    for (const [i, session] of sessions.entries()) await session.run(tensors[i]!);
+  };
+  await timed(warmUpRuns(runs), chainOnce);
+  const chainTimes = await timed(runs, chainOnce);
+  const chainTotal = chainTimes.reduce((a, b) => a + b, 0);
+  return {
+    models: sessions.map((s) => s.entry.id),
+    msP50: round(median(chainTimes), 1),
+    msMean: round(mean(chainTimes), 1),
+    fps: round((runs * 1000) / chainTotal, 2),
+  };
+}
+
+/** Only the back-to-back chain, with freshly opened sessions. */
+export function benchChain(spec: GraphSpec, dataDir: string, frame: Frame, runs: number, log: Logger): Promise<ChainResult | undefined> {
+  return withSessions(spec, dataDir, frame, log, (sessions, tensors) => chain(sessions, tensors, runs));
+}
+
+export function benchInference(
+  spec: GraphSpec,
+  dataDir: string,
+  frame: Frame,
+  runs: number,
+  log: Logger,
+): Promise<InferenceResult | undefined> {
+  return withSessions(spec, dataDir, frame, log, async (sessions, tensors) => {
+    const warmUp = warmUpRuns(runs);
+    const models: ModelTiming[] = [];
+    for (const [i, session] of sessions.entries()) {
+      await timed(warmUp, () => session.run(tensors[i]!));
+      const times = await timed(runs, () => session.run(tensors[i]!));
+      const total = times.reduce((a, b) => a + b, 0);
+      models.push({
+        model: session.entry.id,
+        provider: session.provider,
+        msP50: round(median(times), 1),
+        msMean: round(mean(times), 1),
+        fps: round((runs * 1000) / total, 1),
+      });
+    }
+
+    const chainResult = await chain(sessions, tensors, runs);
+
+    const started = performance.now();
+    await Promise.all(sessions.map((s, i) => timed(runs, () => s.run(tensors[i]!))));
+    const concurrentMs = performance.now() - started;
+
+    return { runs, models, chain: chainResult, concurrent: { fps: round((runs * 1000) / concurrentMs, 2) } };
+  });
+}

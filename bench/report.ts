@@ -1,0 +1,150 @@
+/** The benchmark's tables for people (`--json` prints the same figures as one object). */
+import type { BenchResult } from './pipeline-bench.ts';
+import type { PhaseFigures } from './pipeline-phase.ts';
+import type { SoakResult } from './soak.ts';
+
+const num = (v: number | null | undefined, digits = 1): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
+
+function table(rows: readonly (readonly string[])[], indent = '  '): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      (indent + row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).trimEnd(),
+    )
+    .join('\n');
+}
+
+function drops(d: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(d).map(([where, n]) => `${where} ${n}`);
+  return parts.length ? parts.join(', ') : '0';
+}
+
+function phaseLines(p: PhaseFigures): string[] {
+  const lines: string[] = [];
+  lines.push(
+    table([
+      ['stream', 'frames', 'seconds', 'frames/s', 'steady', 'in order', 'drops', 'errors'],
+      ...p.perStream.map((s) => [
+        s.stream,
+        String(s.frames),
+        num(s.seconds, 2),
+        num(s.fps, 2),
+        num(s.steadyFps, 2),
+        s.inOrder ? 'yes' : 'NO',
+        drops(s.drops),
+        String(s.errors),
+      ]),
+      ...(p.perStream.length > 1
+        ? [['all streams', String(p.frames), num(p.seconds, 2), num(p.fps, 2), num(p.steadyFps, 2), p.inOrder ? 'yes' : 'NO', String(p.drops), String(p.errors)]]
+        : []),
+    ]),
+  );
+  if (p.fairness) {
+    const counts = Object.entries(p.fairness.framesPerStream).map(([s, n]) => `${s} ${n}`).join(', ');
+    lines.push(
+      `  while all streams ran (${num(p.fairness.windowSeconds, 1)} s): ${counts}; min/max ${num(p.fairness.minOverMax, 3)}` +
+        (p.fairness.minOverMax >= 0.8 ? ' (no stream starves)' : ' (UNEVEN)'),
+    );
+  }
+  lines.push(
+    `  latency decode -> end of graph: p50 ${num(p.latency.p50, 0)} ms, p95 ${num(p.latency.p95, 0)} ms ` +
+      `(inside nodes p50 ${num(p.latency.nodeSumP50, 0)} ms, waiting p50 ${num(p.latency.waitP50, 0)} ms)`,
+  );
+  const nodeTotal = Object.values(p.nodeMs).reduce((a, b) => a + b, 0);
+  lines.push(
+    table([
+      ['node', 'mean ms/frame'],
+      ...Object.entries(p.nodeMs).map(([node, ms]) => [node, num(ms, 1)]),
+      ['sum', num(nodeTotal, 1)],
+    ]),
+  );
+  for (const failure of p.failures) lines.push(`  FAILED ${failure}`);
+  return lines;
+}
+
+export function formatReport(r: BenchResult): string {
+  const out: string[] = [];
+  out.push(
+    `panoptes bench: ${r.config}, ${r.framesPerSource} frames per source, execution providers [${r.executionProviders.join(', ')}]` +
+      (Object.keys(r.providers).length ? `; ran on ${Object.entries(r.providers).map(([m, p]) => `${m} ${p}`).join(', ')}` : ''),
+  );
+  out.push(`machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), node ${r.machine.node}, ${r.machine.platform}, load average ${num(r.machine.loadAverageAtStart, 2)} at start`);
+
+  out.push('', 'decode alone (source node, realtime false, each frame released at once)');
+  out.push(
+    table([
+      ['stream', 'frames', 'seconds', 'frames/s', 'after 1st frame', '1st frame'],
+      ...r.decode.perSource.map((d) => [d.stream, String(d.frames), num(d.seconds, 2), num(d.fps, 1), num(d.steadyFps, 1), `${num(d.firstFrameMs, 0)} ms`]),
+      ...(r.decode.allAtOnce
+        ? [['all at once', String(r.decode.allAtOnce.frames), num(r.decode.allAtOnce.seconds, 2), num(r.decode.allAtOnce.fps, 1), '', '']]
+        : []),
+    ]),
+  );
+
+  if (r.inference) {
+    const inf = r.inference;
+    out.push('', `bare inference (one prepared tensor, session.run back to back on its worker thread, ${inf.runs} runs)`);
+    out.push(
+      table([
+        ['model', 'provider', 'p50 ms', 'mean ms', 'frames/s'],
+        ...inf.models.map((m) => [m.model, m.provider, num(m.msP50), num(m.msMean), num(m.fps, 1)]),
+        ['chain: all back to back', '', num(inf.chain.msP50), num(inf.chain.msMean), num(inf.chain.fps, 2)],
+        ['all at once, each model busy', '', '', '', num(inf.concurrent.fps, 2)],
+        ...(inf.chainAfter
+          ? [['chain again, after the pipeline run', '', num(inf.chainAfter.msP50), num(inf.chainAfter.msMean), num(inf.chainAfter.fps, 2)]]
+          : []),
+        ['ceiling: mean of the two chain runs', '', num(inf.ceilingMs), '', num(inf.ceilingFps, 2)],
+      ]),
+    );
+  }
+
+  const p = r.pipeline;
+  out.push('', `pipeline, lossless (--no-realtime), setup ${num(p.setupSeconds, 1)} s not counted`);
+  out.push(...phaseLines(p));
+  out.push(
+    `  pipeline / ceiling: ${num(p.ratio, 3)} (steady ${num(p.steadyRatio, 3)})` +
+      (r.inference ? `  [${num(p.fps, 2)} vs ${num(r.inference.ceilingFps, 2)} frames/s]` : ''),
+  );
+
+  if (r.live) {
+    const l = r.live;
+    out.push('', 'pipeline, live (paced at each clip\'s frame rate, newest frame wins)');
+    out.push(...phaseLines(l));
+    out.push(
+      `  latency beyond bare inference (latency - ceiling ms per frame): p50 ${num(l.beyondInferenceP50, 0)} ms, p95 ${num(l.beyondInferenceP95, 0)} ms`,
+    );
+    out.push(
+      `  latency outside the model stages (latency - ${l.beyondInferenceStages.stages.join(' - ')} per frame): ` +
+        `p50 ${num(l.beyondInferenceStages.p50, 0)} ms, p95 ${num(l.beyondInferenceStages.p95, 0)} ms`,
+    );
+  }
+
+  const m = r.memory;
+  const after = Object.entries(m.rssAfterMB).map(([phase, mb]) => `after ${phase} ${num(mb, 0)}`).join(', ');
+  out.push('', `resident memory (MB): start ${num(m.rssStartMB, 0)}, ${after}, end ${num(m.rssEndMB, 0)}`);
+  if (r.notes.length) out.push('', 'notes:', ...r.notes.map((n) => `  - ${n}`));
+  return out.join('\n') + '\n';
+}
+
+export function formatSoak(config: string, s: SoakResult): string {
+  const out: string[] = [];
+  out.push(
+    `panoptes bench --soak: ${config}, ${s.frames} frames (${s.framesPerSource} per source) lossless in ${num(s.seconds, 0)} s ` +
+      `(${num(s.fps, 2)} frames/s), drops ${s.drops}, errors ${s.errors}, in order ${s.inOrder ? 'yes' : 'NO'}`,
+  );
+  out.push(
+    table([
+      ['frames', 'seconds', 'rss MB', 'heap MB', 'external MB', 'arrayBuffers MB'],
+      ...s.samples.map((x) => [String(x.frames), num(x.seconds, 0), num(x.rssMB), num(x.heapUsedMB), num(x.externalMB), num(x.arrayBuffersMB)]),
+    ]),
+  );
+  out.push(
+    `settled at ${num(s.settledMB)} MB (median after ${s.warmUpFrames} frames); max deviation after that ${num(s.maxDeviation * 100, 1)}% ` +
+      `(target 10%: ${s.withinTarget ? 'met' : 'MISSED'}); within 10% from frame ${s.within10PercentFromFrames ?? '-'} on; ` +
+      `trend ${num(s.trendMBPer1000Frames, 2)} MB per 1000 frames`,
+  );
+  for (const failure of s.failures) out.push(`FAILED ${failure}`);
+  return out.join('\n') + '\n';
+}
