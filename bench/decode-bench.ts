@@ -31,6 +31,7 @@ function sourceContext(spec: GraphSpec, source: SourceSpec, dataDir: string, log
     dataDir,
     signal,
     executionProviders: spec.executionProviders,
+    inferenceSchedule: spec.inferenceSchedule,
     streams: spec.sources.map((s) => s.id),
     shared: <T>(key: string, create: () => Promise<T>) => {
       let value = values.get(key) as Promise<T> | undefined;
@@ -40,6 +41,7 @@ function sourceContext(spec: GraphSpec, source: SourceSpec, dataDir: string, log
     stream: source.id,
     lossless: source.node.lossless?.(source.options) ?? false,
     label: 'source',
+    position: 0,
   };
 }
 

@@ -71,6 +71,7 @@ export async function buildGraph(
     dataDir: options.dataDir,
     signal: abort.signal,
     executionProviders: spec.executionProviders,
+    inferenceSchedule: spec.inferenceSchedule,
     streams: spec.sources.map((s) => s.id),
     shared: sharedCache(disposers),
   };
@@ -90,16 +91,17 @@ export async function buildGraph(
   try {
     for (const source of spec.sources) {
       const lossless = source.node.lossless?.(source.options) ?? false;
-      const chainContext = (label: string): ChainContext => ({
+      const chainContext = (label: string, position: number): ChainContext => ({
         ...context,
         stream: source.id,
         lossless,
         label,
+        position,
         log: log.child(`${source.id}:${label}`),
       });
-      let frames$ = await source.node.create(source.options, chainContext('source'));
-      for (const step of spec.pipeline) {
-        const operator = await step.node.create(step.options, chainContext(step.label));
+      let frames$ = await source.node.create(source.options, chainContext('source', 0));
+      for (const [position, step] of spec.pipeline.entries()) {
+        const operator = await step.node.create(step.options, chainContext(step.label, position));
         frames$ = operator(frames$);
       }
       chains.push({ stream: source.id, frames$ });

@@ -18,6 +18,7 @@ import type { Logger } from './log.ts';
 import type { PipelineMetrics } from './metrics.ts';
 
 export type ExecutionProvider = 'cuda' | 'tensorrt' | 'webgpu' | 'cpu';
+export type InferenceSchedule = 'parallel' | 'exclusive';
 
 /** What every node can reach while it is created: shared for the whole graph. */
 export interface GraphContext {
@@ -31,6 +32,11 @@ export interface GraphContext {
   readonly streams: readonly string[];
   /** onnxruntime execution providers to try, best first; CPU is always the last resort. */
   readonly executionProviders: readonly ExecutionProvider[];
+  /**
+   * `parallel`: models run whenever their stage has a frame (best throughput on a small CPU);
+   * `exclusive`: one model at a time, later stages first (lower latency, less throughput).
+   */
+  readonly inferenceSchedule: InferenceSchedule;
   /**
    * One value per key for the whole graph, created on first use and disposed when the graph
    * stops: how several streams share one inference session per model (a side packet).
@@ -48,6 +54,8 @@ export interface ChainContext extends GraphContext {
   readonly lossless: boolean;
   /** The node's label in timings, drops and logs, e.g. `semantic-segmentation`. */
   readonly label: string;
+  /** The node's place in the chain: 0 for the source and the first operator, then 1, 2, ... */
+  readonly position: number;
   readonly log: Logger;
 }
 

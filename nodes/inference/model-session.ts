@@ -7,6 +7,7 @@ import type { Logger } from '../../pipeline/log.ts';
 import type { ExecutionProvider } from '../../pipeline/node.ts';
 import type { OutputTensor, WorkerReply, WorkerRequest } from './inference-protocol.ts';
 import type { ModelEntry } from './model-catalog.ts';
+import { ExclusiveRunner } from './exclusive-runner.ts';
 import { ModelFileError, readVerifiedModel } from './model-file.ts';
 
 export type OutputTensors = Readonly<Record<string, OutputTensor>>;
@@ -19,10 +20,11 @@ export interface ModelSession {
   readonly provider: ExecutionProvider;
   /**
    * Runs the model on one prepared input (NCHW float32 of the catalog's input size) and fetches
-   * only the catalog's outputs. The input is copied when the call is made, so the caller may
-   * refill its buffer at once. Calls from several streams queue in the worker: one run at a time.
+   * only the catalog's outputs. With an exclusive schedule, runs of all models take turns
+   * (ExclusiveRunner), the higher `priority` first: pass the node's position in the chain. Keep
+   * the input unchanged until the returned promise settles.
    */
-  run(input: Float32Array): Promise<OutputTensors>;
+  run(input: Float32Array, priority?: number): Promise<OutputTensors>;
   release(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function openModelSession(
   dataDir: string,
   providers: readonly ExecutionProvider[],
   log: Logger,
+  runner?: ExclusiveRunner,
 ): Promise<ModelSession> {
   const weights = readVerifiedModel(entry, dataDir);
   const order = providers.includes('cpu') ? providers : [...providers, 'cpu' as const];
@@ -141,8 +144,8 @@ export async function openModelSession(
   }
 
   const dims = [1, 3, entry.input.height, entry.input.width];
-  // postMessage copies the input now, so the caller's buffer is free again at once.
-  const run = (input: Float32Array) => worker.run(entry.input.name, input, dims, entry.outputs);
+  const direct = (input: Float32Array) => worker.run(entry.input.name, input, dims, entry.outputs);
+  const run = (input: Float32Array, priority = 0) => (runner ? runner.run(priority, () => direct(input)) : direct(input));
 
   // The first run pays for memory planning and kernel selection; do it before the first frame.
   await run(new Float32Array(dims.reduce((a, b) => a * b, 1)));

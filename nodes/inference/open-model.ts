@@ -1,5 +1,6 @@
 import type { GraphContext } from '../../pipeline/node.ts';
 import { findModel, loadModelCatalog, type ModelCatalog, type ModelEntry } from './model-catalog.ts';
+import { ExclusiveRunner } from './exclusive-runner.ts';
 import { openModelSession, type ModelSession } from './model-session.ts';
 
 /**
@@ -12,9 +13,11 @@ export async function openModel(ctx: GraphContext, id: string, decoder: ModelEnt
   if (entry.decoder !== decoder) {
     throw new Error(`model "${id}" is a ${entry.decoder} model; this node needs a ${decoder} model`);
   }
+  // With the exclusive schedule, one runner for every model of the graph: runs take turns.
+  const runner = ctx.inferenceSchedule === 'exclusive' ? await ctx.shared('inference-runner', async () => new ExclusiveRunner()) : undefined;
   return ctx.shared(
     `model:${id}`,
-    () => openModelSession(entry, ctx.dataDir, ctx.executionProviders, ctx.log.child('inference')),
+    () => openModelSession(entry, ctx.dataDir, ctx.executionProviders, ctx.log.child('inference'), runner),
     (session) => session.release(),
   );
 }

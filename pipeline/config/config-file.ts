@@ -31,6 +31,10 @@ export const configFileSchema = z.strictObject({
     .min(1)
     .default(['cpu'])
     .describe('onnxruntime execution providers to try, best first; CPU is always the fallback'),
+  inferenceSchedule: z
+    .enum(['parallel', 'exclusive'])
+    .default('parallel')
+    .describe('parallel: models overlap on different frames (throughput); exclusive: one at a time, later stages first (latency)'),
   sources: z.array(sourceEntry).min(1, 'at least one source'),
   pipeline: z.array(nodeEntry).default([]),
   sinks: z.array(nodeEntry).default([]),

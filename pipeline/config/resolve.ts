@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { PacketSection } from '../frame.ts';
-import type { ExecutionProvider, OperatorNode, SinkNode, SourceNode } from '../node.ts';
+import type { ExecutionProvider, InferenceSchedule, OperatorNode, SinkNode, SourceNode } from '../node.ts';
 import type { NodeRegistry } from '../registry.ts';
 import type { ConfigFile, NodeEntry } from './config-file.ts';
 import { ConfigError, parseOrExplain } from './validation.ts';
@@ -19,6 +19,7 @@ export interface Resolved<N> {
 export interface GraphSpec {
   readonly file: string;
   readonly executionProviders: readonly ExecutionProvider[];
+  readonly inferenceSchedule: InferenceSchedule;
   readonly dataDir: string | undefined;
   readonly sources: readonly (Resolved<SourceNode> & { readonly id: string })[];
   readonly pipeline: readonly Resolved<OperatorNode>[];
@@ -91,5 +92,13 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     return { node, label: sinkLabels[i]!, options: parseOptions(node.options, entry, file, ['sinks', i]) };
   });
 
-  return { file, executionProviders: config.executionProviders, dataDir: config.dataDir, sources, pipeline, sinks };
+  return {
+    file,
+    executionProviders: config.executionProviders,
+    inferenceSchedule: config.inferenceSchedule,
+    dataDir: config.dataDir,
+    sources,
+    pipeline,
+    sinks,
+  };
 }

@@ -50,8 +50,10 @@ export function chainContext(overrides: ChainContextOverrides = {}): TestChainCo
     stream: 'test',
     lossless: true,
     label: 'test-node',
+    position: 0,
     dataDir: dataDir(),
     executionProviders: ['cpu'],
+    inferenceSchedule: 'parallel',
     streams: [overrides.stream ?? 'test'],
     signal: controller.signal,
     shared,
@@ -70,6 +72,7 @@ export function graphContext(streams: readonly string[]): GraphContext & { reado
     dataDir: dataDir(),
     signal: new AbortController().signal,
     executionProviders: ['cpu'],
+    inferenceSchedule: 'parallel',
     streams,
     shared: <T>(_key: string, create: () => Promise<T>) => create(),
   };

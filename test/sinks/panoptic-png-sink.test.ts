@@ -14,7 +14,6 @@ import { readPanopticPng } from '../../evaluation/segmentation/panoptic-png.ts';
 import { decodePng } from '../../evaluation/segmentation/png-decode.ts';
 import { packetOf, type FramePacket, type PanopticFrame, type Segment } from '../../pipeline/frame.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
-import { PipelineMetrics } from '../../pipeline/metrics.ts';
 import type { GraphContext } from '../../pipeline/node.ts';
 import {
   cocoSegmentIds,
@@ -24,6 +23,7 @@ import {
   type CocoPanopticFile,
 } from '../../nodes/sinks/panoptic-png-sink.ts';
 import { tempFolder } from '../evaluation/segmentation/fixtures.ts';
+import { graphContext } from '../helpers/data-dir.ts';
 
 const CLASS_NAMES = ['road', 'sky', 'car', 'person'];
 const W = 6;
@@ -63,15 +63,7 @@ function packet(stream: string, seq: number, panoptic: PanopticFrame): FramePack
 }
 
 function testContext(log = createMemoryLogger()): GraphContext {
-  return {
-    log,
-    metrics: new PipelineMetrics(),
-    dataDir: '/nonexistent',
-    signal: new AbortController().signal,
-    streams: ['cam'],
-    executionProviders: ['cpu'],
-    shared: () => Promise.reject(new Error('not used by the sink')),
-  };
+  return { ...graphContext(['cam']), log };
 }
 
 // Segment 1: car tracked as 7. Segment 2: car without a track. Segment 3: road (stuff).

@@ -11,12 +11,12 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyticsEvent, FrameAnalytics, FramePacket, Segment } from '../../pipeline/frame.ts';
-import { createMemoryLogger } from '../../pipeline/log.ts';
 import { PipelineMetrics } from '../../pipeline/metrics.ts';
 import type { GraphContext } from '../../pipeline/node.ts';
 import type { VideoHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
 import { createViewerSink, viewerOptions, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import { launchChromium } from '../helpers/browser.ts';
+import { graphContext } from '../helpers/data-dir.ts';
 
 declare global {
   interface Window {
@@ -161,15 +161,7 @@ class Feeder {
 }
 
 function context(metrics: PipelineMetrics): GraphContext {
-  return {
-    log: createMemoryLogger(),
-    metrics,
-    dataDir: '/nonexistent',
-    signal: new AbortController().signal,
-    executionProviders: ['cpu'],
-    streams: [FRONT_DOOR.stream, GARAGE.stream],
-    shared: () => Promise.reject(new Error('not used by the viewer')),
-  };
+  return { ...graphContext([FRONT_DOOR.stream, GARAGE.stream]), metrics };
 }
 
 const tileSelector = (stream: string) => `.tile[data-stream="${stream}"]`;
