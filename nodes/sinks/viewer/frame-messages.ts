@@ -17,9 +17,8 @@ export interface ViewerSegment {
   readonly trackId?: number;
 }
 
-/** The JSON header of a `video` message. */
-export interface VideoHeader {
-  readonly type: 'video';
+/** Which frame a message is, and how old: the fields every frame message starts with. */
+interface FrameStamp {
   readonly stream: string;
   readonly seq: number;
   readonly ptsMs: number;
@@ -27,9 +26,14 @@ export interface VideoHeader {
   readonly capturedAtMs: number;
   /** `Date.now()` when the frame left the pipeline. */
   readonly sentAtMs: number;
-  /** Size of the JPEG. */
+  /** Size of the image. */
   readonly width: number;
   readonly height: number;
+}
+
+/** The JSON header of a `video` message. */
+export interface VideoHeader extends FrameStamp {
+  readonly type: 'video';
   /** Things per class: confirmed tracks when analytics run, else every thing segment. */
   readonly counts: Readonly<Record<string, number>>;
   readonly segments: readonly ViewerSegment[];
@@ -39,15 +43,8 @@ export interface VideoHeader {
 }
 
 /** The JSON header of a `frames` message. */
-export interface FramesHeader {
+export interface FramesHeader extends FrameStamp {
   readonly type: 'frames';
-  readonly stream: string;
-  readonly seq: number;
-  readonly ptsMs: number;
-  readonly capturedAtMs: number;
-  readonly sentAtMs: number;
-  readonly width: number;
-  readonly height: number;
   readonly segments: readonly Segment[];
   readonly classNames: readonly string[];
   readonly jpegBytes: number;
