@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isUrl } from '../nodes/sources/probe.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
 import { runPipeline } from '../pipeline/run.ts';
@@ -32,10 +34,6 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} expects a whole number, got "${value}"`);
   return n;
-}
-
-function isUrl(source: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
 }
 
 type Entry = Record<string, unknown>;
@@ -74,10 +72,8 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
     throw new UsageError(`--ep expects one of ${EXECUTION_PROVIDERS.join(', ')}, got "${values.ep}"`);
   }
   // A --source path is relative to where the command runs, like any file argument.
-  const source =
-    values.source === undefined || isUrl(values.source) || path.isAbsolute(values.source)
-      ? values.source
-      : path.resolve(values.source);
+  const given = values.source?.startsWith('file://') ? fileURLToPath(values.source) : values.source;
+  const source = given === undefined || isUrl(given) || path.isAbsolute(given) ? given : path.resolve(given);
   if (source !== undefined && !isUrl(source) && !existsSync(source)) {
     throw new UsageError(`--source: video not found: ${source}`);
   }

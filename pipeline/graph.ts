@@ -46,11 +46,12 @@ function sharedCache(disposers: Disposer[]): GraphContext['shared'] {
     if (!value) {
       value = create();
       values.set(key, value);
-      if (dispose) {
-        disposers.push({ key, dispose: async () => dispose(await value!) });
-      }
-      // A failed creation is not cached: the error is reported once, to every awaiting node.
-      value.catch(() => values.delete(key));
+      // Only what was created needs disposing; a failed creation is not cached either, and its
+      // error reaches every node that awaits it.
+      value.then(
+        (created) => dispose && disposers.push({ key, dispose: () => dispose(created) }),
+        () => values.delete(key),
+      );
     }
     return value;
   };

@@ -12,8 +12,17 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** The level PANOPTES_LOG asks for; anything unknown is `info`, never silence. */
+function levelFromEnvironment(): LogLevel {
+  const asked = process.env.PANOPTES_LOG?.toLowerCase();
+  if (asked === undefined || asked === '') return 'info';
+  if (asked in ORDER) return asked as LogLevel;
+  process.stderr.write(`warn  [panoptes] PANOPTES_LOG=${process.env.PANOPTES_LOG} is not one of debug, info, warn, error; using info\n`);
+  return 'info';
+}
+
 export function createLogger(
-  level: LogLevel = (process.env.PANOPTES_LOG as LogLevel | undefined) ?? 'info',
+  level: LogLevel = levelFromEnvironment(),
   write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
   scope = 'panoptes',
 ): Logger {

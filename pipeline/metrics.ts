@@ -11,6 +11,11 @@ export interface StreamStats {
   /** Frames dropped, per place (`source`, a node label, ...). */
   readonly drops: Readonly<Record<string, number>>;
   readonly dropped: number;
+  /**
+   * Frames a consumer skipped for one of its clients (a slow viewer), per place. They were
+   * processed and delivered to everyone else, so they are not in `dropped`.
+   */
+  readonly skipped: Readonly<Record<string, number>>;
   /** Frames that failed in a node and were skipped, with the error logged. */
   readonly errors: number;
   /** Processed frames per second over the last few seconds. */
@@ -30,6 +35,7 @@ class StreamCounters {
   errors = 0;
   latencyMs = 0;
   readonly drops: Record<string, number> = {};
+  readonly skipped: Record<string, number> = {};
   readonly nodeMs: Record<string, number> = {};
   /** Completion times of recent frames, oldest first, for the fps window. */
   readonly recent: number[] = [];
@@ -58,6 +64,12 @@ export class PipelineMetrics {
   drop(stream: string, where: string, count = 1): void {
     const drops = this.of(stream).drops;
     drops[where] = (drops[where] ?? 0) + count;
+  }
+
+  /** A frame one client of a sink did not get (it was too slow); the pipeline lost nothing. */
+  skip(stream: string, where: string): void {
+    const skipped = this.of(stream).skipped;
+    skipped[where] = (skipped[where] ?? 0) + 1;
   }
 
   error(stream: string): void {
@@ -89,6 +101,7 @@ export class PipelineMetrics {
         processed: c.processed,
         drops: { ...c.drops },
         dropped: Object.values(c.drops).reduce((a, b) => a + b, 0),
+        skipped: { ...c.skipped },
         errors: c.errors,
         fps: spanMs > 0 ? ((inWindow.length - 1) * 1000) / spanMs : 0,
         latencyMs: c.latencyMs,

@@ -66,7 +66,8 @@ export class ObjectIdentities {
         this.vanished.delete(s.trackId);
         if (!this.confirmedOnce.has(s.trackId)) {
           this.confirmedOnce.add(s.trackId);
-          this.resolveNewcomer(s, ptsMs, diagonal);
+          // Merged into an object come back, its provisional object is gone for good.
+          if (this.resolveNewcomer(s, ptsMs, diagonal)) candidates.push(s.trackId);
         }
       }
     }
@@ -79,7 +80,9 @@ export class ObjectIdentities {
       if (!this.vanished.has(trackId)) candidates.push(objectId);
     }
     for (const [trackId, v] of this.vanished) {
-      if (ptsMs - v.sinceMs <= this.options.withinMs) continue;
+      // A lost track past the window stays listed (it can no longer be claimed) so that it is
+      // not listed anew, with a fresh time, on the next frame.
+      if (ptsMs - v.sinceMs <= this.options.withinMs || live.has(trackId)) continue;
       this.vanished.delete(trackId);
       candidates.push(v.objectId);
     }
@@ -88,22 +91,27 @@ export class ObjectIdentities {
     return [...new Set(candidates)].filter((objectId) => !referenced.has(objectId));
   }
 
-  /** A track confirmed for the first time may be a vanished object come back: the nearest one. */
-  private resolveNewcomer(s: TrackSighting, ptsMs: number, diagonal: number): void {
+  /**
+   * A track confirmed for the first time may be a vanished object come back: the nearest one.
+   * Returns whether it was.
+   */
+  private resolveNewcomer(s: TrackSighting, ptsMs: number, diagonal: number): boolean {
+    if (this.options.withinMs <= 0) return false;
     let best: [number, Vanished] | undefined;
     let bestDistance = this.options.withinDistance * diagonal;
     for (const entry of this.vanished) {
       const v = entry[1];
-      if (v.classId !== s.classId || ptsMs - v.sinceMs > this.options.withinMs) continue;
+      if (v.classId !== s.classId || ptsMs - v.sinceMs > this.options.withinMs || v.objectId === s.trackId) continue;
       const distance = Math.hypot(v.anchor[0] - s.anchor[0], v.anchor[1] - s.anchor[1]);
       if (distance <= bestDistance) {
         bestDistance = distance;
         best = entry;
       }
     }
-    if (!best) return;
+    if (!best) return false;
     this.objectOf.set(s.trackId, best[1].objectId);
     this.vanished.delete(best[0]);
     this.superseded.add(best[0]);
+    return true;
   }
 }

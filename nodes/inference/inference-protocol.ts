@@ -6,8 +6,6 @@ export interface OpenRequest {
   readonly weights: Uint8Array;
   /** Tried in order; the first that loads the model wins. */
   readonly providers: readonly ExecutionProvider[];
-  /** onnxruntime's intra-op threads; its default (one per core) when omitted. */
-  readonly intraOpThreads?: number;
 }
 
 export interface RunRequest {

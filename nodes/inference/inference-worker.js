@@ -30,7 +30,6 @@ async function open(request) {
       session = await ort.InferenceSession.create(request.weights, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
-        ...(request.intraOpThreads ? { intraOpNumThreads: request.intraOpThreads } : {}),
         // Idle onnxruntime workers spin by default; with two sessions on a small machine each
         // one's spinning steals the other's cores (measured: 117 -> 87 ms per frame pair).
         extra: { session: { intra_op: { allow_spinning: '0' } } },

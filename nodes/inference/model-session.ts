@@ -65,9 +65,13 @@ class SessionWorker {
     this.failure ??= err;
     for (const waiter of this.pending.values()) waiter.reject(err);
     this.pending.clear();
+    // A thread that dies while opening the model must not leave the graph build waiting.
+    this.opened?.({ type: 'open-failed', failures: [err.message] });
+    this.opened = undefined;
   }
 
   open(weights: Uint8Array, providers: readonly ExecutionProvider[]): Promise<OpenReply> {
+    if (this.failure) return Promise.resolve({ type: 'open-failed', failures: [this.failure.message] });
     return new Promise((resolve) => {
       this.opened = resolve;
       this.send({ type: 'open', weights, providers });
@@ -115,6 +119,28 @@ function checkSignature(entry: ModelEntry, opened: Extract<WorkerReply, { type: 
   }
 }
 
+/** Element type and rank of each output, per decoder, as the heads read them. */
+const DECODER_OUTPUTS: Record<ModelEntry['decoder'], readonly { type: string; rank: number }[]> = {
+  'semantic-labels': [{ type: 'uint8', rank: 3 }],
+  'yolo-seg': [
+    { type: 'float32', rank: 3 },
+    { type: 'float32', rank: 4 },
+  ],
+};
+
+/** A model whose outputs have another type or rank would be decoded into garbage: refuse it. */
+function checkOutputs(entry: ModelEntry, outputs: OutputTensors): void {
+  const problems = DECODER_OUTPUTS[entry.decoder].flatMap((expected, i) => {
+    const name = entry.outputs[i]!;
+    const tensor = outputs[name];
+    if (!tensor) return [`output ${name} is missing`];
+    return tensor.type === expected.type && tensor.dims.length === expected.rank
+      ? []
+      : [`output ${name} is ${tensor.type} of rank ${tensor.dims.length}, the ${entry.decoder} decoder reads ${expected.type} of rank ${expected.rank}`];
+  });
+  if (problems.length) throw new ModelFileError(`model ${entry.id}: ${problems.join('; ')}. Is it the right file?`);
+}
+
 /**
  * Opens `entry` on the first execution provider that can run it, falling back towards CPU with
  * a log line that says which provider runs, then warms it up.
@@ -136,18 +162,18 @@ export async function openModelSession(
   }
   if (opened.failures.length) log.warn(`model ${entry.id}: ${opened.failures.join('; ')}; falling back`);
   log.info(`model ${entry.id} runs on ${opened.provider}`);
-  try {
-    checkSignature(entry, opened);
-  } catch (err) {
-    await worker.release();
-    throw err;
-  }
 
   const dims = [1, 3, entry.input.height, entry.input.width];
   const direct = (input: Float32Array) => worker.run(entry.input.name, input, dims, entry.outputs);
   const run = (input: Float32Array, priority = 0) => (runner ? runner.run(priority, () => direct(input)) : direct(input));
-
-  // The first run pays for memory planning and kernel selection; do it before the first frame.
-  await run(new Float32Array(dims.reduce((a, b) => a * b, 1)));
+  try {
+    checkSignature(entry, opened);
+    // The first run pays for memory planning and kernel selection; do it before the first
+    // frame, and check that the outputs are what the decoder reads.
+    checkOutputs(entry, await run(new Float32Array(dims.reduce((a, b) => a * b, 1))));
+  } catch (err) {
+    await worker.release();
+    throw err;
+  }
   return { entry, provider: opened.provider, run, release: () => worker.release() };
 }

@@ -42,7 +42,7 @@ export const recordSink = defineSink({
       write(packet) {
         const recorder = recorders.get(packet.frame.stream);
         if (!recorder || !packet.overlay) return;
-        if (!recorder.add(packet.overlay.jpeg, packet.frame.ptsMs)) ctx.metrics.drop(packet.frame.stream, 'record');
+        if (!recorder.add(packet.overlay.jpeg, packet.frame.ptsMs)) ctx.metrics.skip(packet.frame.stream, 'record');
       },
       async close() {
         await Promise.all([...recorders.values()].map((r) => r.finish()));

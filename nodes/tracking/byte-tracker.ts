@@ -203,12 +203,6 @@ export class ByteTracker {
     });
   }
 
-  /** Forgets every track; ids keep counting up. */
-  reset(): void {
-    this.tracks = [];
-    this.lastPtsMs = undefined;
-  }
-
   /**
    * Min-cost matching of `tracks` to detections `candidates`; records matches in `matchOf`
    * and returns the candidates left unmatched.

@@ -419,7 +419,7 @@ describe('foxglove sink', () => {
     // The client stops reading: its kernel buffers fill, then the server's queue for it.
     stalled.socket.pause();
 
-    const drops = () => ctx.metrics.snapshot().find((stats) => stats.stream === 'cam')?.drops.foxglove ?? 0;
+    const drops = () => ctx.metrics.snapshot().find((stats) => stats.stream === 'cam')?.skipped.foxglove ?? 0;
     while (drops() === 0) {
       expect(seq, 'the stalled client never passed the limit').toBeLessThan(2000);
       write();

@@ -39,7 +39,7 @@ import { chooseSubprotocol, StatusLevel } from './foxglove-wire.ts';
 import { listen, urlHost } from '../http-listen.ts';
 import { encodeImageMessage } from './image-message.ts';
 
-/** Drop place reported to `ctx.metrics.drop` when a slow client skips an image. */
+/** Where `ctx.metrics.skip` counts an image a slow client did not get. */
 const DROP_PLACE = 'foxglove';
 /** Clients send only subscribe and unsubscribe; anything bigger is abuse. */
 const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
@@ -179,7 +179,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
       const subscriptionId = session.subscriptionFor(channelId);
       if (subscriptionId === undefined) continue;
       if (session.bufferedBytes > options.maxBufferedBytes) {
-        ctx.metrics.drop(packet.frame.stream, DROP_PLACE);
+        ctx.metrics.skip(packet.frame.stream, DROP_PLACE);
         session.setSkippingImages(true);
         continue;
       }

@@ -9,8 +9,6 @@ import type { StreamStats } from '../../../pipeline/metrics.ts';
 export const PROTOCOL_VERSION = 1;
 export const TOPICS = ['video', 'frames', 'events', 'counts', 'stats'] as const;
 export type Topic = (typeof TOPICS)[number];
-/** Topics whose messages are frames: only the newest waiting one per stream is kept. */
-export const FRAME_TOPICS: readonly Topic[] = ['video', 'frames'];
 export const ALL_STREAMS = '*';
 
 const names = z.array(z.string().min(1).max(200)).max(1000);

@@ -98,7 +98,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
   const newest = new Map<string, Buffer>();
   const framesEncoding = new Set<string>();
   const limits = { inFlightBytes: options.inFlightBytes, maxQueuedBytes: options.maxQueuedBytes, stuckTimeoutMs: options.stuckTimeoutMs };
-  const countDrop = (stream: string) => ctx.metrics.drop(stream, DROP_PLACE);
+  const countDrop = (stream: string) => ctx.metrics.skip(stream, DROP_PLACE);
 
   sockets.on('connection', (socket: WebSocket) => {
     const channel = new ClientChannel(socket, limits, countDrop);
@@ -141,17 +141,21 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     newest.set(`${topic}\u0000${stream}`, message);
     for (const channel of channels) channel.offerFrame(stream, topic, message);
   };
+  // Serialized once, whatever the number of clients.
   const sendTo = (stream: string, topic: Topic, event: ServerEvent | string) => {
-    for (const channel of channels) if (channel.wants(stream, topic)) channel.send(event);
+    const text = typeof event === 'string' ? event : JSON.stringify(event);
+    for (const channel of channels) if (channel.wants(stream, topic)) channel.send(text);
   };
 
   const statsTimer = setInterval(() => {
     const now = Date.now();
-    const streamStats = ctx.metrics.snapshot();
+    // The pipeline's part is the same for every client: serialized once per tick.
+    const streamsJson = JSON.stringify(ctx.metrics.snapshot());
     for (const channel of channels) {
       channel.checkStuck(now);
       if (channel.wants(ALL_STREAMS, 'stats') || [...streams].some((s) => channel.wants(s, 'stats'))) {
-        channel.send({ type: 'stats', streams: streamStats, client: { dropped: { ...channel.dropped }, queuedBytes: channel.waitingBytes } });
+        const client = JSON.stringify({ dropped: channel.dropped, queuedBytes: channel.waitingBytes });
+        channel.send(`{"type":"stats","streams":${streamsJson},"client":${client}}`);
       }
     }
   }, STATS_INTERVAL_MS);
@@ -189,8 +193,8 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
       }
     },
     streamEnded(stream, error) {
-      const event: ServerEvent = error ? { type: 'ended', stream, error: error.message } : { type: 'ended', stream };
-      for (const channel of channels) channel.send(event);
+      const text = JSON.stringify(error ? { type: 'ended', stream, error: error.message } : { type: 'ended', stream });
+      for (const channel of channels) channel.send(text);
     },
     async close() {
       clearInterval(statsTimer);
