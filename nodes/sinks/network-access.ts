@@ -25,6 +25,19 @@ export function tokenRefusal(request: IncomingMessage, token: string | undefined
   return sameSecret(presented, token) ? undefined : 'wrong token';
 }
 
+/**
+ * Why a request to a server without a token must be refused, or undefined: a tokenless server
+ * listens on loopback only, and a request whose Host is not a loopback name came through DNS
+ * rebinding (a web page that points its own domain at 127.0.0.1 to read the cameras).
+ */
+export function hostRefusal(request: IncomingMessage, token: string | undefined): string | undefined {
+  if (token !== undefined) return undefined;
+  const host = request.headers.host;
+  if (host === undefined) return undefined; // not a browser; HTTP/1.0 tools send none
+  const hostname = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':')[0]!;
+  return isLoopback(hostname) ? undefined : `Host ${host} is not this machine's loopback name; set a token to serve other names`;
+}
+
 /** Compares digests, so the time taken says nothing about how much of the token was right. */
 function sameSecret(presented: string, expected: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();

@@ -181,6 +181,7 @@ describe('foxglove sink options', () => {
       maxBufferedBytes: 4 * 1024 * 1024,
       disconnectBufferedBytes: 64 * 1024 * 1024,
       trailLength: 20,
+      allowedOrigins: ['https://app.foxglove.dev'],
     });
   });
 
@@ -362,6 +363,14 @@ describe('foxglove sink', () => {
     const sink = await startSink();
     expect(await refusedStatus(sink.url, [])).toBe(400);
     expect(await refusedStatus(sink.url, ['chat'])).toBe(400);
+  });
+
+  it('refuses browsers from other origins and rebinding hosts, accepts Foxglove\'s web app', async () => {
+    const sink = await startSink();
+    expect(await refusedStatus(sink.url, undefined, { Origin: 'https://evil.example' })).toBe(403);
+    expect(await refusedStatus(sink.url, undefined, { Host: 'cameras.evil.example' })).toBe(403);
+    const fromApp = await connect(sink.url, undefined, { Origin: 'https://app.foxglove.dev' });
+    expect(fromApp.serverInfo?.name).toBe('panoptes');
   });
 
   it('with a token, refuses clients without it and accepts it as ?token= or a Bearer header', async () => {

@@ -336,6 +336,14 @@ describe('viewer protocol', () => {
     expect(await upgradeStatus(WS(sink), { headers: { Origin: 'https://dash.example' } })).toBe(101);
   });
 
+  it('refuses a request whose Host is not a loopback name (DNS rebinding) unless a token is set', async () => {
+    const open = await startSink();
+    expect(await upgradeStatus(WS(open), { headers: { Host: 'cameras.evil.example' } })).toBe(403);
+    expect(await upgradeStatus(WS(open), { headers: { Host: 'localhost' } })).toBe(101);
+    const guarded = await startSink(testContext(), { token: 'correct-horse-battery' });
+    expect(await upgradeStatus(`${WS(guarded)}?token=correct-horse-battery`, { headers: { Host: 'cameras.example' } })).toBe(101);
+  });
+
   it('sends raw frames with the segment map as a PNG whose pixels are segment ids', async () => {
     const sink = await startSink();
     const { inbox } = await openClient(sink, { topics: ['frames'] });

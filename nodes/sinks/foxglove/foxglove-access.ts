@@ -10,18 +10,28 @@
  *   client and is answered 400 before the WebSocket opens, as the Foxglove SDK does.
  */
 import type { IncomingMessage } from 'node:http';
-import { tokenRefusal } from '../network-access.ts';
+import { hostRefusal, tokenRefusal } from '../network-access.ts';
 import { chooseSubprotocol, SUBPROTOCOLS } from './foxglove-wire.ts';
 
 export interface Refusal {
-  readonly status: 400 | 401;
+  readonly status: 400 | 401 | 403;
   readonly reason: string;
 }
 
-/** Why an upgrade request may not open a connection, or undefined when it may. */
-export function refusalOf(request: IncomingMessage, token: string | undefined): Refusal | undefined {
+/**
+ * Why an upgrade request may not open a connection, or undefined when it may. Browsers (which
+ * send Origin) are accepted from `allowedOrigins` only, Foxglove's web app by default; the
+ * Foxglove desktop app and scripts send no Origin.
+ */
+export function refusalOf(request: IncomingMessage, token: string | undefined, allowedOrigins: readonly string[]): Refusal | undefined {
   const badToken = tokenRefusal(request, token);
   if (badToken) return { status: 401, reason: badToken };
+  const badHost = hostRefusal(request, token);
+  if (badHost) return { status: 403, reason: badHost };
+  const origin = request.headers.origin;
+  if (origin !== undefined && !allowedOrigins.includes(origin)) {
+    return { status: 403, reason: `origin ${origin} is not allowed (add it to the foxglove sink's allowedOrigins)` };
+  }
   if (!chooseSubprotocol(offeredSubprotocols(request))) {
     return { status: 400, reason: `offer the WebSocket subprotocol ${SUBPROTOCOLS.join(' or ')}` };
   }

@@ -68,6 +68,10 @@ const foxgloveOptions = z.object({
     .optional()
     .describe('Access token clients must present (?token= or Authorization: Bearer); required off loopback'),
   trailLength: z.number().int().min(0).default(20).describe('Positions of each track sent as its trail; 0 for none'),
+  allowedOrigins: z
+    .array(z.string())
+    .default(['https://app.foxglove.dev'])
+    .describe('Browser origins allowed to connect (clients without Origin, like the desktop app, always may)'),
 });
 
 export type FoxgloveOptions = z.infer<typeof foxgloveOptions>;
@@ -117,7 +121,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     handleProtocols: (offered) => chooseSubprotocol(offered) ?? false,
   });
   server.on('upgrade', (request, socket, head) => {
-    const refusal = refusalOf(request, options.token);
+    const refusal = refusalOf(request, options.token, options.allowedOrigins);
     if (refusal) {
       ctx.log.debug(`foxglove: refused ${request.socket.remoteAddress ?? 'a client'}: ${refusal.reason}`);
       refuseUpgrade(socket, refusal.status, refusal.reason);

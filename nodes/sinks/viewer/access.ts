@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { tokenRefusal } from '../network-access.ts';
+import { hostRefusal, tokenRefusal } from '../network-access.ts';
 
 /**
  * Who may open the viewer's WebSocket: with a token configured, only requests that carry it;
@@ -12,6 +12,8 @@ export function checkAccess(
 ): { ok: true } | { ok: false; status: 401 | 403; reason: string } {
   const badToken = tokenRefusal(request, options.token);
   if (badToken) return { ok: false, status: 401, reason: badToken };
+  const badHost = hostRefusal(request, options.token);
+  if (badHost) return { ok: false, status: 403, reason: badHost };
   const origin = request.headers.origin;
   if (origin !== undefined && !options.allowedOrigins.includes(origin)) {
     let originHost: string | undefined;
