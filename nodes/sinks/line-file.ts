@@ -20,6 +20,7 @@ export async function openLineFile(file: string, what: string, log: Logger): Pro
     throw new Error(`${what}: cannot open ${absolute} for writing: ${err.message}`);
   });
   let failed = false;
+  let warnedBehind = false;
   out.on('error', (err) => {
     failed = true;
     log.error(`${what}: cannot write ${absolute}: ${err.message}`);
@@ -28,7 +29,12 @@ export async function openLineFile(file: string, what: string, log: Logger): Pro
   return {
     path: absolute,
     write(line) {
-      if (!failed) out.write(line + '\n');
+      if (failed) return;
+      // Lines are never dropped; a disk that cannot keep up is said once, not hidden.
+      if (!out.write(line + '\n') && !warnedBehind && out.writableLength > 64 * 1024 * 1024) {
+        warnedBehind = true;
+        log.warn(`${what}: ${absolute} is more than 64 MB behind; the disk is slower than the pipeline`);
+      }
     },
     async close() {
       if (out.closed) return;

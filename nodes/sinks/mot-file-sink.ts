@@ -23,10 +23,16 @@ export const motFileSink = defineSink({
   }),
   async create(options, ctx) {
     const files = new Map<string, LineFile>();
-    for (const stream of ctx.streams) {
-      const { dir, name, ext } = path.parse(options.path);
-      const file = ctx.streams.length === 1 ? options.path : path.join(dir, `${name}-${stream}${ext}`);
-      files.set(stream, await openLineFile(file, `tracks of ${stream}`, ctx.log));
+    try {
+      for (const stream of ctx.streams) {
+        const { dir, name, ext } = path.parse(options.path);
+        const file = ctx.streams.length === 1 ? options.path : path.join(dir, `${name}-${stream}${ext}`);
+        files.set(stream, await openLineFile(file, `tracks of ${stream}`, ctx.log));
+      }
+    } catch (error) {
+      // The graph never gets this sink to close: close what was already opened.
+      await Promise.all([...files.values()].map((f) => f.close()));
+      throw error;
     }
     const round = (v: number) => Math.round(v * 100) / 100;
     return {

@@ -8,6 +8,9 @@ import { ffmpegPath } from '../sources/ffmpeg-binary.ts';
 
 /** Bytes waiting in ffmpeg's stdin beyond which frames are skipped rather than queued. */
 const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+/** Longest gap, in seconds, filled by repeating the last frame; a longer one (a camera that
+ * stalled for minutes) is cut from the recording instead of written as a still. */
+const MAX_FILLED_GAP_SECONDS = 2;
 
 /**
  * Records the overlaid video (the JPEGs the overlay renders) to an H.264 file through ffmpeg.
@@ -31,12 +34,18 @@ export const recordSink = defineSink({
   }),
   async create(options, ctx) {
     const recorders = new Map<string, Recorder>();
-    for (const stream of ctx.streams) {
-      const { dir, name, ext } = path.parse(options.path);
-      const file = path.resolve(ctx.streams.length === 1 ? options.path : path.join(dir, `${name}-${stream}${ext}`));
-      await mkdir(path.dirname(file), { recursive: true });
-      recorders.set(stream, new Recorder(file, options.fps, ctx.log));
-      ctx.log.info(`recording ${stream} to ${file}`);
+    try {
+      for (const stream of ctx.streams) {
+        const { dir, name, ext } = path.parse(options.path);
+        const file = path.resolve(ctx.streams.length === 1 ? options.path : path.join(dir, `${name}-${stream}${ext}`));
+        await mkdir(path.dirname(file), { recursive: true });
+        recorders.set(stream, new Recorder(file, options.fps, ctx.log));
+        ctx.log.info(`recording ${stream} to ${file}`);
+      }
+    } catch (error) {
+      // The graph never gets this sink to close: stop what was already started.
+      for (const recorder of recorders.values()) recorder.abort();
+      throw error;
     }
     return {
       write(packet) {
@@ -74,6 +83,8 @@ class Recorder {
     ]);
     this.ffmpeg.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-2000)));
     this.ffmpeg.stdin.on('error', (error) => this.log.error(`recording ${file}: ${error.message}`));
+    // A failed spawn must be a logged error of this sink, never an exception that stops the process.
+    this.ffmpeg.on('error', (error) => this.log.error(`recording ${file}: cannot run ffmpeg: ${error.message}`));
     this.exited = new Promise((resolve) => this.ffmpeg.once('close', resolve));
   }
 
@@ -83,13 +94,19 @@ class Recorder {
     const index = Math.round(((ptsMs - this.firstPtsMs) * this.fps) / 1000);
     if (index <= this.lastIndex) return true; // denser than the recording's rate: this slot is filled
     if (this.pendingBytes > MAX_PENDING_BYTES) return false;
-    const copies = this.lastIndex < 0 ? 1 : index - this.lastIndex;
+    const gap = this.lastIndex < 0 ? 1 : index - this.lastIndex;
+    const copies = gap > MAX_FILLED_GAP_SECONDS * this.fps ? 1 : gap;
     this.lastIndex = index;
     for (let i = 0; i < copies; i++) {
       this.pendingBytes += jpeg.length;
       this.ffmpeg.stdin.write(jpeg, () => (this.pendingBytes -= jpeg.length));
     }
     return true;
+  }
+
+  /** Stops at once, writing nothing more (a sink whose set-up failed half way). */
+  abort(): void {
+    this.ffmpeg.kill('SIGKILL');
   }
 
   async finish(): Promise<void> {
