@@ -4,7 +4,7 @@
  * drops. Drawn into the frame itself, so every consumer of the JPEG (browser, Foxglove,
  * recording) sees the same picture.
  */
-import type { FrameAnalytics, Heatmap, PanopticFrame, TrackedObject } from '../../pipeline/frame.ts';
+import type { FrameAnalytics, Heatmap, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
 import type { StreamStats } from '../../pipeline/metrics.ts';
 import { drawPolyline, drawTag, type RgbCanvas } from './raster.ts';
 import { classColor, displayId, instanceShade, type Rgb } from './segment-colors.ts';
@@ -15,13 +15,19 @@ const ZONE_COLOR: Rgb = [63, 208, 255];
 
 const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
+/**
+ * `car #12 0.87`; `car ? 0.87` while the track is tentative (not counted yet); `car 0.87`
+ * without tracking. The same text in the overlay and in Foxglove's annotations.
+ */
+export function thingLabel(segment: Segment): string {
+  const id = segment.trackId === undefined ? '' : segment.trackState === 'tentative' ? ' ?' : ` #${segment.trackId}`;
+  return `${segment.className}${id} ${segment.score.toFixed(2)}`;
+}
+
 export function drawLabels(canvas: RgbCanvas, panoptic: PanopticFrame, palette: readonly Rgb[] | undefined): void {
   for (const s of panoptic.segments) {
     if (!s.isThing) continue;
-    // A tentative track is not counted yet: its label says so with "?".
-    const id = s.trackId === undefined ? '' : s.trackState === 'tentative' ? ' ?' : ` #${s.trackId}`;
-    const text = `${s.className}${id} ${s.score.toFixed(2)}`;
-    drawTag(canvas, s.bbox[0], s.bbox[1] - 20, text, WHITE, instanceShade(classColor(s.classId, palette), displayId(s)));
+    drawTag(canvas, s.bbox[0], s.bbox[1] - 20, thingLabel(s), WHITE, instanceShade(classColor(s.classId, palette), displayId(s)));
   }
 }
 

@@ -10,10 +10,11 @@
  * Coordinates are pixels of the overlay JPEG (scaled from the panoptic frame when they differ).
  */
 import { PointsAnnotationType, type Color, type ImageAnnotations, type Point2, type PointsAnnotation, type TextAnnotation, type Time } from '@foxglove/schemas';
-import type { FrameAnalytics, FramePacket, PanopticFrame, Segment, TrackedObject } from '../../../pipeline/frame.ts';
+import type { FrameAnalytics, FramePacket, PanopticFrame, TrackedObject } from '../../../pipeline/frame.ts';
 import { classColor, displayId, instanceShade, type Rgb } from '../../render/segment-colors.ts';
 import { foxgloveTime } from './foxglove-time.ts';
 import { segmentOutlines, type Point } from './segment-outline.ts';
+import { thingLabel } from '../../render/annotate.ts';
 
 export type TrailMap = ReadonlyMap<number, readonly Point[]>;
 
@@ -99,11 +100,6 @@ function addThings(
   }
 }
 
-/** `car #12 0.87`; `car ? 0.87` while the track is tentative; `car 0.87` without tracking. */
-export function thingLabel(segment: Segment): string {
-  const id = segment.trackId === undefined ? '' : segment.trackState === 'tentative' ? ' ?' : ` #${segment.trackId}`;
-  return `${segment.className}${id} ${segment.score.toFixed(2)}`;
-}
 
 function addTrails(
   tracks: readonly TrackedObject[],
