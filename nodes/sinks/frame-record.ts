@@ -34,7 +34,20 @@ export type SegmentRecord = Pick<
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
+/** Records already built, so every sink that wants one (events, counts topic) shares it. */
+const built = new WeakMap<FramePacket, FrameRecord>();
+
+/** The record of a processed frame, built once per packet whatever the number of sinks. */
 export function frameRecord(packet: FramePacket, nowMs: number = Date.now()): FrameRecord {
+  let record = built.get(packet);
+  if (!record) {
+    record = buildRecord(packet, nowMs);
+    built.set(packet, record);
+  }
+  return record;
+}
+
+function buildRecord(packet: FramePacket, nowMs: number): FrameRecord {
   const { frame, panoptic, analytics } = packet;
   const segments = panoptic?.segments ?? [];
   return {
