@@ -7,7 +7,7 @@
 import type { Frame } from '../pipeline/frame.ts';
 import type { Logger } from '../pipeline/log.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
-import type { GraphSpec } from '../pipeline/config/resolve.ts';
+import { stepOperators, type GraphSpec } from '../pipeline/config/resolve.ts';
 import { findModel, loadModelCatalog, type ModelEntry } from '../nodes/inference/model-catalog.ts';
 import { openModelSession, type ModelSession } from '../nodes/inference/model-session.ts';
 import { createPreprocessor } from '../nodes/inference/preprocess.ts';
@@ -37,7 +37,7 @@ export type ChainResult = InferenceResult['chain'];
 export function modelsOf(spec: GraphSpec): ModelEntry[] {
   const catalog = loadModelCatalog();
   const ids: string[] = [];
-  for (const step of spec.pipeline) {
+  for (const step of spec.pipeline.flatMap(stepOperators)) {
     const model = (step.options as { model?: unknown } | null)?.model;
     if (typeof model === 'string' && !ids.includes(model)) ids.push(model);
   }

@@ -21,13 +21,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../cli/usage-error.ts';
+import { stepOperators, type ResolvedOperator } from '../pipeline/config/resolve.ts';
 import { ConfigError } from '../pipeline/config/validation.ts';
 import { createLogger, type Logger, type LogLevel } from '../pipeline/log.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
 import { benchDecode, type DecodeResult } from './decode-bench.ts';
 import { benchChain, benchInference, type ChainResult, type InferenceResult } from './inference-bench.ts';
 import { PacketCollector } from './probe-sink.ts';
-import { loadBenchSpec, phaseFigures, runPhase, type PhaseFigures } from './pipeline-phase.ts';
+import { loadBenchSpec, phaseFigures, runPhase, stepMs, type PhaseFigures } from './pipeline-phase.ts';
 import { formatReport, formatSoak } from './report.ts';
 import { benchSoak, type SoakResult } from './soak.ts';
 import { percentile, rssMB, round } from './stats.ts';
@@ -166,8 +167,10 @@ export async function runBench(options: BenchOptions, log: Logger, progress: (li
     progress(`pipeline, live (paced at each clip's frame rate), ${frames} frames per source`);
     const liveRun = await runPhase({ config, frames, realtime: true, ep }, log);
     const figures = phaseFigures(liveRun);
-    const stages = spec.pipeline.filter((step) => typeof (step.options as { model?: unknown } | null)?.model === 'string').map((step) => step.label);
-    const outsideStages = liveRun.samples.map((x) => x.latencyMs - stages.reduce((a, label) => a + (x.timings[label] ?? 0), 0));
+    const usesModel = (op: ResolvedOperator) => typeof (op.options as { model?: unknown } | null)?.model === 'string';
+    const modelSteps = spec.pipeline.filter((step) => stepOperators(step).some(usesModel));
+    const stages = modelSteps.map((step) => step.label);
+    const outsideStages = liveRun.samples.map((x) => x.latencyMs - modelSteps.reduce((a, step) => a + stepMs(step, x.timings), 0));
     rssAfterMB.live = rssMB();
     const chainMs = inference?.ceilingMs;
     live = {

@@ -5,7 +5,7 @@
  */
 import { builtinNodes } from '../nodes/index.ts';
 import { isUrl } from '../nodes/sources/probe.ts';
-import type { GraphSpec } from '../pipeline/config/resolve.ts';
+import { stepOperators, type GraphSpec, type PipelineStep } from '../pipeline/config/resolve.ts';
 import { buildGraph } from '../pipeline/graph.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
@@ -51,6 +51,8 @@ export interface PhaseRun {
   readonly collector: PacketCollector;
   readonly stats: readonly StreamStats[];
   readonly streams: readonly string[];
+  /** The config's pipeline steps, to read the per-node timings by. */
+  readonly steps: readonly PipelineStep[];
   /** performance.now() when the graph started running (after every session was opened and warmed up). */
   readonly startedAt: number;
   readonly seconds: number;
@@ -78,6 +80,7 @@ export async function runPhase(
       collector,
       stats: graph.metrics.snapshot(),
       streams: graph.streams,
+      steps: spec.pipeline,
       startedAt,
       seconds,
       setupSeconds: (startedAt - setupStarted) / 1000,
@@ -128,15 +131,20 @@ export interface LatencyFigures {
   /** Decode to the end of the graph, all processed frames. */
   readonly p50: number;
   readonly p95: number;
-  /** Sum of the per-node times of a frame (its time inside nodes). */
+  /** Sum of the per-step times of a frame (its time inside nodes; a parallel step counts once). */
   readonly nodeSumP50: number;
   /** Latency minus the node times: waiting in queues and between stages. */
   readonly waitP50: number;
 }
 
-export function latencyFigures(samples: readonly PacketSample[]): LatencyFigures {
+/** Milliseconds a frame spent in a step: for a parallel step, its slowest branch (they overlap). */
+export function stepMs(step: PipelineStep, timings: Readonly<Record<string, number>>): number {
+  return Math.max(0, ...stepOperators(step).map((op) => timings[op.label] ?? 0));
+}
+
+export function latencyFigures(samples: readonly PacketSample[], steps: readonly PipelineStep[]): LatencyFigures {
   const latencies = samples.map((s) => s.latencyMs);
-  const nodeSums = samples.map((s) => Object.values(s.timings).reduce((a, b) => a + b, 0));
+  const nodeSums = samples.map((s) => steps.reduce((sum, step) => sum + stepMs(step, s.timings), 0));
   const waits = samples.map((s, i) => s.latencyMs - nodeSums[i]!);
   return {
     p50: round(percentile(latencies, 50), 1),
@@ -209,7 +217,7 @@ export function phaseFigures(run: PhaseRun): PhaseFigures {
     steadyFps: round(steadyFps, 2),
     perStream,
     ...(fairness ? { fairness } : {}),
-    latency: latencyFigures(run.samples),
+    latency: latencyFigures(run.samples, run.steps),
     nodeMs: nodeMeans(run.samples),
     drops: run.stats.reduce((a, s) => a + s.dropped, 0),
     errors: run.stats.reduce((a, s) => a + s.errors, 0),

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { from, lastValueFrom, toArray } from 'rxjs';
+import { stepOperators } from '../pipeline/config/resolve.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import { buildGraph } from '../pipeline/graph.ts';
 import { createLogger } from '../pipeline/log.ts';
@@ -67,7 +68,7 @@ async function renderEncodeMs(iterations: number): Promise<number> {
   await graph.run();
   await graph.stop();
   // The overlay node's own timing (draw + annotate + JPEG encode), repeated on the same frame.
-  const overlay = spec.pipeline.find((p) => p.node.type === 'overlay')!;
+  const overlay = spec.pipeline.flatMap(stepOperators).find((p) => p.node.type === 'overlay')!;
   const operator = await overlay.node.create(overlay.options, chainContextFor(dataDir));
   const base = { ...packet!, overlay: undefined, timings: {} };
   await lastValueFrom(from([base]).pipe(operator, toArray())); // warm up

@@ -230,6 +230,21 @@ export function withSection<K extends PacketSection>(
   };
 }
 
+/**
+ * `into` with the `sections` of `from` added, the timings of both, and the leases of both: how a
+ * parallel stage joins what its branches added to copies of one packet (see parallel-stage.ts).
+ * `from` must hold only leases `into` does not.
+ */
+export function mergeSections(into: FramePacket, from: FramePacket, sections: readonly PacketSection[]): FramePacket {
+  const added: Partial<Pick<FramePacket, PacketSection>> = Object.fromEntries(sections.map((section) => [section, from[section]]));
+  return {
+    ...into,
+    ...added,
+    timings: { ...into.timings, ...from.timings },
+    leases: from.leases.length ? [...into.leases, ...from.leases] : into.leases,
+  };
+}
+
 /** Gives back every pooled buffer the packet holds. Safe to call once per packet. */
 export function releasePacket(packet: FramePacket): void {
   for (const release of packet.leases) release();

@@ -7,6 +7,9 @@
  *   ...                              ┘
  * ```
  *
+ * A step may be a parallel block: its operators work on the same frame at once and the frame
+ * goes on when all are done (parallel-stage.ts).
+ *
  * One chain per source, with its own operator instances (per-stream state never mixes) and
  * shared side packets (one inference session per model). A chain that fails is logged and
  * reported to the sinks; the others go on. Everything expensive is created, and checked, before
@@ -18,6 +21,7 @@ import type { Logger } from './log.ts';
 import { PipelineMetrics } from './metrics.ts';
 import type { ChainContext, GraphContext, Sink } from './node.ts';
 import type { GraphSpec } from './config/resolve.ts';
+import { parallelStage, type Branch } from './flow/parallel-stage.ts';
 
 export interface StreamOutcome {
   readonly stream: string;
@@ -102,8 +106,15 @@ export async function buildGraph(
       });
       let frames$ = await source.node.create(source.options, chainContext('source', 0));
       for (const [position, step] of spec.pipeline.entries()) {
-        const operator = await step.node.create(step.options, chainContext(step.label, position));
-        frames$ = operator(frames$);
+        if ('parallel' in step) {
+          const branches: Branch[] = [];
+          for (const branch of step.parallel) {
+            branches.push({ adds: branch.node.adds, operator: await branch.node.create(branch.options, chainContext(branch.label, position)) });
+          }
+          frames$ = parallelStage(chainContext(step.label, position), branches)(frames$);
+        } else {
+          frames$ = (await step.node.create(step.options, chainContext(step.label, position)))(frames$);
+        }
       }
       chains.push({ stream: source.id, frames$ });
     }

@@ -126,27 +126,40 @@ export function fusePanoptic(
   );
   const stuffBase = things.length; // stuff segment id = stuffBase + 1 + class
   const { columns, rowStarts } = scale;
-  for (let y = 0, p = 0; y < height; y++) {
+  // The label map is coarser than the frame, so stuff comes in runs along a row: areas and boxes
+  // are updated once per run, not once per pixel.
+  for (let y = 0; y < height; y++) {
     const labelRow = rowStarts[y]!;
-    for (let x = 0; x < width; x++, p++) {
+    const rowStart = y * width;
+    let x = 0;
+    while (x < width) {
+      let p = rowStart + x;
       const seg = segmentMap[p]!;
       if (seg !== 0) {
         classMap[p] = thingClass[seg]!;
+        x++;
         continue;
       }
       const c = labels[labelRow + columns[x]!]!;
       if (isStuff[c] === 0) {
         classMap[p] = VOID_CLASS;
+        x++;
         continue;
       }
-      classMap[p] = c;
-      segmentMap[p] = stuffBase + 1 + c;
-      stuffArea[c]++;
+      const id = stuffBase + 1 + c;
+      const runStart = x;
+      do {
+        classMap[p] = c;
+        segmentMap[p] = id;
+        x++;
+        p++;
+      } while (x < width && segmentMap[p] === 0 && labels[labelRow + columns[x]!] === c);
+      stuffArea[c] += x - runStart;
       const b = c * 4;
-      if (x < stuffBox[b]!) stuffBox[b] = x;
+      if (runStart < stuffBox[b]!) stuffBox[b] = runStart;
       if (y < stuffBox[b + 1]!) stuffBox[b + 1] = y;
-      if (x > stuffBox[b + 2]!) stuffBox[b + 2] = x;
-      if (y > stuffBox[b + 3]!) stuffBox[b + 3] = y;
+      if (x - 1 > stuffBox[b + 2]!) stuffBox[b + 2] = x - 1;
+      stuffBox[b + 3] = y;
     }
   }
 

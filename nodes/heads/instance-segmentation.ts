@@ -3,7 +3,7 @@ import { withSection } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
 import { openModel } from '../inference/open-model.ts';
-import { createPreprocessor } from '../inference/preprocess.ts';
+import { inputTransformFor } from '../inference/preprocess.ts';
 import { decodeYoloSeg } from './yolo-seg.ts';
 
 /**
@@ -53,12 +53,11 @@ export const instanceSegmentation = defineOperator({
       keepClass = (classId) => wanted.has(classId);
     }
     const [predictionsName, prototypesName] = entry.outputs;
-    const prepare = createPreprocessor(entry.input);
     return frameStage(ctx, async (packet) => {
       const started = performance.now();
       const { frame } = packet;
-      const { tensor, transform } = prepare(frame);
-      const outputs = await session.run(tensor, ctx.position);
+      const outputs = await session.runImage(frame, ctx.position);
+      const transform = inputTransformFor(entry.input, frame.width, frame.height);
       const predictions = outputs[predictionsName!]!;
       const prototypes = outputs[prototypesName!]!;
       const instances = decodeYoloSeg(

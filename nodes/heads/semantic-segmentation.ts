@@ -3,7 +3,6 @@ import { withSection } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
 import { openModel } from '../inference/open-model.ts';
-import { createPreprocessor } from '../inference/preprocess.ts';
 
 /**
  * Semantic segmentation: runs a `semantic-labels` model (ESPNet, ESPNetv2) and keeps its argmax
@@ -25,11 +24,9 @@ export const semanticSegmentation = defineOperator({
     const session = await openModel(ctx, options.model, 'semantic-labels');
     const { entry } = session;
     const [labelsName] = entry.outputs;
-    const prepare = createPreprocessor(entry.input);
     return frameStage(ctx, async (packet) => {
       const started = performance.now();
-      const { tensor } = prepare(packet.frame);
-      const outputs = await session.run(tensor, ctx.position);
+      const outputs = await session.runImage(packet.frame, ctx.position);
       const labels = outputs[labelsName!]!;
       const [, height, width] = labels.dims as [number, number, number];
       const semantic = {

@@ -1,19 +1,29 @@
 /** Messages between a {@link ModelSession} and its worker thread (inference-worker.js). */
 import type { ExecutionProvider } from '../../pipeline/node.ts';
+import type { ModelInput } from './model-catalog.ts';
+import type { RgbImage } from './preprocess.ts';
 
 export interface OpenRequest {
   readonly type: 'open';
   readonly weights: Uint8Array;
   /** Tried in order; the first that loads the model wins. */
   readonly providers: readonly ExecutionProvider[];
+  /** What the model expects, for preparing images on the worker's own thread. */
+  readonly modelInput: ModelInput;
 }
+
+/**
+ * What to run the model on: a prepared NCHW float32 tensor of the model's input size, or a frame
+ * the worker prepares itself (resize, colour order, normalization; see preprocess.ts). A frame in
+ * shared memory crosses to the worker without a copy.
+ */
+export type RunInput = { readonly tensor: Float32Array } | { readonly image: RgbImage };
 
 export interface RunRequest {
   readonly type: 'run';
   readonly id: number;
   readonly inputName: string;
-  readonly input: Float32Array;
-  readonly dims: readonly number[];
+  readonly input: RunInput;
   readonly outputs: readonly string[];
 }
 

@@ -6,17 +6,48 @@
  * a 90 ms run freezes everything else for 90 ms (decoding, sockets, encoding). So each model
  * gets a worker thread that owns its session; the main thread posts inputs and awaits outputs.
  *
+ * Frames can be prepared here too (resize, normalization: preprocess.ts), so that each model's
+ * thread prepares its own input while the main thread goes on, and two models working on one
+ * frame prepare it side by side.
+ *
  * Plain JavaScript because workers do not inherit the TypeScript loader the CLI and the tests
- * run under. The messages are typed in inference-protocol.ts; keep the two in step.
+ * run under; it registers that loader itself to reach preprocess.ts. The messages are typed in
+ * inference-protocol.ts; keep the two in step.
  */
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { register } from 'tsx/esm/api';
 
 if (!parentPort) throw new Error('inference-worker.js must run as a worker thread');
 const port = parentPort;
 
+register();
+
+/** @type {typeof import('./preprocess.ts')} */
+const { createPreprocessor } = await import('./preprocess.ts');
+
 /** @type {ort.InferenceSession | undefined} */
 let session;
+/** @type {import('./model-catalog.ts').ModelInput | undefined} */
+let modelInput;
+/**
+ * One preprocessor per frame size: streams of different sizes share this session, and a
+ * preprocessor plans its resize for one size.
+ * @type {Map<string, import('./preprocess.ts').Preprocessor>}
+ */
+const preprocessors = new Map();
+
+/**
+ * @param {import('./inference-protocol.ts').RunInput} input
+ * @param {import('./model-catalog.ts').ModelInput} model
+ */
+function inputTensor(input, model) {
+  if ('tensor' in input) return input.tensor;
+  const key = `${input.image.width}x${input.image.height}`;
+  let prepare = preprocessors.get(key);
+  if (!prepare) preprocessors.set(key, (prepare = createPreprocessor(model)));
+  return prepare(input.image).tensor;
+}
 
 /** @param {unknown} err */
 const firstLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -27,6 +58,7 @@ async function open(request) {
   const failures = [];
   for (const provider of request.providers) {
     try {
+      modelInput = request.modelInput;
       session = await ort.InferenceSession.create(request.weights, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
@@ -53,8 +85,9 @@ async function open(request) {
 /** @param {import('./inference-protocol.ts').RunRequest} request */
 async function run(request) {
   try {
-    if (!session) throw new Error('no session: open it first');
-    const feeds = { [request.inputName]: new ort.Tensor('float32', request.input, request.dims) };
+    if (!session || !modelInput) throw new Error('no session: open it first');
+    const dims = [1, 3, modelInput.height, modelInput.width];
+    const feeds = { [request.inputName]: new ort.Tensor('float32', inputTensor(request.input, modelInput), dims) };
     const results = await session.run(feeds, request.outputs);
     /** @type {Record<string, import('./inference-protocol.ts').OutputTensor>} */
     const outputs = {};

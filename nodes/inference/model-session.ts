@@ -5,8 +5,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../pipeline/log.ts';
 import type { ExecutionProvider } from '../../pipeline/node.ts';
-import type { OutputTensor, WorkerReply, WorkerRequest } from './inference-protocol.ts';
-import type { ModelEntry } from './model-catalog.ts';
+import type { OutputTensor, RunInput, WorkerReply, WorkerRequest } from './inference-protocol.ts';
+import type { ModelEntry, ModelInput } from './model-catalog.ts';
+import type { RgbImage } from './preprocess.ts';
 import { ExclusiveRunner } from './exclusive-runner.ts';
 import { ModelFileError, readVerifiedModel } from './model-file.ts';
 
@@ -25,6 +26,12 @@ export interface ModelSession {
    * the input unchanged until the returned promise settles.
    */
   run(input: Float32Array, priority?: number): Promise<OutputTensors>;
+  /**
+   * Like {@link run}, on a frame that the session's own thread prepares (preprocess.ts): the
+   * main thread neither resizes nor copies, when the frame lives in shared memory. Keep the
+   * frame unchanged until the returned promise settles.
+   */
+  runImage(image: RgbImage, priority?: number): Promise<OutputTensors>;
   release(): Promise<void>;
 }
 
@@ -70,20 +77,20 @@ class SessionWorker {
     this.opened = undefined;
   }
 
-  open(weights: Uint8Array, providers: readonly ExecutionProvider[]): Promise<OpenReply> {
+  open(weights: Uint8Array, providers: readonly ExecutionProvider[], modelInput: ModelInput): Promise<OpenReply> {
     if (this.failure) return Promise.resolve({ type: 'open-failed', failures: [this.failure.message] });
     return new Promise((resolve) => {
       this.opened = resolve;
-      this.send({ type: 'open', weights, providers });
+      this.send({ type: 'open', weights, providers, modelInput });
     });
   }
 
-  run(inputName: string, input: Float32Array, dims: readonly number[], outputs: readonly string[]): Promise<OutputTensors> {
+  run(inputName: string, input: RunInput, outputs: readonly string[]): Promise<OutputTensors> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.send({ type: 'run', id, inputName, input, dims, outputs });
+      this.send({ type: 'run', id, inputName, input, outputs });
     });
   }
 
@@ -155,7 +162,7 @@ export async function openModelSession(
   const weights = readVerifiedModel(entry, dataDir);
   const order = providers.includes('cpu') ? providers : [...providers, 'cpu' as const];
   const worker = new SessionWorker(entry.id);
-  const opened = await worker.open(weights, order);
+  const opened = await worker.open(weights, order, entry.input);
   if (opened.type !== 'opened') {
     await worker.release();
     throw new Error(`model ${entry.id}: no execution provider could load it: ${opened.failures.join('; ')}`);
@@ -163,17 +170,19 @@ export async function openModelSession(
   if (opened.failures.length) log.warn(`model ${entry.id}: ${opened.failures.join('; ')}; falling back`);
   log.info(`model ${entry.id} runs on ${opened.provider}`);
 
-  const dims = [1, 3, entry.input.height, entry.input.width];
-  const direct = (input: Float32Array) => worker.run(entry.input.name, input, dims, entry.outputs);
-  const run = (input: Float32Array, priority = 0) => (runner ? runner.run(priority, () => direct(input)) : direct(input));
+  const direct = (input: RunInput) => worker.run(entry.input.name, input, entry.outputs);
+  const scheduled = (input: RunInput, priority = 0) => (runner ? runner.run(priority, () => direct(input)) : direct(input));
+  const run = (tensor: Float32Array, priority?: number) => scheduled({ tensor }, priority);
+  // Only what the worker reads crosses to it: not the frame's stream name, timestamps...
+  const runImage = ({ width, height, data }: RgbImage, priority?: number) => scheduled({ image: { width, height, data } }, priority);
   try {
     checkSignature(entry, opened);
     // The first run pays for memory planning and kernel selection; do it before the first
     // frame, and check that the outputs are what the decoder reads.
-    checkOutputs(entry, await run(new Float32Array(dims.reduce((a, b) => a * b, 1))));
+    checkOutputs(entry, await run(new Float32Array(3 * entry.input.height * entry.input.width)));
   } catch (err) {
     await worker.release();
     throw err;
   }
-  return { entry, provider: opened.provider, run, release: () => worker.release() };
+  return { entry, provider: opened.provider, run, runImage, release: () => worker.release() };
 }

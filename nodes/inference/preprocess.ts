@@ -106,24 +106,32 @@ export function createPreprocessor(input: ModelInput): Preprocessor {
     const { xs, ys, contentWidth, contentHeight, transform } = plan;
     const src = image.data;
     const rowStride = image.width * 3;
-    for (let c = 0; c < 3; c++) {
-      const channel = sourceChannel[c]!;
-      const g = gain[channel]!;
-      const o = offset[channel]!;
-      const planeStart = c * plane;
-      for (let y = 0; y < contentHeight; y++) {
-        const row0 = ys.lo[y]! * rowStride + channel;
-        const row1 = ys.hi[y]! * rowStride + channel;
-        const wy = ys.weight[y]!;
-        let out = planeStart + (y + transform.padY) * width + transform.padX;
-        for (let x = 0; x < contentWidth; x++) {
-          const x0 = xs.lo[x]! * 3;
-          const x1 = xs.hi[x]! * 3;
-          const wx = xs.weight[x]!;
-          const top = src[row0 + x0]! + (src[row0 + x1]! - src[row0 + x0]!) * wx;
-          const bottom = src[row1 + x0]! + (src[row1 + x1]! - src[row1 + x0]!) * wx;
-          tensor[out++] = (top + (bottom - top) * wy) * g + o;
-        }
+    // All three channels in one pass: each source neighbourhood is read once, not once per plane.
+    const [c0, c1, c2] = sourceChannel as [number, number, number];
+    const g0 = gain[c0]!, g1 = gain[c1]!, g2 = gain[c2]!;
+    const o0 = offset[c0]!, o1 = offset[c1]!, o2 = offset[c2]!;
+    for (let y = 0; y < contentHeight; y++) {
+      const row0 = ys.lo[y]! * rowStride;
+      const row1 = ys.hi[y]! * rowStride;
+      const wy = ys.weight[y]!;
+      let out = (y + transform.padY) * width + transform.padX;
+      for (let x = 0; x < contentWidth; x++, out++) {
+        const x0 = xs.lo[x]! * 3;
+        const x1 = xs.hi[x]! * 3;
+        const wx = xs.weight[x]!;
+        const a = row0 + x0;
+        const b = row0 + x1;
+        const c = row1 + x0;
+        const d = row1 + x1;
+        let top = src[a + c0]! + (src[b + c0]! - src[a + c0]!) * wx;
+        let bottom = src[c + c0]! + (src[d + c0]! - src[c + c0]!) * wx;
+        tensor[out] = (top + (bottom - top) * wy) * g0 + o0;
+        top = src[a + c1]! + (src[b + c1]! - src[a + c1]!) * wx;
+        bottom = src[c + c1]! + (src[d + c1]! - src[c + c1]!) * wx;
+        tensor[plane + out] = (top + (bottom - top) * wy) * g1 + o1;
+        top = src[a + c2]! + (src[b + c2]! - src[a + c2]!) * wx;
+        bottom = src[c + c2]! + (src[d + c2]! - src[c + c2]!) * wx;
+        tensor[2 * plane + out] = (top + (bottom - top) * wy) * g2 + o2;
       }
     }
     return { tensor, transform };

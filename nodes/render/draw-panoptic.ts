@@ -12,6 +12,9 @@ export interface DrawOptions {
  * video, others mix with their segment's colour; thing outlines are drawn solid. One pass over
  * the pixels, integer arithmetic, no allocation.
  *
+ * Segments come in runs along a row, so the colour is looked up once per run and only thing
+ * runs look at their neighbours; a run's left and right neighbours differ by construction.
+ *
  * @param colors Flat RGB table by segment id (see segmentColorTable).
  * @param isThing `isThing[id]` is 1 for thing segments.
  */
@@ -26,33 +29,48 @@ export function drawPanoptic(
   const { width, height, segmentMap } = panoptic;
   const a = Math.round(options.alpha * 256);
   const keep = 256 - a;
-  for (let y = 0, p = 0; y < height; y++) {
-    for (let x = 0; x < width; x++, p++) {
+  const contours = options.contours;
+  for (let y = 0; y < height; y++) {
+    const rowStart = y * width;
+    const rowEnd = rowStart + width;
+    const hasAbove = y > 0;
+    const hasBelow = y + 1 < height;
+    let p = rowStart;
+    while (p < rowEnd) {
       const seg = segmentMap[p]!;
-      const o = p * 3;
+      let end = p + 1;
+      while (end < rowEnd && segmentMap[end] === seg) end++;
       if (seg === 0) {
-        out[o] = frame[o]!;
-        out[o + 1] = frame[o + 1]!;
-        out[o + 2] = frame[o + 2]!;
+        for (let o = p * 3, stop = end * 3; o < stop; o++) out[o] = frame[o]!;
+        p = end;
         continue;
       }
       const c = seg * 3;
-      const edge =
-        options.contours &&
-        isThing[seg] === 1 &&
-        ((x > 0 && segmentMap[p - 1] !== seg) ||
-          (y > 0 && segmentMap[p - width] !== seg) ||
-          (x + 1 < width && segmentMap[p + 1] !== seg) ||
-          (y + 1 < height && segmentMap[p + width] !== seg));
-      if (edge) {
-        out[o] = colors[c]!;
-        out[o + 1] = colors[c + 1]!;
-        out[o + 2] = colors[c + 2]!;
-      } else {
-        out[o] = (frame[o]! * keep + colors[c]! * a) >> 8;
-        out[o + 1] = (frame[o + 1]! * keep + colors[c + 1]! * a) >> 8;
-        out[o + 2] = (frame[o + 2]! * keep + colors[c + 2]! * a) >> 8;
+      const red = colors[c]!;
+      const green = colors[c + 1]!;
+      const blue = colors[c + 2]!;
+      const redA = red * a;
+      const greenA = green * a;
+      const blueA = blue * a;
+      const outline = contours && isThing[seg] === 1;
+      for (let q = p, o = p * 3; q < end; q++, o += 3) {
+        const edge =
+          outline &&
+          ((q === p && p > rowStart) ||
+            (q === end - 1 && end < rowEnd) ||
+            (hasAbove && segmentMap[q - width] !== seg) ||
+            (hasBelow && segmentMap[q + width] !== seg));
+        if (edge) {
+          out[o] = red;
+          out[o + 1] = green;
+          out[o + 2] = blue;
+        } else {
+          out[o] = (frame[o]! * keep + redA) >> 8;
+          out[o + 1] = (frame[o + 1]! * keep + greenA) >> 8;
+          out[o + 2] = (frame[o + 2]! * keep + blueA) >> 8;
+        }
       }
+      p = end;
     }
   }
 }

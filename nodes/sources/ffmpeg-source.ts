@@ -141,7 +141,8 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
       return;
     }
 
-    const pool = new BufferPool(() => new Uint8Array(frameBytes), options.poolSize);
+    // Shared memory: inference threads read the frame where it is, without a copy each.
+    const pool = new BufferPool(() => new Uint8Array(new SharedArrayBuffer(frameBytes)), options.poolSize);
     const stderrTail: string[] = [];
     let emitted = 0;
     let firstFrameAtMs: number | undefined;

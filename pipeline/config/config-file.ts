@@ -1,6 +1,7 @@
 /**
  * The pipeline config file: YAML with `sources`, `pipeline` (operators, in order) and `sinks`,
- * each entry `{ type, ...options }`. This module reads the file and checks its outline; node
+ * each entry `{ type, ...options }`; a pipeline entry may also be `{ parallel: [entries] }`,
+ * operators that work on the same frame at once. This module reads the file and checks its outline; node
  * options are checked against each node's own schema when the graph is resolved.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +22,14 @@ const sourceEntry = z.looseObject({
     .describe('The stream name, shown in the viewer and in every event'),
 });
 
+const parallelEntry = z.strictObject({
+  parallel: z
+    .array(nodeEntry)
+    .min(2, 'at least two nodes (a single node needs no parallel block)')
+    .describe('Nodes that work on the same frame at once (fan-out); the frame goes on when all are done'),
+  name: z.string().optional().describe('A label for logs, timings and drops; defaults to the nodes\' labels joined by "+"'),
+});
+
 export const configFileSchema = z.strictObject({
   dataDir: z
     .string()
@@ -36,12 +45,13 @@ export const configFileSchema = z.strictObject({
     .default('parallel')
     .describe('parallel: models overlap on different frames (throughput); exclusive: one at a time, later stages first (latency)'),
   sources: z.array(sourceEntry).min(1, 'at least one source'),
-  pipeline: z.array(nodeEntry).default([]),
+  pipeline: z.array(z.union([parallelEntry, nodeEntry])).default([]),
   sinks: z.array(nodeEntry).default([]),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 export type NodeEntry = z.infer<typeof nodeEntry>;
+export type ParallelEntry = z.infer<typeof parallelEntry>;
 
 /** Reads and parses a config file into a plain object, without checking it. */
 export function readConfigFile(file: string): unknown {

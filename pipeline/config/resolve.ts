@@ -1,19 +1,36 @@
 /**
  * From a checked config file to a graph specification: every node looked up in the registry,
  * its options parsed with its own schema (unknown keys rejected, so typos are caught), and the
- * operators' order checked against what each needs and adds.
+ * operators' order checked against what each needs and adds (the branches of a parallel block
+ * against what comes before the block).
  */
 import { z } from 'zod';
 import type { PacketSection } from '../frame.ts';
 import type { ExecutionProvider, InferenceSchedule, OperatorNode, SinkNode, SourceNode } from '../node.ts';
 import type { NodeRegistry } from '../registry.ts';
-import type { ConfigFile, NodeEntry } from './config-file.ts';
-import { ConfigError, parseOrExplain } from './validation.ts';
+import type { ConfigFile, NodeEntry, ParallelEntry } from './config-file.ts';
+import { ConfigError, keyPath, parseOrExplain } from './validation.ts';
 
 export interface Resolved<N> {
   readonly node: N;
   readonly label: string;
   readonly options: unknown;
+}
+
+export type ResolvedOperator = Resolved<OperatorNode>;
+
+/** Operators that work on the same frame at once (a `parallel` block of the config). */
+export interface ParallelStep {
+  readonly label: string;
+  readonly parallel: readonly ResolvedOperator[];
+}
+
+/** One stage of every chain: an operator, or operators side by side. */
+export type PipelineStep = ResolvedOperator | ParallelStep;
+
+/** The operators of a step, one for a plain step. */
+export function stepOperators(step: PipelineStep): readonly ResolvedOperator[] {
+  return 'parallel' in step ? step.parallel : [step];
 }
 
 export interface GraphSpec {
@@ -22,7 +39,7 @@ export interface GraphSpec {
   readonly inferenceSchedule: InferenceSchedule;
   readonly dataDir: string | undefined;
   readonly sources: readonly (Resolved<SourceNode> & { readonly id: string })[];
-  readonly pipeline: readonly Resolved<OperatorNode>[];
+  readonly pipeline: readonly PipelineStep[];
   readonly sinks: readonly Resolved<SinkNode>[];
 }
 
@@ -38,6 +55,8 @@ function parseOptions(
   const strict = schema instanceof z.ZodObject ? schema.strict() : schema;
   return parseOrExplain(strict, options, { file, prefix });
 }
+
+const isParallel = (entry: NodeEntry | ParallelEntry): entry is ParallelEntry => 'parallel' in entry;
 
 function labelsFor(entries: readonly NodeEntry[]): string[] {
   const seen = new Map<string, number>();
@@ -58,19 +77,21 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     return { id: entry.id, node, label: entry.id, options: parseOptions(node.options, entry, file, ['sources', i]) };
   });
 
-  const operatorLabels = labelsFor(config.pipeline);
+  // Labels are unique across every operator, inside parallel blocks too.
+  const operatorEntries = config.pipeline.flatMap((entry) => (isParallel(entry) ? entry.parallel : [entry]));
+  const operatorLabels = labelsFor(operatorEntries);
+  let next = 0;
   // What every source adds is there from the start (all chains run the same operators).
   const available = new Set<PacketSection>(
     sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))),
   );
-  const pipeline = config.pipeline.map((entry, i) => {
-    const node = registry.get(entry.type, 'operator', `${file}: pipeline[${i}].type`);
+  const resolveOperator = (entry: NodeEntry, where: readonly (string | number)[]): ResolvedOperator => {
+    const at = `${file}: ${keyPath(where)}`;
+    const node = registry.get(entry.type, 'operator', `${at}.type`);
     const missing = node.needs.filter((section) => !available.has(section));
     const oneOf = node.needsOneOf ?? [];
     if (oneOf.length && !oneOf.some((section) => available.has(section))) {
-      throw new ConfigError(
-        `${file}: pipeline[${i}] (${entry.type}) needs one of ${oneOf.map((s) => `"${s}"`).join(', ')}, which no node before it adds`,
-      );
+      throw new ConfigError(`${at} (${entry.type}) needs one of ${oneOf.map((s) => `"${s}"`).join(', ')}, which no node before it adds`);
     }
     if (missing.length) {
       const providers = registry
@@ -78,12 +99,34 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
         .filter((n): n is OperatorNode => n.kind === 'operator' && n.adds.some((s) => missing.includes(s)))
         .map((n) => n.type);
       throw new ConfigError(
-        `${file}: pipeline[${i}] (${entry.type}) needs ${missing.map((s) => `"${s}"`).join(', ')}, which no node before it adds; ` +
+        `${at} (${entry.type}) needs ${missing.map((s) => `"${s}"`).join(', ')}, which no node before it adds; ` +
           `put one of ${providers.join(', ')} before it`,
       );
     }
-    node.adds.forEach((section) => available.add(section));
-    return { node, label: operatorLabels[i]!, options: parseOptions(node.options, entry, file, ['pipeline', i]) };
+    return { node, label: operatorLabels[next++]!, options: parseOptions(node.options, entry, file, where) };
+  };
+  const pipeline = config.pipeline.map((entry, i): PipelineStep => {
+    if (!isParallel(entry)) {
+      const step = resolveOperator(entry, ['pipeline', i]);
+      step.node.adds.forEach((section) => available.add(section));
+      return step;
+    }
+    // Branches see the same packet: none can use what another adds, and no two add the same.
+    const branches = entry.parallel.map((branch, j) => resolveOperator(branch, ['pipeline', i, 'parallel', j]));
+    const addedBy = new Map<PacketSection, string>();
+    for (const branch of branches) {
+      for (const section of branch.node.adds) {
+        const other = addedBy.get(section);
+        if (other) {
+          throw new ConfigError(
+            `${file}: pipeline[${i}].parallel: ${other} and ${branch.label} both add "${section}"; keep one of them, or chain them one after the other`,
+          );
+        }
+        addedBy.set(section, branch.label);
+      }
+    }
+    addedBy.forEach((_, section) => available.add(section));
+    return { label: entry.name ?? branches.map((b) => b.label).join('+'), parallel: branches };
   });
 
   const sinkLabels = labelsFor(config.sinks);

@@ -25,6 +25,17 @@ function describeFound(value: unknown): string {
 }
 
 /**
+ * "Invalid input" says nothing when a value matches none of a union's shapes (a pipeline entry
+ * is a node or a parallel block): report the shape it came closest to, the one with the fewest
+ * problems, as if it were the only one.
+ */
+function closestAlternative(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const closest = issue.errors.reduce((best, errors) => (errors.length < best.length ? errors : best));
+  return closest.flatMap((inner) => closestAlternative({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
+/**
  * Parses `value` with `schema`, or throws a {@link ConfigError} listing every problem as
  * `<file>: <key path>: <what was expected>, found <value>`.
  */
@@ -35,7 +46,7 @@ export function parseOrExplain<T>(
 ): T {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
+  const lines = result.error.issues.flatMap(closestAlternative).map((issue) => {
     const path = keyPath([...(where.prefix ?? []), ...issue.path]);
     const found = 'input' in issue ? `, found ${describeFound(issue.input)}` : '';
     return `${where.file}: ${path}: ${issue.message}${found}`;

@@ -1,11 +1,15 @@
 import { concatMap, defer, EMPTY, from, type Observable, type OperatorFunction } from 'rxjs';
-import { catchError, finalize, tap } from 'rxjs/operators';
+import { catchError, filter, finalize, tap } from 'rxjs/operators';
 import { releasePacket, type FramePacket } from '../frame.ts';
 import type { ChainContext } from '../node.ts';
 import { latestWins } from './latest-wins.ts';
 
-/** Per-frame work of a node: sync or async, returning the packet with its section added. */
-export type FrameWork = (packet: FramePacket) => FramePacket | Promise<FramePacket>;
+/**
+ * Per-frame work of a node: sync or async, returning the packet with its section added, or
+ * `undefined` when the frame is skipped for a reason already reported (a parallel stage whose
+ * branch failed on it: the branch logged and counted the failure).
+ */
+export type FrameWork = (packet: FramePacket) => FramePacket | undefined | Promise<FramePacket | undefined>;
 
 /**
  * Turns per-frame work into the node's operator, with the policies every stage shares:
@@ -24,6 +28,7 @@ export function frameStage(ctx: ChainContext, work: FrameWork): OperatorFunction
   const attempt = (packet: FramePacket): Observable<FramePacket> => {
     let delivered = false;
     return defer(() => from(Promise.resolve(work(packet)))).pipe(
+      filter((result): result is FramePacket => result !== undefined),
       tap(() => (delivered = true)),
       catchError((err: unknown) => {
         failures++;

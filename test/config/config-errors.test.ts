@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildGraph } from '../../pipeline/graph.ts';
+import { stepOperators } from '../../pipeline/config/resolve.ts';
 import { loadPipeline } from '../../pipeline/load.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { dataDir } from '../helpers/data-dir.ts';
@@ -82,6 +83,53 @@ describe('config errors name the file, the key, what was expected and what was f
     expect(() => loadPipeline(file)).toThrow(
       /pipeline\[0\] \(panoptic-fusion\) needs "semantic", which no node before it adds; put one of semantic-segmentation before it/,
     );
+  });
+
+  it('a parallel block resolves to one step whose branches see what comes before it', () => {
+    const file = configFile(
+      'parallel.yaml',
+      GOOD.replace(
+        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
+        '  - parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: instance-segmentation, model: yolov8n-seg-320 }',
+      ),
+    );
+    const { spec } = loadPipeline(file);
+    expect(spec.pipeline.map((step) => step.label)).toEqual(['semantic-segmentation+instance-segmentation', 'panoptic-fusion']);
+    expect(spec.pipeline.flatMap(stepOperators).map((op) => op.label)).toEqual(['semantic-segmentation', 'instance-segmentation', 'panoptic-fusion']);
+  });
+
+  it('a branch of a parallel block cannot use what another branch adds', () => {
+    const file = configFile(
+      'parallel-order.yaml',
+      GOOD.replace(
+        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }\n  - { type: panoptic-fusion }',
+        '  - parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: panoptic-fusion }',
+      ),
+    );
+    expect(() => loadPipeline(file)).toThrow(/pipeline\[0\]\.parallel\[1\] \(panoptic-fusion\) needs "semantic", which no node before it adds/);
+  });
+
+  it('two branches adding the same section, or a block of one, are refused with the fix', () => {
+    const twice = configFile(
+      'parallel-twice.yaml',
+      GOOD.replace(
+        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
+        '  - name: models\n    parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: semantic-segmentation, model: espnet-p2q8 }',
+      ),
+    );
+    expect(() => loadPipeline(twice)).toThrow(
+      /pipeline\[0\]\.parallel: semantic-segmentation and semantic-segmentation#2 both add "semantic"; keep one of them, or chain them/,
+    );
+    const single = configFile(
+      'parallel-one.yaml',
+      GOOD.replace('  - { type: semantic-segmentation, model: espnetv2-s1.5 }', '  - parallel: [{ type: semantic-segmentation, model: espnetv2-s1.5 }]'),
+    );
+    expect(() => loadPipeline(single)).toThrow(/pipeline\[0\]/);
+  });
+
+  it('an entry that is neither a node nor a parallel block is explained as the nearer of the two', () => {
+    const file = configFile('notype.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ minArea: 64 }'));
+    expect(() => loadPipeline(file)).toThrow(`${file}: pipeline[1].type: Invalid input: expected string, received undefined`);
   });
 
   it('a config without sources says so', () => {

@@ -104,6 +104,16 @@ describe('real models on a real highway frame', () => {
     }
   });
 
+  it('a frame prepared on the model\'s own thread, from shared memory, gives the same outputs', async () => {
+    const shared = new Uint8Array(new SharedArrayBuffer(frame.data.length));
+    shared.set(frame.data);
+    for (const session of [espnet, yolo]) {
+      const onMainThread = await session.run(createPreprocessor(session.entry.input)(frame).tensor);
+      const onWorker = await session.runImage({ width: W, height: H, data: shared });
+      for (const name of session.entry.outputs) expect(onWorker[name], `${session.entry.id} ${name}`).toEqual(onMainThread[name]);
+    }
+  });
+
   it('fusion of both: road stuff, car things, every pixel accounted for', () => {
     const cs = findModel(catalog, 'espnetv2-s1.5').classes;
     const map: Record<string, string> = { car: 'car', truck: 'truck', person: 'person' };

@@ -1,0 +1,45 @@
+import { lastValueFrom, of, type OperatorFunction } from 'rxjs';
+import { mergeSections, releasePacket, type FramePacket, type PacketSection } from '../frame.ts';
+import type { ChainContext } from '../node.ts';
+import { frameStage } from './frame-stage.ts';
+
+/** One node of a parallel stage: its operator and the sections it adds to a packet. */
+export interface Branch {
+  readonly adds: readonly PacketSection[];
+  readonly operator: OperatorFunction<FramePacket, FramePacket>;
+}
+
+/**
+ * Fan-out and fan-in: every branch works on the same frame at once, and the frame goes on when
+ * all of them are done, with every section they added.
+ *
+ * ```
+ *             ┌─► semantic-segmentation ─┐
+ *   packet ───┤                          ├──► packet + semantic + instances
+ *             └─► instance-segmentation ─┘
+ * ```
+ *
+ * Two models that each run on their own thread then cost a frame the slower of the two, not the
+ * sum. The stage as a whole is one frame stage (latest wins on live streams, in order when
+ * lossless), so the branches always see the same frames and never drop on their own.
+ *
+ * A branch gets a copy of the packet without its leases: only this stage gives the frame's
+ * buffers back. If a branch skips a frame (it failed on it, and said so), the frame is skipped
+ * and what the other branches took for it is given back.
+ */
+export function parallelStage(ctx: ChainContext, branches: readonly Branch[]): OperatorFunction<FramePacket, FramePacket> {
+  return frameStage(ctx, async (packet) => {
+    const shared: FramePacket = { ...packet, leases: [] };
+    const settled = await Promise.allSettled(
+      branches.map((branch) => lastValueFrom(of(shared).pipe(branch.operator), { defaultValue: undefined })),
+    );
+    const results = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    if (results.some((result) => result === undefined)) {
+      for (const result of results) if (result) releasePacket(result);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      return undefined;
+    }
+    return results.reduce<FramePacket>((merged, result, i) => mergeSections(merged, result!, branches[i]!.adds), packet);
+  });
+}
