@@ -94,6 +94,8 @@ export interface BenchResult {
      * post-processing included, and their slowdown from sharing the cores with the other stages).
      */
     readonly beyondInferenceStages: { readonly stages: readonly string[]; readonly p50: number; readonly p95: number };
+    /** Per frame, the time of the stages that run a model (a parallel block counts its slowest branch). */
+    readonly modelStages: { readonly p50: number; readonly p95: number };
   };
   readonly memory: { readonly rssStartMB: number; readonly rssEndMB: number; readonly rssAfterMB: Readonly<Record<string, number>> };
   readonly notes: readonly string[];
@@ -170,7 +172,8 @@ export async function runBench(options: BenchOptions, log: Logger, progress: (li
     const usesModel = (op: ResolvedOperator) => typeof (op.options as { model?: unknown } | null)?.model === 'string';
     const modelSteps = spec.pipeline.filter((step) => stepOperators(step).some(usesModel));
     const stages = modelSteps.map((step) => step.label);
-    const outsideStages = liveRun.samples.map((x) => x.latencyMs - modelSteps.reduce((a, step) => a + stepMs(step, x.timings), 0));
+    const inStages = liveRun.samples.map((x) => modelSteps.reduce((a, step) => a + stepMs(step, x.timings), 0));
+    const outsideStages = liveRun.samples.map((x, i) => x.latencyMs - inStages[i]!);
     rssAfterMB.live = rssMB();
     const chainMs = inference?.ceilingMs;
     live = {
@@ -179,6 +182,7 @@ export async function runBench(options: BenchOptions, log: Logger, progress: (li
       beyondInferenceP50: chainMs === undefined ? null : round(figures.latency.p50 - chainMs, 1),
       beyondInferenceP95: chainMs === undefined ? null : round(figures.latency.p95 - chainMs, 1),
       beyondInferenceStages: { stages, p50: round(percentile(outsideStages, 50), 1), p95: round(percentile(outsideStages, 95), 1) },
+      modelStages: { p50: round(percentile(inStages, 50), 1), p95: round(percentile(inStages, 95), 1) },
     };
   }
 

@@ -116,6 +116,9 @@ export function formatReport(r: BenchResult): string {
       `  latency beyond bare inference (latency - ceiling ms per frame): p50 ${num(l.beyondInferenceP50, 0)} ms, p95 ${num(l.beyondInferenceP95, 0)} ms`,
     );
     out.push(
+      `  time in the model stages (${l.beyondInferenceStages.stages.join(', ')}): p50 ${num(l.modelStages.p50, 0)} ms, p95 ${num(l.modelStages.p95, 0)} ms`,
+    );
+    out.push(
       `  latency outside the model stages (latency - ${l.beyondInferenceStages.stages.join(' - ')} per frame): ` +
         `p50 ${num(l.beyondInferenceStages.p50, 0)} ms, p95 ${num(l.beyondInferenceStages.p95, 0)} ms`,
     );
