@@ -52,14 +52,8 @@ function phaseLines(p: PhaseFigures): string[] {
     `  latency decode -> end of graph: p50 ${num(p.latency.p50, 0)} ms, p95 ${num(p.latency.p95, 0)} ms ` +
       `(inside nodes p50 ${num(p.latency.nodeSumP50, 0)} ms, waiting p50 ${num(p.latency.waitP50, 0)} ms)`,
   );
-  const nodeTotal = Object.values(p.nodeMs).reduce((a, b) => a + b, 0);
-  lines.push(
-    table([
-      ['node', 'mean ms/frame'],
-      ...Object.entries(p.nodeMs).map(([node, ms]) => [node, num(ms, 1)]),
-      ['sum', num(nodeTotal, 1)],
-    ]),
-  );
+  // No total: the branches of a parallel block overlap (the latency line above adds the steps).
+  lines.push(table([['node', 'mean ms/frame'], ...Object.entries(p.nodeMs).map(([node, ms]) => [node, num(ms, 1)])]));
   for (const failure of p.failures) lines.push(`  FAILED ${failure}`);
   return lines;
 }

@@ -1,7 +1,8 @@
 /**
  * Correctness of the overlapped pipeline (issue 7), on the default config and the real models:
  * in lossless mode frames leave in order and none is lost, and what comes out equals what a
- * strictly serial run gives on the same decoded frames (one frame in the graph at a time).
+ * strictly serial run gives on the same decoded frames (one frame in the graph at a time), and
+ * what the same operators give chained one after the other instead of in a parallel block.
  * No timing is asserted: figures belong in `panoptes bench`.
  */
 import { createHash } from 'node:crypto';
@@ -114,8 +115,17 @@ function serialReplay(frames: readonly Frame[]): SourceNode<unknown> {
   }) as SourceNode<unknown>;
 }
 
+/** The default pipeline with its parallel blocks unfolded: the same operators, one after the other. */
+function chained(pipeline: unknown): unknown[] {
+  return (pipeline as Record<string, unknown>[]).flatMap((entry) => (Array.isArray(entry.parallel) ? (entry.parallel as unknown[]) : [entry]));
+}
+
 /** Runs configs/dashcam.yaml with `editSources` applied and the collecting sink as its only sink. */
-async function runDefaultGraph(extraSource: SourceNode<unknown> | undefined, editSources: (sources: Record<string, unknown>[]) => void): Promise<Run> {
+async function runDefaultGraph(
+  extraSource: SourceNode<unknown> | undefined,
+  editSources: (sources: Record<string, unknown>[]) => void,
+  editPipeline: (pipeline: unknown) => unknown = (pipeline) => pipeline,
+): Promise<Run> {
   const outcomes: Outcome[] = [];
   const inFlight: number[] = [];
   const registry = builtinNodes().register(collectingSink(outcomes, inFlight));
@@ -125,6 +135,7 @@ async function runDefaultGraph(extraSource: SourceNode<unknown> | undefined, edi
     (raw) => {
       const sources = raw.sources as Record<string, unknown>[];
       editSources(sources);
+      raw.pipeline = editPipeline(raw.pipeline);
       raw.sinks = [{ type: 'collect' }];
     },
     registry,
@@ -191,6 +202,24 @@ describe('overlapped pipeline (default config, lossless)', () => {
     expect(overlapped.errors).toBe(0);
     // Stages did overlap: more than one frame was inside the graph at once.
     expect(overlapped.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('gives the same output with the models one after the other instead of side by side', async () => {
+    const sideBySide = loadPipeline(CONFIG).spec.pipeline.filter((step) => 'parallel' in step);
+    expect(sideBySide).toHaveLength(1); // the default config does run its models in a parallel block
+    const oneAfterTheOther = await runDefaultGraph(
+      undefined,
+      (sources) => {
+        sources[0]!.realtime = false;
+        sources[0]!.maxFrames = FRAMES;
+      },
+      chained,
+    );
+    expect(oneAfterTheOther.failures).toEqual([]);
+    expect(oneAfterTheOther.outcomes).toHaveLength(FRAMES);
+    for (let i = 0; i < FRAMES; i++) {
+      expect(overlapped.outcomes[i], `frame ${i}`).toEqual(oneAfterTheOther.outcomes[i]);
+    }
   });
 
   it('gives the same output as a serial run on the same frames', async () => {
