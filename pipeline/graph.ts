@@ -20,7 +20,7 @@ import { releasePacket, type FramePacket } from './frame.ts';
 import type { Logger } from './log.ts';
 import { PipelineMetrics } from './metrics.ts';
 import type { ChainContext, GraphContext, Sink } from './node.ts';
-import type { GraphSpec } from './config/resolve.ts';
+import { sectionsWritten, type GraphSpec } from './config/resolve.ts';
 import { parallelStage, type Branch } from './flow/parallel-stage.ts';
 
 export interface StreamOutcome {
@@ -109,7 +109,8 @@ export async function buildGraph(
         if ('parallel' in step) {
           const branches: Branch[] = [];
           for (const branch of step.parallel) {
-            branches.push({ adds: branch.node.adds, operator: await branch.node.create(branch.options, chainContext(branch.label, position)) });
+            const operator = await branch.node.create(branch.options, chainContext(branch.label, position));
+            branches.push({ writes: sectionsWritten(branch.node), operator });
           }
           frames$ = parallelStage(chainContext(step.label, position), branches)(frames$);
         } else {

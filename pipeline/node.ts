@@ -94,6 +94,11 @@ export interface OperatorNode<Options = unknown> extends NodeBase<Options> {
   /** Sections of which nodes before this one must have added at least one. */
   readonly needsOneOf?: readonly PacketSection[];
   readonly adds: readonly PacketSection[];
+  /**
+   * Sections an earlier node added that this one rewrites when they are there (the tracker writes
+   * track ids into `panoptic`): what keeps two branches of a parallel block apart.
+   */
+  readonly updates?: readonly PacketSection[];
   create(options: Options, ctx: ChainContext): Promise<OperatorFunction<FramePacket, FramePacket>>;
 }
 

@@ -45,6 +45,11 @@ class SessionWorker {
   private nextId = 1;
   private failure: Error | undefined;
 
+  /** Why the thread died, if it did (it could not start, or crashed). */
+  get threadFailure(): Error | undefined {
+    return this.failure;
+  }
+
   constructor(private readonly modelId: string) {
     this.worker.on('message', (reply: WorkerReply) => this.receive(reply));
     this.worker.on('error', (err) => this.fail(new Error(`model ${modelId}: inference thread failed: ${err.message}`)));
@@ -165,7 +170,9 @@ export async function openModelSession(
   const opened = await worker.open(weights, order, entry.input);
   if (opened.type !== 'opened') {
     await worker.release();
-    throw new Error(`model ${entry.id}: no execution provider could load it: ${opened.failures.join('; ')}`);
+    // A thread that could not even start (its loader or preprocessing failed to import) is not
+    // the execution providers' fault: say what it was.
+    throw worker.threadFailure ?? new Error(`model ${entry.id}: no execution provider could load it: ${opened.failures.join('; ')}`);
   }
   if (opened.failures.length) log.warn(`model ${entry.id}: ${opened.failures.join('; ')}; falling back`);
   log.info(`model ${entry.id} runs on ${opened.provider}`);

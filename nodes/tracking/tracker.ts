@@ -26,6 +26,8 @@ export const tracker = defineOperator({
   needs: [],
   needsOneOf: ['panoptic', 'instances'],
   adds: ['tracks'],
+  // Track ids and states go into the panoptic segments too.
+  updates: ['panoptic'],
   options: z.object({
     highScore: fraction.default(DEFAULT_TRACKER_OPTIONS.highScore).describe('Detections at or above this are matched first and may start tracks'),
     lowScore: fraction.default(DEFAULT_TRACKER_OPTIONS.lowScore).describe('Detections below this are ignored; up to highScore they only extend existing tracks'),

@@ -27,7 +27,7 @@ const parallelEntry = z.strictObject({
     .array(nodeEntry)
     .min(2, 'at least two nodes (a single node needs no parallel block)')
     .describe('Nodes that work on the same frame at once (fan-out); the frame goes on when all are done'),
-  name: z.string().optional().describe('A label for logs, timings and drops; defaults to the nodes\' labels joined by "+"'),
+  name: z.string().min(1).optional().describe('A label for drops and logs; defaults to the nodes\' labels joined by "+"'),
 });
 
 export const configFileSchema = z.strictObject({
@@ -45,7 +45,7 @@ export const configFileSchema = z.strictObject({
     .default('parallel')
     .describe('parallel: models overlap on different frames (throughput); exclusive: one at a time, later stages first (latency)'),
   sources: z.array(sourceEntry).min(1, 'at least one source'),
-  pipeline: z.array(z.union([parallelEntry, nodeEntry])).default([]),
+  pipeline: z.array(z.union([nodeEntry, parallelEntry])).default([]),
   sinks: z.array(nodeEntry).default([]),
 });
 

@@ -28,6 +28,16 @@ export interface ParallelStep {
 /** One stage of every chain: an operator, or operators side by side. */
 export type PipelineStep = ResolvedOperator | ParallelStep;
 
+/** What an operator adds to a packet or rewrites in it. */
+export function sectionsWritten(node: OperatorNode): PacketSection[] {
+  return [...node.adds, ...(node.updates ?? [])];
+}
+
+/** What an operator reads from a packet. */
+function sectionsRead(node: OperatorNode): PacketSection[] {
+  return [...node.needs, ...(node.needsOneOf ?? [])];
+}
+
 /** The operators of a step, one for a plain step. */
 export function stepOperators(step: PipelineStep): readonly ResolvedOperator[] {
   return 'parallel' in step ? step.parallel : [step];
@@ -56,7 +66,8 @@ function parseOptions(
   return parseOrExplain(strict, options, { file, prefix });
 }
 
-const isParallel = (entry: NodeEntry | ParallelEntry): entry is ParallelEntry => 'parallel' in entry;
+// A node entry always has a type; a block never does (its schema refuses one).
+const isParallel = (entry: NodeEntry | ParallelEntry): entry is ParallelEntry => !('type' in entry);
 
 function labelsFor(entries: readonly NodeEntry[]): string[] {
   const seen = new Map<string, number>();
@@ -79,8 +90,7 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
 
   // Labels are unique across every operator, inside parallel blocks too.
   const operatorEntries = config.pipeline.flatMap((entry) => (isParallel(entry) ? entry.parallel : [entry]));
-  const operatorLabels = labelsFor(operatorEntries);
-  let next = 0;
+  const labelOf = new Map(labelsFor(operatorEntries).map((label, i) => [operatorEntries[i]!, label]));
   // What every source adds is there from the start (all chains run the same operators).
   const available = new Set<PacketSection>(
     sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))),
@@ -103,7 +113,7 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
           `put one of ${providers.join(', ')} before it`,
       );
     }
-    return { node, label: operatorLabels[next++]!, options: parseOptions(node.options, entry, file, where) };
+    return { node, label: labelOf.get(entry)!, options: parseOptions(node.options, entry, file, where) };
   };
   const pipeline = config.pipeline.map((entry, i): PipelineStep => {
     if (!isParallel(entry)) {
@@ -111,23 +121,39 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
       step.node.adds.forEach((section) => available.add(section));
       return step;
     }
-    // Branches see the same packet: none can use what another adds, and no two add the same.
+    // Branches see the same packet: none can use what another adds, no two write the same
+    // section, and none reads what another rewrites.
     const branches = entry.parallel.map((branch, j) => resolveOperator(branch, ['pipeline', i, 'parallel', j]));
-    const addedBy = new Map<PacketSection, string>();
+    const writtenBy = new Map<PacketSection, string>();
     for (const branch of branches) {
-      for (const section of branch.node.adds) {
-        const other = addedBy.get(section);
+      for (const section of sectionsWritten(branch.node)) {
+        const other = writtenBy.get(section);
         if (other) {
           throw new ConfigError(
-            `${file}: pipeline[${i}].parallel: ${other} and ${branch.label} both add "${section}"; keep one of them, or chain them one after the other`,
+            `${file}: pipeline[${i}].parallel: ${other} and ${branch.label} both write "${section}"; keep one of them, or chain them one after the other`,
           );
         }
-        addedBy.set(section, branch.label);
+        writtenBy.set(section, branch.label);
       }
     }
-    addedBy.forEach((_, section) => available.add(section));
+    for (const branch of branches) {
+      const clash = sectionsRead(branch.node).find((section) => writtenBy.has(section) && writtenBy.get(section) !== branch.label);
+      if (clash) {
+        throw new ConfigError(
+          `${file}: pipeline[${i}].parallel: ${branch.label} reads "${clash}", which ${writtenBy.get(clash)} writes beside it; chain them one after the other`,
+        );
+      }
+    }
+    for (const branch of branches) branch.node.adds.forEach((section) => available.add(section));
     return { label: entry.name ?? branches.map((b) => b.label).join('+'), parallel: branches };
   });
+
+  // Drops and log lines are keyed by label: a block's name must not be an operator's too.
+  const labels = pipeline.flatMap((step) => ('parallel' in step ? [step.label, ...step.parallel.map((op) => op.label)] : [step.label]));
+  const twice = labels.find((label, i) => labels.indexOf(label) !== i);
+  if (twice !== undefined) {
+    throw new ConfigError(`${file}: pipeline: the label "${twice}" is used twice; give the parallel block another name`);
+  }
 
   const sinkLabels = labelsFor(config.sinks);
   const sinks = config.sinks.map((entry, i) => {

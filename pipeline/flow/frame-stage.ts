@@ -1,15 +1,18 @@
-import { concatMap, defer, EMPTY, from, type Observable, type OperatorFunction } from 'rxjs';
-import { catchError, filter, finalize, tap } from 'rxjs/operators';
+import { concatMap, Observable, type OperatorFunction } from 'rxjs';
 import { releasePacket, type FramePacket } from '../frame.ts';
 import type { ChainContext } from '../node.ts';
 import { latestWins } from './latest-wins.ts';
 
+/** Per-frame work of a node: sync or async, returning the packet with its section added. */
+export type FrameWork = (packet: FramePacket) => FramePacket | Promise<FramePacket>;
+
 /**
- * Per-frame work of a node: sync or async, returning the packet with its section added, or
- * `undefined` when the frame is skipped for a reason already reported (a parallel stage whose
- * branch failed on it: the branch logged and counted the failure).
+ * Thrown by work that skips a frame for a reason already logged and counted (a parallel stage
+ * whose branch failed on the frame): the frame is skipped without a second report.
  */
-export type FrameWork = (packet: FramePacket) => FramePacket | undefined | Promise<FramePacket | undefined>;
+export class FrameAlreadyReported extends Error {
+  override readonly name = 'FrameAlreadyReported';
+}
 
 /**
  * Turns per-frame work into the node's operator, with the policies every stage shares:
@@ -21,30 +24,55 @@ export type FrameWork = (packet: FramePacket) => FramePacket | undefined | Promi
  * - a frame whose work throws is logged, counted as an error and skipped: one bad frame does not
  *   end the stream;
  * - a frame that does not come out (failed, or abandoned when the stream stops) has its buffers
- *   given back.
+ *   given back, but only once its work has settled: a model thread may still be reading it.
+ *   What work finishing after the stream stopped took for the frame is given back too.
  */
 export function frameStage(ctx: ChainContext, work: FrameWork): OperatorFunction<FramePacket, FramePacket> {
   let failures = 0;
-  const attempt = (packet: FramePacket): Observable<FramePacket> => {
-    let delivered = false;
-    return defer(() => from(Promise.resolve(work(packet)))).pipe(
-      filter((result): result is FramePacket => result !== undefined),
-      tap(() => (delivered = true)),
-      catchError((err: unknown) => {
-        failures++;
-        ctx.metrics.error(ctx.stream);
-        // The first failures say what went wrong; after that, one line per hundred keeps the log readable.
-        if (failures <= 3 || failures % 100 === 0) {
-          const message = err instanceof Error ? err.message : String(err);
-          ctx.log.error(`frame ${packet.frame.seq} skipped (${failures} so far): ${message}`);
-        }
-        return EMPTY;
-      }),
-      finalize(() => {
-        if (!delivered) releasePacket(packet);
-      }),
-    );
+  const report = (packet: FramePacket, err: unknown) => {
+    if (err instanceof FrameAlreadyReported) return;
+    failures++;
+    ctx.metrics.error(ctx.stream);
+    // The first failures say what went wrong; after that, one line per hundred keeps the log readable.
+    if (failures <= 3 || failures % 100 === 0) {
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.log.error(`frame ${packet.frame.seq} skipped (${failures} so far): ${message}`);
+    }
   };
+
+  const attempt = (packet: FramePacket): Observable<FramePacket> =>
+    new Observable<FramePacket>((subscriber) => {
+      let settled = false;
+      let delivered = false;
+      let abandoned = false;
+      const giveBack = (result?: FramePacket) => {
+        releasePacket(packet);
+        if (result) for (const release of result.leases) if (!packet.leases.includes(release)) release();
+      };
+      Promise.resolve()
+        .then(() => work(packet))
+        .then(
+          (result) => {
+            settled = true;
+            if (abandoned) return giveBack(result);
+            delivered = true;
+            subscriber.next(result);
+            subscriber.complete();
+          },
+          (err: unknown) => {
+            settled = true;
+            if (!abandoned) report(packet, err);
+            if (abandoned) giveBack();
+            else subscriber.complete();
+          },
+        );
+      return () => {
+        if (delivered) return;
+        if (settled) releasePacket(packet);
+        else abandoned = true;
+      };
+    });
+
   if (ctx.lossless) return concatMap(attempt);
   return latestWins(attempt, (dropped) => {
     ctx.metrics.drop(ctx.stream, ctx.label);

@@ -1,11 +1,11 @@
 import { lastValueFrom, of, type OperatorFunction } from 'rxjs';
 import { mergeSections, releasePacket, type FramePacket, type PacketSection } from '../frame.ts';
 import type { ChainContext } from '../node.ts';
-import { frameStage } from './frame-stage.ts';
+import { FrameAlreadyReported, frameStage } from './frame-stage.ts';
 
-/** One node of a parallel stage: its operator and the sections it adds to a packet. */
+/** One node of a parallel stage: its operator and the sections it adds or rewrites. */
 export interface Branch {
-  readonly adds: readonly PacketSection[];
+  readonly writes: readonly PacketSection[];
   readonly operator: OperatorFunction<FramePacket, FramePacket>;
 }
 
@@ -20,12 +20,14 @@ export interface Branch {
  * ```
  *
  * Two models that each run on their own thread then cost a frame the slower of the two, not the
- * sum. The stage as a whole is one frame stage (latest wins on live streams, in order when
- * lossless), so the branches always see the same frames and never drop on their own.
+ * sum (unless `inferenceSchedule: exclusive` makes all models take turns). The stage as a whole
+ * is one frame stage (latest wins on live streams, in order when lossless), so the branches
+ * always see the same frames and never drop on their own. The config resolver makes sure no two
+ * branches write the same section and none reads what another writes.
  *
  * A branch gets a copy of the packet without its leases: only this stage gives the frame's
- * buffers back. If a branch skips a frame (it failed on it, and said so), the frame is skipped
- * and what the other branches took for it is given back.
+ * buffers back, once every branch is done with them. If a branch skips a frame (it failed on it,
+ * and said so), the frame is skipped and what the other branches took for it is given back.
  */
 export function parallelStage(ctx: ChainContext, branches: readonly Branch[]): OperatorFunction<FramePacket, FramePacket> {
   return frameStage(ctx, async (packet) => {
@@ -37,9 +39,8 @@ export function parallelStage(ctx: ChainContext, branches: readonly Branch[]): O
     if (results.some((result) => result === undefined)) {
       for (const result of results) if (result) releasePacket(result);
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
-      return undefined;
+      throw failed ? failed.reason : new FrameAlreadyReported(`frame ${packet.frame.seq} skipped by a branch`);
     }
-    return results.reduce<FramePacket>((merged, result, i) => mergeSections(merged, result!, branches[i]!.adds), packet);
+    return results.reduce<FramePacket>((merged, result, i) => mergeSections(merged, result!, branches[i]!.writes), packet);
   });
 }

@@ -109,7 +109,7 @@ describe('config errors name the file, the key, what was expected and what was f
     expect(() => loadPipeline(file)).toThrow(/pipeline\[0\]\.parallel\[1\] \(panoptic-fusion\) needs "semantic", which no node before it adds/);
   });
 
-  it('two branches adding the same section, or a block of one, are refused with the fix', () => {
+  it('two branches writing the same section, or a block of one, are refused with the fix', () => {
     const twice = configFile(
       'parallel-twice.yaml',
       GOOD.replace(
@@ -118,13 +118,37 @@ describe('config errors name the file, the key, what was expected and what was f
       ),
     );
     expect(() => loadPipeline(twice)).toThrow(
-      /pipeline\[0\]\.parallel: semantic-segmentation and semantic-segmentation#2 both add "semantic"; keep one of them, or chain them/,
+      /pipeline\[0\]\.parallel: semantic-segmentation and semantic-segmentation#2 both write "semantic"; keep one of them, or chain them/,
     );
     const single = configFile(
       'parallel-one.yaml',
       GOOD.replace('  - { type: semantic-segmentation, model: espnetv2-s1.5 }', '  - parallel: [{ type: semantic-segmentation, model: espnetv2-s1.5 }]'),
     );
     expect(() => loadPipeline(single)).toThrow(/pipeline\[0\]/);
+  });
+
+  it('a branch cannot read what another branch rewrites, and a block cannot take an operator\'s label', () => {
+    const rewrite = configFile(
+      'parallel-rewrite.yaml',
+      GOOD.replace(
+        '  - { type: panoptic-fusion }',
+        '  - { type: panoptic-fusion }\n  - parallel:\n      - { type: tracker }\n      - { type: overlay }',
+      ),
+    );
+    expect(() => loadPipeline(rewrite)).toThrow(/pipeline\[2\]\.parallel: overlay reads "panoptic", which tracker writes beside it; chain them/);
+    const named = configFile(
+      'parallel-named.yaml',
+      GOOD.replace(
+        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
+        '  - name: panoptic-fusion\n    parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: instance-segmentation, model: yolov8n-seg-320 }',
+      ),
+    );
+    expect(() => loadPipeline(named)).toThrow(/pipeline: the label "panoptic-fusion" is used twice; give the parallel block another name/);
+  });
+
+  it('a node entry with a parallel key stays a node, whose options refuse the key', () => {
+    const file = configFile('node-parallel.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ type: panoptic-fusion, parallel: 3 }'));
+    expect(() => loadPipeline(file)).toThrow(/pipeline\[1\]: Unrecognized key: "parallel"/);
   });
 
   it('an entry that is neither a node nor a parallel block is explained as the nearer of the two', () => {

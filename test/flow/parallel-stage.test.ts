@@ -23,7 +23,7 @@ const semanticOf = (seq: number): SemanticLabels => ({ model: 'stand-in', width:
 /** A branch adding `semantic`; `gate` lets a test hold its work until something has happened. */
 function semanticBranch(ctx: TestChainContext, options: { gate?: Promise<void>; failOn?: number; leases?: number[] } = {}): Branch {
   return {
-    adds: ['semantic'],
+    writes: ['semantic'],
     operator: frameStage({ ...ctx, label: 'semantic' }, async (packet) => {
       await options.gate;
       if (packet.frame.seq === options.failOn) throw new Error(`model failed on frame ${packet.frame.seq}`);
@@ -37,7 +37,7 @@ function semanticBranch(ctx: TestChainContext, options: { gate?: Promise<void>; 
 /** A branch adding `panoptic` (any section will do), telling the test when it started. */
 function panopticBranch(ctx: TestChainContext, started?: () => void): Branch {
   return {
-    adds: ['panoptic'],
+    writes: ['panoptic'],
     operator: frameStage({ ...ctx, label: 'panoptic' }, (packet) => {
       started?.();
       const panoptic: PanopticFrame = {
@@ -116,5 +116,27 @@ describe('parallelStage', () => {
     expect(out.every((p) => p.semantic && p.panoptic)).toBe(true);
     expect(ctx.metrics.snapshot()[0]!.drops).toEqual({ models: 2 });
     expect(released).toEqual([undefined, 1, 1]);
+  });
+
+  it('stopped mid-frame, gives the frame back only when the branches are done, with what they took', async () => {
+    const ctx = chainContext({ label: 'models', lossless: false });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const released: number[] = [];
+    const branchLeases: number[] = [];
+    const frames = new Subject<FramePacket>();
+    const received: FramePacket[] = [];
+    const subscription = frames
+      .pipe(parallelStage(ctx, [semanticBranch(ctx, { gate, leases: branchLeases }), panopticBranch(ctx)]))
+      .subscribe((packet) => received.push(packet));
+    frames.next(frame(0, released));
+    await new Promise((resolve) => setImmediate(resolve));
+    subscription.unsubscribe(); // the stream stops while the semantic branch still works on frame 0
+    expect(released[0]).toBeUndefined(); // a model thread could still be reading it
+    open();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(received).toEqual([]);
+    expect(released[0]).toBe(1);
+    expect(branchLeases[0]).toBe(1);
   });
 });
