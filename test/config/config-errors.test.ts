@@ -30,6 +30,15 @@ pipeline:
   - { type: panoptic-fusion }
 `;
 
+const SEMANTIC = '{ type: semantic-segmentation, model: espnetv2-s1.5 }';
+const INSTANCE = '{ type: instance-segmentation, model: yolov8n-seg-320 }';
+
+/** GOOD with its semantic-segmentation entry replaced by a parallel block of `branches`. */
+function withBlock(branches: readonly string[], name?: string): string {
+  const head = name ? `  - name: ${name}\n    parallel:` : '  - parallel:';
+  return GOOD.replace(`  - ${SEMANTIC}`, [head, ...branches.map((branch) => `      - ${branch}`)].join('\n'));
+}
+
 async function buildFrom(file: string, data?: string) {
   const saved = process.env.PANOPTES_DATA;
   if (data) process.env.PANOPTES_DATA = data;
@@ -86,45 +95,24 @@ describe('config errors name the file, the key, what was expected and what was f
   });
 
   it('a parallel block resolves to one step whose branches see what comes before it', () => {
-    const file = configFile(
-      'parallel.yaml',
-      GOOD.replace(
-        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
-        '  - parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: instance-segmentation, model: yolov8n-seg-320 }',
-      ),
-    );
+    const file = configFile('parallel.yaml', withBlock([SEMANTIC, INSTANCE]));
     const { spec } = loadPipeline(file);
     expect(spec.pipeline.map((step) => step.label)).toEqual(['semantic-segmentation+instance-segmentation', 'panoptic-fusion']);
     expect(spec.pipeline.flatMap(stepOperators).map((op) => op.label)).toEqual(['semantic-segmentation', 'instance-segmentation', 'panoptic-fusion']);
   });
 
   it('a branch of a parallel block cannot use what another branch adds', () => {
-    const file = configFile(
-      'parallel-order.yaml',
-      GOOD.replace(
-        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }\n  - { type: panoptic-fusion }',
-        '  - parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: panoptic-fusion }',
-      ),
-    );
+    const file = configFile('parallel-order.yaml', withBlock([SEMANTIC, '{ type: panoptic-fusion }']).replace(/\n  - \{ type: panoptic-fusion \}/, ''));
     expect(() => loadPipeline(file)).toThrow(/pipeline\[0\]\.parallel\[1\] \(panoptic-fusion\) needs "semantic", which no node before it adds/);
   });
 
   it('two branches writing the same section, or a block of one, are refused with the fix', () => {
-    const twice = configFile(
-      'parallel-twice.yaml',
-      GOOD.replace(
-        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
-        '  - name: models\n    parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: semantic-segmentation, model: espnet-p2q8 }',
-      ),
-    );
+    const twice = configFile('parallel-twice.yaml', withBlock([SEMANTIC, '{ type: semantic-segmentation, model: espnet-p2q8 }'], 'models'));
     expect(() => loadPipeline(twice)).toThrow(
       /pipeline\[0\]\.parallel: semantic-segmentation and semantic-segmentation#2 both write "semantic"; keep one of them, or chain them/,
     );
-    const single = configFile(
-      'parallel-one.yaml',
-      GOOD.replace('  - { type: semantic-segmentation, model: espnetv2-s1.5 }', '  - parallel: [{ type: semantic-segmentation, model: espnetv2-s1.5 }]'),
-    );
-    expect(() => loadPipeline(single)).toThrow(/pipeline\[0\]/);
+    const single = configFile('parallel-one.yaml', withBlock([SEMANTIC]));
+    expect(() => loadPipeline(single)).toThrow(/pipeline\[0\]\.parallel: at least two nodes \(a single node needs no parallel block\)/);
   });
 
   it('a branch cannot read what another branch rewrites, and a block cannot take an operator\'s label', () => {
@@ -136,13 +124,7 @@ describe('config errors name the file, the key, what was expected and what was f
       ),
     );
     expect(() => loadPipeline(rewrite)).toThrow(/pipeline\[2\]\.parallel: overlay reads "panoptic", which tracker writes beside it; chain them/);
-    const named = configFile(
-      'parallel-named.yaml',
-      GOOD.replace(
-        '  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
-        '  - name: panoptic-fusion\n    parallel:\n      - { type: semantic-segmentation, model: espnetv2-s1.5 }\n      - { type: instance-segmentation, model: yolov8n-seg-320 }',
-      ),
-    );
+    const named = configFile('parallel-named.yaml', withBlock([SEMANTIC, INSTANCE], 'panoptic-fusion'));
     expect(() => loadPipeline(named)).toThrow(/pipeline: the label "panoptic-fusion" is used twice; give the parallel block another name/);
   });
 
