@@ -8,7 +8,8 @@
  * ```
  *
  * A step may be a parallel block: its operators work on the same frame at once and the frame
- * goes on when all are done (parallel-stage.ts).
+ * goes on when all are done (parallel-stage.ts). A live chain lets `maxInFlight` frames in at
+ * once, the newest first (flow-limiter.ts); a lossless one is bounded by its source's pool.
  *
  * One chain per source, with its own operator instances (per-stream state never mixes) and
  * shared side packets (one inference session per model). A chain that fails is logged and
@@ -21,7 +22,11 @@ import type { Logger } from './log.ts';
 import { PipelineMetrics } from './metrics.ts';
 import type { ChainContext, GraphContext, Sink } from './node.ts';
 import { sectionsWritten, type GraphSpec } from './config/resolve.ts';
+import { flowLimiter } from './flow/flow-limiter.ts';
 import { parallelStage, type Branch } from './flow/parallel-stage.ts';
+
+/** Where a live stream's frames are dropped while its chain is full, in drop counts and logs. */
+export const FLOW_LIMITER_LABEL = 'flow-limiter';
 
 export interface StreamOutcome {
   readonly stream: string;
@@ -105,6 +110,15 @@ export async function buildGraph(
         log: log.child(`${source.id}:${label}`),
       });
       let frames$ = await source.node.create(source.options, chainContext('source', 0));
+      if (!lossless) {
+        // Live: the newest frame waits at the door while the chain is full (MediaPipe's flow limiter).
+        frames$ = frames$.pipe(
+          flowLimiter(spec.maxInFlight, (dropped) => {
+            metrics.drop(source.id, FLOW_LIMITER_LABEL);
+            releasePacket(dropped);
+          }),
+        );
+      }
       for (const [position, step] of spec.pipeline.entries()) {
         if ('parallel' in step) {
           const branches: Branch[] = [];

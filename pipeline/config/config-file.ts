@@ -44,6 +44,14 @@ export const configFileSchema = z.strictObject({
     .enum(['parallel', 'exclusive'])
     .default('parallel')
     .describe('parallel: models overlap on different frames (throughput); exclusive: one at a time, later stages first (latency)'),
+  maxInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe(
+      'Live streams: frames between a source and the sinks at once (a flow limiter); 1 gives the lowest latency, more overlaps the stages for throughput on machines with cores to spare',
+    ),
   sources: z.array(sourceEntry).min(1, 'at least one source'),
   pipeline: z.array(z.union([nodeEntry, parallelEntry])).default([]),
   sinks: z.array(nodeEntry).default([]),

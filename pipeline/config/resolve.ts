@@ -47,6 +47,8 @@ export interface GraphSpec {
   readonly file: string;
   readonly executionProviders: readonly ExecutionProvider[];
   readonly inferenceSchedule: InferenceSchedule;
+  /** Live streams: frames let into a chain at once (flow-limiter.ts). */
+  readonly maxInFlight: number;
   readonly dataDir: string | undefined;
   readonly sources: readonly (Resolved<SourceNode> & { readonly id: string })[];
   readonly pipeline: readonly PipelineStep[];
@@ -165,6 +167,7 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     file,
     executionProviders: config.executionProviders,
     inferenceSchedule: config.inferenceSchedule,
+    maxInFlight: config.maxInFlight,
     dataDir: config.dataDir,
     sources,
     pipeline,
