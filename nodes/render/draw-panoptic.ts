@@ -12,8 +12,9 @@ export interface DrawOptions {
  * video, others mix with their segment's colour; thing outlines are drawn solid. One pass over
  * the pixels, integer arithmetic, no allocation.
  *
- * Segments come in runs along a row, so the colour is looked up once per run and only thing
- * runs look at their neighbours; a run's left and right neighbours differ by construction.
+ * Segments come in runs along a row: a run is blended in one tight loop with its colour looked
+ * up once, then, for a thing, its outline pixels are painted over; a run's left and right
+ * neighbours differ by construction, so only its ends and the rows above and below are checked.
  *
  * @param colors Flat RGB table by segment id (see segmentColorTable).
  * @param isThing `isThing[id]` is 1 for thing segments.
@@ -52,22 +53,23 @@ export function drawPanoptic(
       const redA = red * a;
       const greenA = green * a;
       const blueA = blue * a;
-      const outline = contours && isThing[seg] === 1;
-      for (let q = p, o = p * 3; q < end; q++, o += 3) {
-        const edge =
-          outline &&
-          ((q === p && p > rowStart) ||
+      for (let o = p * 3, stop = end * 3; o < stop; o += 3) {
+        out[o] = (frame[o]! * keep + redA) >> 8;
+        out[o + 1] = (frame[o + 1]! * keep + greenA) >> 8;
+        out[o + 2] = (frame[o + 2]! * keep + blueA) >> 8;
+      }
+      if (contours && isThing[seg] === 1) {
+        for (let q = p; q < end; q++) {
+          const edge =
+            (q === p && p > rowStart) ||
             (q === end - 1 && end < rowEnd) ||
             (hasAbove && segmentMap[q - width] !== seg) ||
-            (hasBelow && segmentMap[q + width] !== seg));
-        if (edge) {
+            (hasBelow && segmentMap[q + width] !== seg);
+          if (!edge) continue;
+          const o = q * 3;
           out[o] = red;
           out[o + 1] = green;
           out[o + 2] = blue;
-        } else {
-          out[o] = (frame[o]! * keep + redA) >> 8;
-          out[o + 1] = (frame[o + 1]! * keep + greenA) >> 8;
-          out[o + 2] = (frame[o + 2]! * keep + blueA) >> 8;
         }
       }
       p = end;
