@@ -10,6 +10,11 @@ export interface OpenRequest {
   readonly providers: readonly ExecutionProvider[];
   /** What the model expects, for preparing images on the worker's own thread. */
   readonly modelInput: ModelInput;
+  /**
+   * One Int32 in shared memory, the same for every session of the process: WebGPU sessions hold
+   * it while they touch the GPU device (see inference-worker.js).
+   */
+  readonly deviceLock: Int32Array;
 }
 
 /**

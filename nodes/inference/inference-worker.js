@@ -28,6 +28,37 @@ const { createPreprocessor } = await import('./preprocess.ts');
 
 /** @type {ort.InferenceSession | undefined} */
 let session;
+
+/**
+ * onnxruntime-node's WebGPU provider has one GPU device per process, whichever thread a session
+ * lives on. Two threads recording commands on it at once crash the process (seen on an H200:
+ * "CommandEncoder is already finished", then SIGSEGV; two sessions released at once: "double free
+ * or corruption"); one after the other, from any threads, is fine. So every WebGPU session's
+ * creation, runs and release hold a lock shared by all inference threads; preparing inputs does
+ * not, and goes on side by side.
+ * @type {Int32Array | undefined}
+ */
+let deviceLock;
+const UNLOCKED = 0;
+const LOCKED = 1;
+
+/**
+ * @template T
+ * @param {() => Promise<T>} work
+ * @returns {Promise<T>}
+ */
+async function holdingDevice(work) {
+  const lock = deviceLock;
+  if (!lock) return work();
+  // This thread has nothing else to do while it waits: blocking it is the simplest correct wait.
+  while (Atomics.compareExchange(lock, 0, UNLOCKED, LOCKED) !== UNLOCKED) Atomics.wait(lock, 0, LOCKED);
+  try {
+    return await work();
+  } finally {
+    Atomics.store(lock, 0, UNLOCKED);
+    Atomics.notify(lock, 0, 1);
+  }
+}
 /** @type {import('./model-catalog.ts').ModelInput | undefined} */
 let modelInput;
 /**
@@ -59,13 +90,16 @@ async function open(request) {
   for (const provider of request.providers) {
     try {
       modelInput = request.modelInput;
-      session = await ort.InferenceSession.create(request.weights, {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        // Idle onnxruntime workers spin by default; with two sessions on a small machine each
-        // one's spinning steals the other's cores (measured: 117 -> 87 ms per frame pair).
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      deviceLock = provider === 'webgpu' ? request.deviceLock : undefined;
+      session = await holdingDevice(() =>
+        ort.InferenceSession.create(request.weights, {
+          executionProviders: [provider],
+          graphOptimizationLevel: 'all',
+          // Idle onnxruntime workers spin by default; with two sessions on a small machine each
+          // one's spinning steals the other's cores (measured: 117 -> 87 ms per frame pair).
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
+        }),
+      );
       port.postMessage({
         type: 'opened',
         provider,
@@ -76,6 +110,7 @@ async function open(request) {
       });
       return;
     } catch (err) {
+      deviceLock = undefined;
       failures.push(`${provider} unavailable (${firstLine(err)})`);
     }
   }
@@ -88,7 +123,8 @@ async function run(request) {
     if (!session || !modelInput) throw new Error('no session: open it first');
     const dims = [1, 3, modelInput.height, modelInput.width];
     const feeds = { [request.inputName]: new ort.Tensor('float32', inputTensor(request.input, modelInput), dims) };
-    const results = await session.run(feeds, request.outputs);
+    const running = session;
+    const results = await holdingDevice(() => running.run(feeds, request.outputs));
     /** @type {Record<string, import('./inference-protocol.ts').OutputTensor>} */
     const outputs = {};
     /** @type {ArrayBuffer[]} */
@@ -113,6 +149,9 @@ port.on('message', (/** @type {import('./inference-protocol.ts').WorkerRequest} 
   if (request.type === 'open') void open(request);
   else if (request.type === 'run') runs = runs.then(() => run(request));
   else if (request.type === 'release') {
-    void Promise.resolve(session?.release()).finally(() => port.close());
+    // After the runs already asked for: a release that waited for the device lock while this
+    // thread's own run held it would block the thread that has to give it back.
+    const closing = session;
+    runs = runs.then(() => holdingDevice(async () => closing?.release())).finally(() => port.close());
   }
 });

@@ -37,6 +37,9 @@ export interface ModelSession {
 
 const WORKER_URL = new URL('./inference-worker.js', import.meta.url);
 
+/** Shared by every inference thread of the process: see `deviceLock` in inference-worker.js. */
+const DEVICE_LOCK = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+
 /** A worker thread hosting one session, with request/reply matching. */
 class SessionWorker {
   private readonly worker = new Worker(WORKER_URL);
@@ -86,7 +89,7 @@ class SessionWorker {
     if (this.failure) return Promise.resolve({ type: 'open-failed', failures: [this.failure.message] });
     return new Promise((resolve) => {
       this.opened = resolve;
-      this.send({ type: 'open', weights, providers, modelInput });
+      this.send({ type: 'open', weights, providers, modelInput, deviceLock: DEVICE_LOCK });
     });
   }
 
