@@ -50,8 +50,11 @@ const LOCKED = 1;
 async function holdingDevice(work) {
   const lock = deviceLock;
   if (!lock) return work();
-  // This thread has nothing else to do while it waits: blocking it is the simplest correct wait.
-  while (Atomics.compareExchange(lock, 0, UNLOCKED, LOCKED) !== UNLOCKED) Atomics.wait(lock, 0, LOCKED);
+  // Waiting without blocking the thread: it prepares the next inputs meanwhile.
+  while (Atomics.compareExchange(lock, 0, UNLOCKED, LOCKED) !== UNLOCKED) {
+    const waiting = Atomics.waitAsync(lock, 0, LOCKED);
+    if (waiting.async) await waiting.value;
+  }
   try {
     return await work();
   } finally {
@@ -62,22 +65,26 @@ async function holdingDevice(work) {
 /** @type {import('./model-catalog.ts').ModelInput | undefined} */
 let modelInput;
 /**
- * One preprocessor per frame size: streams of different sizes share this session, and a
- * preprocessor plans its resize for one size.
- * @type {Map<string, import('./preprocess.ts').Preprocessor>}
+ * Idle preprocessors per frame size. Each owns its tensor, so an input can be prepared while an
+ * earlier one is still being run; streams of different sizes share this session.
+ * @type {Map<string, import('./preprocess.ts').Preprocessor[]>}
  */
-const preprocessors = new Map();
+const idlePreprocessors = new Map();
 
 /**
+ * The input tensor of a run request, and what to do once the run is over with it.
  * @param {import('./inference-protocol.ts').RunInput} input
  * @param {import('./model-catalog.ts').ModelInput} model
+ * @returns {{ tensor: Float32Array, done: () => void }}
  */
-function inputTensor(input, model) {
-  if ('tensor' in input) return input.tensor;
+function prepareInput(input, model) {
+  if ('tensor' in input) return { tensor: input.tensor, done: () => {} };
   const key = `${input.image.width}x${input.image.height}`;
-  let prepare = preprocessors.get(key);
-  if (!prepare) preprocessors.set(key, (prepare = createPreprocessor(model)));
-  return prepare(input.image).tensor;
+  let idle = idlePreprocessors.get(key);
+  if (!idle) idlePreprocessors.set(key, (idle = []));
+  const prepare = idle.pop() ?? createPreprocessor(model);
+  const pool = idle;
+  return { tensor: prepare(input.image).tensor, done: () => void pool.push(prepare) };
 }
 
 /** @param {unknown} err */
@@ -117,12 +124,17 @@ async function open(request) {
   port.postMessage({ type: 'open-failed', failures });
 }
 
-/** @param {import('./inference-protocol.ts').RunRequest} request */
-async function run(request) {
+/**
+ * @param {import('./inference-protocol.ts').RunRequest} request
+ * @param {() => { tensor: Float32Array, done: () => void }} prepared the input, or why it failed
+ */
+async function run(request, prepared) {
+  let input;
   try {
     if (!session || !modelInput) throw new Error('no session: open it first');
+    input = prepared();
     const dims = [1, 3, modelInput.height, modelInput.width];
-    const feeds = { [request.inputName]: new ort.Tensor('float32', inputTensor(request.input, modelInput), dims) };
+    const feeds = { [request.inputName]: new ort.Tensor('float32', input.tensor, dims) };
     const running = session;
     const results = await holdingDevice(() => running.run(feeds, request.outputs));
     /** @type {Record<string, import('./inference-protocol.ts').OutputTensor>} */
@@ -138,6 +150,22 @@ async function run(request) {
     port.postMessage({ type: 'result', id: request.id, outputs }, transfer);
   } catch (err) {
     port.postMessage({ type: 'run-failed', id: request.id, message: firstLine(err) });
+  } finally {
+    input?.done();
+  }
+}
+
+/**
+ * @param {import('./inference-protocol.ts').RunRequest} request
+ * @returns {() => { tensor: Float32Array, done: () => void }}
+ */
+function prepareOnArrival(request) {
+  if (!modelInput) return () => { throw new Error('no session: open it first'); };
+  try {
+    const input = prepareInput(request.input, modelInput);
+    return () => input;
+  } catch (err) {
+    return () => { throw err; };
   }
 }
 
@@ -147,7 +175,12 @@ let runs = Promise.resolve();
 
 port.on('message', (/** @type {import('./inference-protocol.ts').WorkerRequest} */ request) => {
   if (request.type === 'open') void open(request);
-  else if (request.type === 'run') runs = runs.then(() => run(request));
+  else if (request.type === 'run') {
+    // Prepared on arrival, not in turn: while this thread waits for an earlier run (on the GPU,
+    // or for the device lock), the next input gets ready.
+    const prepared = prepareOnArrival(request);
+    runs = runs.then(() => run(request, prepared));
+  }
   else if (request.type === 'release') {
     // After the runs already asked for: a release that waited for the device lock while this
     // thread's own run held it would block the thread that has to give it back.

@@ -2,6 +2,7 @@ import { concatMap, Observable, type OperatorFunction } from 'rxjs';
 import { releasePacket, type FramePacket } from '../frame.ts';
 import type { ChainContext } from '../node.ts';
 import { latestWins } from './latest-wins.ts';
+import { mergeMapInOrder } from './merge-map-in-order.ts';
 
 /** Per-frame work of a node: sync or async, returning the packet with its section added. */
 export type FrameWork = (packet: FramePacket) => FramePacket | Promise<FramePacket>;
@@ -19,15 +20,24 @@ export class FrameAlreadyReported extends Error {
  *
  * - **live** streams: at most one frame in the stage and one waiting; a newer frame replaces the
  *   waiting one, which is counted as a drop at this stage and its buffers freed ({@link latestWins});
- * - **lossless** streams (`ctx.lossless`): every frame, in order; the source's buffer pool is what
- *   bounds the queue in front of the stage;
+ * - **lossless** streams (`ctx.lossless`): every frame, in order (worked on one at a time, or
+ *   `losslessConcurrency` at once); the source's buffer pool is what bounds the queue in front
+ *   of the stage;
  * - a frame whose work throws is logged, counted as an error and skipped: one bad frame does not
  *   end the stream;
  * - a frame that does not come out (failed, or abandoned when the stream stops) has its buffers
  *   given back, but only once its work has settled: a model thread may still be reading it.
  *   What work finishing after the stream stopped took for the frame is given back too.
  */
-export function frameStage(ctx: ChainContext, work: FrameWork): OperatorFunction<FramePacket, FramePacket> {
+export interface FrameStageOptions {
+  /**
+   * Lossless streams: frames worked on at once, still leaving in order. Above 1 for work that
+   * waits on other threads, so the next frame's work starts while the previous one waits.
+   */
+  readonly losslessConcurrency?: number;
+}
+
+export function frameStage(ctx: ChainContext, work: FrameWork, options: FrameStageOptions = {}): OperatorFunction<FramePacket, FramePacket> {
   let failures = 0;
   const report = (packet: FramePacket, err: unknown) => {
     if (err instanceof FrameAlreadyReported) return;
@@ -73,7 +83,8 @@ export function frameStage(ctx: ChainContext, work: FrameWork): OperatorFunction
       };
     });
 
-  if (ctx.lossless) return concatMap(attempt);
+  const concurrency = options.losslessConcurrency ?? 1;
+  if (ctx.lossless) return concurrency > 1 ? mergeMapInOrder(attempt, concurrency, releasePacket) : concatMap(attempt);
   return latestWins(attempt, (dropped) => {
     ctx.metrics.drop(ctx.stream, ctx.label);
     releasePacket(dropped);

@@ -21,14 +21,20 @@ export interface Branch {
  *
  * Two models that each run on their own thread then cost a frame the slower of the two, not the
  * sum (unless `inferenceSchedule: exclusive` makes all models take turns). The stage as a whole
- * is one frame stage (latest wins on live streams, in order when lossless), so the branches
- * always see the same frames and never drop on their own. The config resolver makes sure no two
+ * is one frame stage (latest wins on live streams; on lossless ones two frames at once, leaving
+ * in order), so the branches always see the same frames and never drop on their own. The config resolver makes sure no two
  * branches write the same section and none reads what another writes.
  *
  * A branch gets a copy of the packet without its leases: only this stage gives the frame's
  * buffers back, once every branch is done with them. If a branch skips a frame (it failed on it,
  * and said so), the frame is skipped and what the other branches took for it is given back.
  */
+/**
+ * Lossless streams: frames in the block at once, so that one frame's inputs are prepared while
+ * the previous frame's models run (they still leave in order).
+ */
+const LOSSLESS_FRAMES_AT_ONCE = 2;
+
 export function parallelStage(ctx: ChainContext, branches: readonly Branch[]): OperatorFunction<FramePacket, FramePacket> {
   return frameStage(ctx, async (packet) => {
     const shared: FramePacket = { ...packet, leases: [] };
@@ -42,5 +48,5 @@ export function parallelStage(ctx: ChainContext, branches: readonly Branch[]): O
       throw failed ? failed.reason : new FrameAlreadyReported(`frame ${packet.frame.seq} skipped by a branch`);
     }
     return results.reduce<FramePacket>((merged, result, i) => mergeSections(merged, result!, branches[i]!.writes), packet);
-  });
+  }, { losslessConcurrency: LOSSLESS_FRAMES_AT_ONCE });
 }
