@@ -7,7 +7,7 @@
 import type { Frame } from '../pipeline/frame.ts';
 import type { Logger } from '../pipeline/log.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
-import { stepOperators, type GraphSpec } from '../pipeline/config/resolve.ts';
+import { stepOperators, type GraphSpec, type ResolvedOperator } from '../pipeline/config/resolve.ts';
 import { findModel, loadModelCatalog, type ModelEntry } from '../nodes/inference/model-catalog.ts';
 import { openModelSession, type ModelSession } from '../nodes/inference/model-session.ts';
 import { createPreprocessor } from '../nodes/inference/preprocess.ts';
@@ -33,13 +33,19 @@ export interface InferenceResult {
 /** The chain alone, measured again (after the pipeline run), to see how much the machine drifted. */
 export type ChainResult = InferenceResult['chain'];
 
+/** The catalog id of the model an operator runs, if it runs one (its `model` option). */
+export function modelIdOf(operator: ResolvedOperator): string | undefined {
+  const model = (operator.options as { model?: unknown } | null)?.model;
+  return typeof model === 'string' ? model : undefined;
+}
+
 /** Catalog ids of the models the config's operators use, in pipeline order, each once. */
 export function modelsOf(spec: GraphSpec): ModelEntry[] {
   const catalog = loadModelCatalog();
   const ids: string[] = [];
-  for (const step of spec.pipeline.flatMap(stepOperators)) {
-    const model = (step.options as { model?: unknown } | null)?.model;
-    if (typeof model === 'string' && !ids.includes(model)) ids.push(model);
+  for (const operator of spec.pipeline.flatMap(stepOperators)) {
+    const model = modelIdOf(operator);
+    if (model !== undefined && !ids.includes(model)) ids.push(model);
   }
   return ids.map((id) => findModel(catalog, id));
 }

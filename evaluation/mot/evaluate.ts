@@ -6,45 +6,19 @@
  * per-alpha TP/FN/FP and its association and localisation sums, which is TrackEval's weighting of
  * AssA and LocA by true positives.
  */
-import { clearCounts, clearMetrics, sumClearCounts, type ClearCounts } from './clear-metrics.ts';
-import { hotaCounts, hotaMetrics, sumHotaCounts, type HotaCounts } from './hota.ts';
-import { identityCounts, identityMetrics, sumIdentityCounts, type IdentityCounts } from './identity-metrics.ts';
+import { clearCounts, clearMetrics, sumClearCounts, type ClearCounts, type ClearMetrics } from './clear-metrics.ts';
+import { hotaCounts, hotaMetrics, sumHotaCounts, type HotaCounts, type HotaMetrics } from './hota.ts';
+import { identityCounts, identityMetrics, sumIdentityCounts, type IdentityCounts, type IdentityMetrics } from './identity-metrics.ts';
 import { findSequences, pairSequences, parseMotText, readMotFile, type MotRows } from './mot-file.ts';
 import { EVALUATION_RULES, prepareSequence, type PreprocessCounts } from './preprocess.ts';
 
-/** What one sequence, or all of them, scores. Ratios are in [0, 1] (MOTA can go below 0). */
-export interface MotMetrics {
-  readonly HOTA: number;
-  readonly DetA: number;
-  readonly AssA: number;
-  readonly LocA: number;
-  readonly MOTA: number;
-  /** Mean IoU of matched pairs (TrackEval's MOTP). */
-  readonly MOTP: number;
-  /** Mean 1 - IoU of matched pairs (py-motmetrics' MOTP). */
-  readonly MOTPDistance: number;
-  readonly IDF1: number;
-  readonly IDP: number;
-  readonly IDR: number;
-  readonly Recall: number;
-  readonly Precision: number;
-  readonly TP: number;
-  readonly FP: number;
-  readonly FN: number;
-  readonly IDSW: number;
-  readonly MT: number;
-  readonly PT: number;
-  readonly ML: number;
-  readonly Frag: number;
-  readonly IDTP: number;
-  readonly IDFP: number;
-  readonly IDFN: number;
-  readonly DetRe: number;
-  readonly DetPr: number;
-  readonly AssRe: number;
-  readonly AssPr: number;
-  /** Ground-truth objects and boxes evaluated, predicted tracks and boxes kept. */
-  readonly GTIDs: number;
+/**
+ * What one sequence, or all of them, scores: the HOTA, identity and CLEAR metrics (without the
+ * IoU sums CLEAR keeps for combining) and the sizes of what was evaluated. Ratios are in [0, 1]
+ * (MOTA can go below 0).
+ */
+export interface MotMetrics extends HotaMetrics, IdentityMetrics, Omit<ClearMetrics, 'iouSum' | 'distanceSum'> {
+  /** Ground-truth boxes evaluated, predicted tracks and boxes kept (GTIDs: objects). */
   readonly GTDets: number;
   readonly PredIDs: number;
   readonly PredDets: number;
