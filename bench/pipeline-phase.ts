@@ -32,6 +32,7 @@ export function loadBenchSpec(options: PhaseOptions, collector: PacketCollector)
   const registry = builtinNodes().register(probeSink(collector));
   return loadPipeline(
     options.config,
+    registry,
     (raw) => {
       for (const source of entries(raw.sources)) {
         if (source.type !== 'ffmpeg') continue;
@@ -42,7 +43,6 @@ export function loadBenchSpec(options: PhaseOptions, collector: PacketCollector)
       raw.sinks = [{ type: PROBE_SINK_TYPE }];
       if (options.ep) raw.executionProviders = [options.ep];
     },
-    registry,
   );
 }
 

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { evaluatePanoptic } from '../evaluation/segmentation/evaluate-panoptic.ts';
 import { evaluateSemantic } from '../evaluation/segmentation/evaluate-semantic.ts';
 import { evaluateVideoPanoptic } from '../evaluation/segmentation/evaluate-video-panoptic.ts';
-import { idsToRgb } from '../evaluation/segmentation/panoptic-png.ts';
+import { idsToRgb } from '../lib/formats/coco-panoptic-ids.ts';
 
 const WIDTH = 1024;
 const HEIGHT = 512;

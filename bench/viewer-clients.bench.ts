@@ -14,6 +14,7 @@ import { createLogger } from '../pipeline/log.ts';
 import type { FramePacket } from '../pipeline/frame.ts';
 import type { ViewerSink } from '../nodes/sinks/viewer/viewer-sink.ts';
 import { chainContextFor } from './bench-context.ts';
+import { builtinNodes } from '../nodes/index.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -38,7 +39,7 @@ function startClients(url: string, count: number, stalled: number): { stop: () =
 }
 
 async function pipelineFps(frames: number, clients: number, stalled: number): Promise<{ fps: number; viewerDrops: number }> {
-  const { spec, dataDir } = loadPipeline('configs/dashcam.yaml', (raw) => {
+  const { spec, dataDir } = loadPipeline('configs/dashcam.yaml', builtinNodes(), (raw) => {
     for (const s of raw.sources as Record<string, unknown>[]) Object.assign(s, { realtime: false, loop: true, maxFrames: frames });
     raw.sinks = [{ type: 'viewer', port: 0 }];
   });
@@ -57,7 +58,7 @@ async function pipelineFps(frames: number, clients: number, stalled: number): Pr
 
 /** Overlay render + encode of real 1280x720 frames, with the real models' panoptic output. */
 async function renderEncodeMs(iterations: number): Promise<number> {
-  const { spec, dataDir } = loadPipeline('configs/dashcam.yaml', (raw) => {
+  const { spec, dataDir } = loadPipeline('configs/dashcam.yaml', builtinNodes(), (raw) => {
     raw.sources = [{ id: 'hd', type: 'ffmpeg', uri: 'replay/videos/udacity_vehicle_detection_test_video.mp4', realtime: false, maxFrames: 1 }];
     raw.sinks = [];
   });

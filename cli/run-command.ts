@@ -7,6 +7,7 @@ import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
 import { runPipeline } from '../pipeline/run.ts';
 import { UsageError } from './usage-error.ts';
+import { builtinNodes } from '../nodes/index.ts';
 
 export const RUN_USAGE = `panoptes run <config> [options]
 
@@ -78,7 +79,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
     throw new UsageError(`--source: video not found: ${source}`);
   }
 
-  const { spec, dataDir } = loadPipeline(configFile, (raw) => {
+  const { spec, dataDir } = loadPipeline(configFile, builtinNodes(), (raw) => {
     const sources = entries(raw.sources);
     if (source !== undefined) {
       if (sources.length !== 1) {

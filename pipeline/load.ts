@@ -1,4 +1,3 @@
-import { builtinNodes } from '../nodes/index.ts';
 import { checkConfigFile, readConfigFile } from './config/config-file.ts';
 import { resolveDataDir } from './config/data-dir.ts';
 import { resolveGraphSpec, type GraphSpec } from './config/resolve.ts';
@@ -7,12 +6,13 @@ import type { NodeRegistry } from './registry.ts';
 /**
  * Reads a config file, lets `edit` change the parsed YAML (command-line overrides), checks it,
  * and resolves it against the registry and the data directory. Every mistake is reported here,
- * before anything starts.
+ * before anything starts. The registry comes from the caller (the CLI passes the built-in
+ * nodes), since the pipeline layer knows no node type of its own.
  */
 export function loadPipeline(
   configFile: string,
+  registry: NodeRegistry,
   edit: (raw: Record<string, unknown>) => void = () => {},
-  registry: NodeRegistry = builtinNodes(),
 ): { spec: GraphSpec; dataDir: string } {
   const file = configFile;
   const raw = readConfigFile(file);

@@ -17,7 +17,7 @@
  * MOTP is given both ways: `MOTP` as TrackEval reports it (mean IoU of matched pairs, higher is
  * better) and `MOTPDistance` as py-motmetrics does (mean 1 - IoU, lower is better).
  */
-import { FORBIDDEN, minCostAssignment } from '../../nodes/tracking/min-cost-assignment.ts';
+import { FORBIDDEN, minCostAssignment } from '../../lib/assignment/min-cost-assignment.ts';
 import { overlapMatches, type PreparedSequence } from './preprocess.ts';
 
 /** The counts CLEAR metrics derive from; summing them combines sequences. */

@@ -9,7 +9,7 @@
 import { clearCounts, clearMetrics, sumClearCounts, type ClearCounts, type ClearMetrics } from './clear-metrics.ts';
 import { hotaCounts, hotaMetrics, sumHotaCounts, type HotaCounts, type HotaMetrics } from './hota.ts';
 import { identityCounts, identityMetrics, sumIdentityCounts, type IdentityCounts, type IdentityMetrics } from './identity-metrics.ts';
-import { findSequences, pairSequences, parseMotText, readMotFile, type MotRows } from './mot-file.ts';
+import { findSequences, pairSequences, parseMotText, readMotFile, type MotRows } from '../../lib/formats/mot-file.ts';
 import { EVALUATION_RULES, prepareSequence, type PreprocessCounts } from './preprocess.ts';
 
 /**

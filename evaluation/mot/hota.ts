@@ -11,7 +11,7 @@
  *
  * HOTA does not use the evaluation's IoU threshold: it sweeps all of them.
  */
-import { minCostAssignment } from '../../nodes/tracking/min-cost-assignment.ts';
+import { minCostAssignment } from '../../lib/assignment/min-cost-assignment.ts';
 import type { PreparedSequence } from './preprocess.ts';
 
 /** TrackEval's `np.arange(0.05, 0.99, 0.05)`, to the last bit. */

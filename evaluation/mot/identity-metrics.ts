@@ -8,7 +8,7 @@
  * assignment on an (objects + hypotheses)² matrix of IDFN + IDFP; its optimum is the same as the
  * maximum-weight matching of co-occurrence counts solved here, which is much smaller.
  */
-import { minCostAssignment } from '../../nodes/tracking/min-cost-assignment.ts';
+import { minCostAssignment } from '../../lib/assignment/min-cost-assignment.ts';
 import { overlapMatches, type PreparedSequence } from './preprocess.ts';
 
 export interface IdentityCounts {

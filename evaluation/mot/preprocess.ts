@@ -18,8 +18,9 @@
  * Unlike TrackEval, the distractor match uses the evaluation's IoU threshold (TrackEval fixes
  * 0.5, the default here). Frames are those with an evaluated ground-truth row or a prediction.
  */
-import { minCostAssignment } from '../../nodes/tracking/min-cost-assignment.ts';
-import { NO_CLASS, type MotRows } from './mot-file.ts';
+import { minCostAssignment } from '../../lib/assignment/min-cost-assignment.ts';
+import { NO_CLASS, type MotRows } from '../../lib/formats/mot-file.ts';
+import { boxIou, fromXywh, IOU_EPSILON } from '../../lib/geometry/box.ts';
 
 export const PEDESTRIAN_CLASS = 1;
 /** person on vehicle, static person, distractor, reflection. */
@@ -35,25 +36,9 @@ export const EVALUATION_RULES: readonly string[] = [
   'CLEAR and identity metrics match at IoU >= threshold; HOTA averages over IoU thresholds 0.05..0.95',
 ];
 
-/** Rounding slack on IoU comparisons, as TrackEval allows (numpy's float epsilon). */
-const EPSILON = Number.EPSILON;
-
-/** Whether an overlap counts as a match at `threshold`. */
+/** Whether an overlap counts as a match at `threshold`, with TrackEval's rounding slack. */
 export function overlapMatches(iou: number, threshold: number): boolean {
-  return iou >= threshold - EPSILON;
-}
-
-/** Intersection over union of two boxes given as left, top, width, height. */
-export function boxIou(
-  leftA: number, topA: number, widthA: number, heightA: number,
-  leftB: number, topB: number, widthB: number, heightB: number,
-): number {
-  const w = Math.min(leftA + widthA, leftB + widthB) - Math.max(leftA, leftB);
-  const h = Math.min(topA + heightA, topB + heightB) - Math.max(topA, topB);
-  if (w <= 0 || h <= 0) return 0;
-  const intersection = w * h;
-  const union = Math.max(widthA, 0) * Math.max(heightA, 0) + Math.max(widthB, 0) * Math.max(heightB, 0) - intersection;
-  return union > EPSILON ? intersection / union : 0;
+  return iou >= threshold - IOU_EPSILON;
 }
 
 /** One frame as the metrics see it. Ids are dense indices (0..numGtIds-1, 0..numPredIds-1). */
@@ -118,8 +103,21 @@ function checkUniqueIds(rows: MotRows, byFrame: ReadonlyMap<number, readonly num
   }
 }
 
+/** Each row's box as corners (the one box convention), made once per file and kept with it. */
+const cornersByRows = new WeakMap<MotRows, Float64Array>();
+
+function cornersOf(rows: MotRows): Float64Array {
+  let corners = cornersByRows.get(rows);
+  if (!corners) {
+    corners = new Float64Array(rows.count * 4);
+    for (let r = 0; r < rows.count; r++) corners.set(fromXywh(rows.left[r]!, rows.top[r]!, rows.width[r]!, rows.height[r]!), r * 4);
+    cornersByRows.set(rows, corners);
+  }
+  return corners;
+}
+
 function iouOf(a: MotRows, i: number, b: MotRows, j: number): number {
-  return boxIou(a.left[i]!, a.top[i]!, a.width[i]!, a.height[i]!, b.left[j]!, b.top[j]!, b.width[j]!, b.height[j]!);
+  return boxIou(cornersOf(a), cornersOf(b), i * 4, j * 4);
 }
 
 /**
@@ -145,7 +143,7 @@ function predictionsOnDistractors(
   const assigned = minCostAssignment(cost, rows, cols);
   for (let g = 0; g < rows; g++) {
     const p = assigned[g]!;
-    if (p < 0 || !(-cost[g * cols + p]! > EPSILON)) continue;
+    if (p < 0 || !(-cost[g * cols + p]! > IOU_EPSILON)) continue;
     if (DISTRACTOR_CLASSES.has(gt.classId[gtRowsInFrame[g]!]!)) removed.add(predRows[p]!);
   }
   return removed;

@@ -1,12 +1,7 @@
-/**
- * COCO panoptic PNGs: each pixel's RGB encodes its segment id, `id = R + 256·G + 256²·B`, and
- * id 0 is void (panopticapi's `rgb2id` / `id2rgb`).
- */
+/** Reading COCO panoptic PNGs (the id encoding is lib/formats/coco-panoptic-ids.ts). */
 import { readFile } from 'node:fs/promises';
+import { panopticIdOf } from '../../lib/formats/coco-panoptic-ids.ts';
 import { colorTypeName, decodePng, PngColorType } from './png-decode.ts';
-
-/** The largest id an RGB pixel can hold. */
-export const MAX_PANOPTIC_ID = 256 ** 3 - 1;
 
 export interface PanopticIdMap {
   readonly width: number;
@@ -26,16 +21,6 @@ export async function readPanopticPng(file: string): Promise<PanopticIdMap> {
   }
   const pixels = width * height;
   const ids = new Uint32Array(pixels);
-  for (let p = 0, i = 0; p < pixels; p++, i += channels) ids[p] = samples[i] | (samples[i + 1] << 8) | (samples[i + 2] << 16);
+  for (let p = 0, i = 0; p < pixels; p++, i += channels) ids[p] = panopticIdOf(samples[i], samples[i + 1], samples[i + 2]);
   return { width, height, ids };
-}
-
-/** Writes the RGB encoding of `ids` into `rgb` (`3 * ids.length` bytes). Ids must be ≤ {@link MAX_PANOPTIC_ID}. */
-export function idsToRgb(ids: ArrayLike<number>, rgb: Uint8Array): void {
-  for (let p = 0, i = 0; p < ids.length; p++, i += 3) {
-    const id = ids[p];
-    rgb[i] = id & 0xff;
-    rgb[i + 1] = (id >> 8) & 0xff;
-    rgb[i + 2] = (id >> 16) & 0xff;
-  }
 }

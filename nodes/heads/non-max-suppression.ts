@@ -1,4 +1,4 @@
-import { boxIou } from './box-iou.ts';
+import { boxIou } from '../../lib/geometry/box.ts';
 
 /**
  * Greedy per-class non-maximum suppression: walks boxes from the highest score down and keeps
@@ -22,7 +22,7 @@ export function nonMaxSuppression(
   for (const candidate of order) {
     if (kept.length >= limit) break;
     const suppressed = kept.some(
-      (k) => classIds[k] === classIds[candidate] && boxIou(boxes, k, candidate) > iouThreshold,
+      (k) => classIds[k] === classIds[candidate] && boxIou(boxes, boxes, k * 4, candidate * 4) > iouThreshold,
     );
     if (!suppressed) kept.push(candidate);
   }

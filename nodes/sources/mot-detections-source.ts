@@ -3,7 +3,7 @@ import path from 'node:path';
 import { concatMap, of, range, timer, type Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
 import { z } from 'zod';
-import { readMotFile, type MotRows } from '../../evaluation/mot/mot-file.ts';
+import { readMotFile, type MotRows } from '../../lib/formats/mot-file.ts';
 import { packetOf, type FramePacket, type Instances } from '../../pipeline/frame.ts';
 import { defineSource } from '../../pipeline/node.ts';
 

@@ -22,8 +22,9 @@
  * `confirmAfter` and `keepLost` may still be given in frames (processed frames).
  */
 import type { InstanceMask, TrackState } from '../../pipeline/frame.ts';
+import { minCostAssignment } from '../../lib/assignment/min-cost-assignment.ts';
+import { boxIou, type Box } from '../../lib/geometry/box.ts';
 import { BoxKalman } from './box-kalman.ts';
-import { minCostAssignment } from './min-cost-assignment.ts';
 import { maskIou } from './mask-iou.ts';
 
 /** A duration in processed frames or in seconds of stream time. */
@@ -60,8 +61,7 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
 };
 
 export interface Detection {
-  /** `[x1, y1, x2, y2]` in pixels. */
-  readonly box: readonly [number, number, number, number];
+  readonly box: Box;
   readonly score: number;
   readonly classId: number;
   readonly mask?: InstanceMask;
@@ -72,8 +72,8 @@ export interface TrackReport {
   readonly trackId: number;
   readonly state: TrackState;
   readonly classId: number;
-  /** `[x1, y1, x2, y2]`: the detection's box when matched, the prediction when lost. */
-  readonly box: readonly [number, number, number, number];
+  /** The detection's box when matched, the prediction when lost. */
+  readonly box: Box;
   readonly score: number;
   /** Index of the detection it matched in this update, or -1 (lost). */
   readonly detection: number;
@@ -110,14 +110,6 @@ const toCorners = (c: readonly number[]): [number, number, number, number] => [
   c[0]! + c[2]! / 2,
   c[1]! + c[3]! / 2,
 ];
-
-function boxIou(a: readonly number[], b: readonly number[]): number {
-  const w = Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!);
-  const h = Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
-}
 
 export class ByteTracker {
   private tracks: Track[] = [];

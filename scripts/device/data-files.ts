@@ -9,9 +9,10 @@ import path from 'node:path';
 import { modelsOf } from '../../bench/inference-bench.ts';
 import { isUrl } from '../../nodes/sources/probe.ts';
 import { loadPipeline } from '../../pipeline/load.ts';
+import { builtinNodes } from '../../nodes/index.ts';
 
 const config = process.argv[2] ?? 'configs/dashcam.yaml';
-const { spec } = loadPipeline(config);
+const { spec } = loadPipeline(config, builtinNodes());
 const clips = spec.sources
   .map((source) => (source.options as { uri?: unknown }).uri)
   .filter((uri): uri is string => typeof uri === 'string' && !isUrl(uri) && !path.isAbsolute(uri) && !uri.startsWith('file:'));

@@ -132,13 +132,13 @@ async function runDefaultGraph(
   if (extraSource) registry.register(extraSource);
   const { spec, dataDir } = loadPipeline(
     CONFIG,
+    registry,
     (raw) => {
       const sources = raw.sources as Record<string, unknown>[];
       editSources(sources);
       raw.pipeline = editPipeline(raw.pipeline);
       raw.sinks = [{ type: 'collect' }];
     },
-    registry,
   );
   const log = createMemoryLogger();
   const graph = await buildGraph(spec, { dataDir, log });
@@ -205,7 +205,7 @@ describe('overlapped pipeline (default config, lossless)', () => {
   });
 
   it('gives the same output with the models one after the other instead of side by side', async () => {
-    const sideBySide = loadPipeline(CONFIG).spec.pipeline.filter((step) => 'parallel' in step);
+    const sideBySide = loadPipeline(CONFIG, builtinNodes()).spec.pipeline.filter((step) => 'parallel' in step);
     expect(sideBySide).toHaveLength(1); // the default config does run its models in a parallel block
     const oneAfterTheOther = await runDefaultGraph(
       undefined,

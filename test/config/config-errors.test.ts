@@ -11,6 +11,7 @@ import { stepOperators } from '../../pipeline/config/resolve.ts';
 import { loadPipeline } from '../../pipeline/load.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { dataDir } from '../helpers/data-dir.ts';
+import { builtinNodes } from '../../nodes/index.ts';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'panoptes-config-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ async function buildFrom(file: string, data?: string) {
   if (data) process.env.PANOPTES_DATA = data;
   else delete process.env.PANOPTES_DATA;
   try {
-    const { spec, dataDir: dir } = loadPipeline(file);
+    const { spec, dataDir: dir } = loadPipeline(file, builtinNodes());
     const graph = await buildGraph(spec, { dataDir: dir, log: createMemoryLogger() });
     await graph.stop();
   } finally {
@@ -55,28 +56,28 @@ async function buildFrom(file: string, data?: string) {
 
 describe('config errors name the file, the key, what was expected and what was found', () => {
   it('accepts a good config', () => {
-    const { spec } = loadPipeline(configFile('good.yaml', GOOD));
+    const { spec } = loadPipeline(configFile('good.yaml', GOOD), builtinNodes());
     expect(spec.pipeline.map((p) => p.label)).toEqual(['semantic-segmentation', 'panoptic-fusion']);
   });
 
   it('YAML syntax errors give the line', () => {
     const file = configFile('syntax.yaml', 'sources:\n  - { id: cam, type: ffmpeg\n');
-    expect(() => loadPipeline(file)).toThrow(new RegExp(`${file}: line \\d+`));
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(new RegExp(`${file}: line \\d+`));
   });
 
   it('a wrong value type names the key path and the value found', () => {
     const file = configFile('type.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ type: panoptic-fusion, minArea: lots }'));
-    expect(() => loadPipeline(file)).toThrow(`${file}: pipeline[1].minArea: Invalid input: expected number, received string, found "lots"`);
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(`${file}: pipeline[1].minArea: Invalid input: expected number, received string, found "lots"`);
   });
 
   it('a misspelt option is rejected, not ignored', () => {
     const file = configFile('typo.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ type: panoptic-fusion, minAera: 10 }'));
-    expect(() => loadPipeline(file)).toThrow(/pipeline\[1\]: Unrecognized key: "minAera"/);
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(/pipeline\[1\]: Unrecognized key: "minAera"/);
   });
 
   it('an unknown node type lists the known ones', () => {
     const file = configFile('unknown.yaml', GOOD.replace('type: panoptic-fusion', 'type: fusion'));
-    expect(() => loadPipeline(file)).toThrow(
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(
       /pipeline\[1\]\.type: unknown operator type "fusion"; expected one of: .*panoptic-fusion/,
     );
   });
@@ -89,30 +90,30 @@ describe('config errors name the file, the key, what was expected and what was f
         '  - { type: panoptic-fusion }\n  - { type: semantic-segmentation, model: espnetv2-s1.5 }',
       ),
     );
-    expect(() => loadPipeline(file)).toThrow(
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(
       /pipeline\[0\] \(panoptic-fusion\) needs "semantic", which no node before it adds; put one of semantic-segmentation before it/,
     );
   });
 
   it('a parallel block resolves to one step whose branches see what comes before it', () => {
     const file = configFile('parallel.yaml', withBlock([SEMANTIC, INSTANCE]));
-    const { spec } = loadPipeline(file);
+    const { spec } = loadPipeline(file, builtinNodes());
     expect(spec.pipeline.map((step) => step.label)).toEqual(['semantic-segmentation+instance-segmentation', 'panoptic-fusion']);
     expect(spec.pipeline.flatMap(stepOperators).map((op) => op.label)).toEqual(['semantic-segmentation', 'instance-segmentation', 'panoptic-fusion']);
   });
 
   it('a branch of a parallel block cannot use what another branch adds', () => {
     const file = configFile('parallel-order.yaml', withBlock([SEMANTIC, '{ type: panoptic-fusion }']).replace(/\n  - \{ type: panoptic-fusion \}/, ''));
-    expect(() => loadPipeline(file)).toThrow(/pipeline\[0\]\.parallel\[1\] \(panoptic-fusion\) needs "semantic", which no node before it adds/);
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(/pipeline\[0\]\.parallel\[1\] \(panoptic-fusion\) needs "semantic", which no node before it adds/);
   });
 
   it('two branches writing the same section, or a block of one, are refused with the fix', () => {
     const twice = configFile('parallel-twice.yaml', withBlock([SEMANTIC, '{ type: semantic-segmentation, model: espnet-p2q8 }'], 'models'));
-    expect(() => loadPipeline(twice)).toThrow(
+    expect(() => loadPipeline(twice, builtinNodes())).toThrow(
       /pipeline\[0\]\.parallel: semantic-segmentation and semantic-segmentation#2 both write "semantic"; keep one of them, or chain them/,
     );
     const single = configFile('parallel-one.yaml', withBlock([SEMANTIC]));
-    expect(() => loadPipeline(single)).toThrow(/pipeline\[0\]\.parallel: at least two nodes \(a single node needs no parallel block\)/);
+    expect(() => loadPipeline(single, builtinNodes())).toThrow(/pipeline\[0\]\.parallel: at least two nodes \(a single node needs no parallel block\)/);
   });
 
   it('a branch cannot read what another branch rewrites, and a block cannot take an operator\'s label', () => {
@@ -123,28 +124,28 @@ describe('config errors name the file, the key, what was expected and what was f
         '  - { type: panoptic-fusion }\n  - parallel:\n      - { type: tracker }\n      - { type: overlay }',
       ),
     );
-    expect(() => loadPipeline(rewrite)).toThrow(/pipeline\[2\]\.parallel: overlay reads "panoptic", which tracker writes beside it; chain them/);
+    expect(() => loadPipeline(rewrite, builtinNodes())).toThrow(/pipeline\[2\]\.parallel: overlay reads "panoptic", which tracker writes beside it; chain them/);
     const named = configFile('parallel-named.yaml', withBlock([SEMANTIC, INSTANCE], 'panoptic-fusion'));
-    expect(() => loadPipeline(named)).toThrow(/pipeline: the label "panoptic-fusion" is used twice; give the parallel block another name/);
+    expect(() => loadPipeline(named, builtinNodes())).toThrow(/pipeline: the label "panoptic-fusion" is used twice; give the parallel block another name/);
   });
 
   it('a node entry with a parallel key stays a node, whose options refuse the key', () => {
     const file = configFile('node-parallel.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ type: panoptic-fusion, parallel: 3 }'));
-    expect(() => loadPipeline(file)).toThrow(/pipeline\[1\]: Unrecognized key: "parallel"/);
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(/pipeline\[1\]: Unrecognized key: "parallel"/);
   });
 
   it('an entry that is neither a node nor a parallel block is explained as the nearer of the two', () => {
     const file = configFile('notype.yaml', GOOD.replace('{ type: panoptic-fusion }', '{ minArea: 64 }'));
-    expect(() => loadPipeline(file)).toThrow(`${file}: pipeline[1].type: Invalid input: expected string, received undefined`);
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(`${file}: pipeline[1].type: Invalid input: expected string, received undefined`);
   });
 
   it('a config without sources says so', () => {
     const file = configFile('nosources.yaml', 'sources: []\n');
-    expect(() => loadPipeline(file)).toThrow(/sources: .*at least one source/);
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(/sources: .*at least one source/);
   });
 
   it('a missing config file names it', () => {
-    expect(() => loadPipeline(path.join(scratch, 'nope.yaml'))).toThrow(/config not found: .*nope\.yaml/);
+    expect(() => loadPipeline(path.join(scratch, 'nope.yaml'), builtinNodes())).toThrow(/config not found: .*nope\.yaml/);
   });
 
   it('a missing data directory says how to point at one', () => {
@@ -153,7 +154,7 @@ describe('config errors name the file, the key, what was expected and what was f
     const saved = process.env.PANOPTES_DATA;
     delete process.env.PANOPTES_DATA;
     try {
-      expect(() => loadPipeline(file)).toThrow(/data directory not found: .*no-such-folder \(from dataDir in .*nodata\.yaml\)\. .*PANOPTES_DATA/);
+      expect(() => loadPipeline(file, builtinNodes())).toThrow(/data directory not found: .*no-such-folder \(from dataDir in .*nodata\.yaml\)\. .*PANOPTES_DATA/);
     } finally {
       if (saved !== undefined) process.env.PANOPTES_DATA = saved;
     }
@@ -163,7 +164,7 @@ describe('config errors name the file, the key, what was expected and what was f
     const saved = process.env.PANOPTES_DATA;
     process.env.PANOPTES_DATA = path.join(scratch, 'not-here');
     try {
-      expect(() => loadPipeline(configFile('envdata.yaml', GOOD))).toThrow(/data directory not found: .*not-here \(from PANOPTES_DATA\)/);
+      expect(() => loadPipeline(configFile('envdata.yaml', GOOD), builtinNodes())).toThrow(/data directory not found: .*not-here \(from PANOPTES_DATA\)/);
     } finally {
       if (saved === undefined) delete process.env.PANOPTES_DATA;
       else process.env.PANOPTES_DATA = saved;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countSequence, sequenceMetrics } from '../../evaluation/mot/evaluate.ts';
-import { parseMotText, readMotFile, type MotRows } from '../../evaluation/mot/mot-file.ts';
+import { parseMotText, readMotFile, type MotRows } from '../../lib/formats/mot-file.ts';
 import { ByteTracker, DEFAULT_TRACKER_OPTIONS, type Detection } from '../../nodes/tracking/byte-tracker.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 

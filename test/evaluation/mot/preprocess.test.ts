@@ -4,20 +4,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countSequence, sequenceMetrics } from '../../../evaluation/mot/evaluate.ts';
-import { parseMotText, readMotFile } from '../../../evaluation/mot/mot-file.ts';
-import { boxIou, prepareSequence } from '../../../evaluation/mot/preprocess.ts';
+import { parseMotText, readMotFile } from '../../../lib/formats/mot-file.ts';
+import { prepareSequence } from '../../../evaluation/mot/preprocess.ts';
 import { dataDir } from '../../helpers/data-dir.ts';
 
 const rows = (lines: readonly string[], source = 'rows.txt') => parseMotText(lines.join('\n'), source);
-
-describe('boxIou', () => {
-  it('is intersection over union of left, top, width, height boxes', () => {
-    expect(boxIou(0, 0, 10, 10, 0, 0, 10, 10)).toBe(1);
-    expect(boxIou(0, 0, 10, 10, 5, 0, 10, 10)).toBeCloseTo(50 / 150, 15);
-    expect(boxIou(0, 0, 10, 10, 10, 0, 10, 10)).toBe(0); // touching edges
-    expect(boxIou(0, 0, 0, 0, 0, 0, 0, 0)).toBe(0); // empty boxes
-  });
-});
 
 describe('the MOTChallenge pedestrian rules', () => {
   // Frame 1: a pedestrian, a pedestrian marked conf 0, a static person (a distractor), a car.

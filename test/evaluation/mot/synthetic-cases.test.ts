@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { countSequence, sequenceMetrics, type MotMetrics } from '../../../evaluation/mot/evaluate.ts';
-import { parseMotText } from '../../../evaluation/mot/mot-file.ts';
+import { parseMotText } from '../../../lib/formats/mot-file.ts';
 
 /**
  * A TrackEval dense case as MOTChallenge rows: ground truth g sits at its own place; tracker t

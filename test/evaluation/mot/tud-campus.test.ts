@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countSequence, sequenceMetrics } from '../../../evaluation/mot/evaluate.ts';
-import { parseMotText, readMotFile } from '../../../evaluation/mot/mot-file.ts';
+import { parseMotText, readMotFile } from '../../../lib/formats/mot-file.ts';
 import { dataDir } from '../../helpers/data-dir.ts';
 
 const folder = path.join(dataDir(), 'replay/metrics/TUD-Campus');

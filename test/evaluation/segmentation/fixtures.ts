@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { idsToRgb } from '../../../evaluation/segmentation/panoptic-png.ts';
+import { idsToRgb } from '../../../lib/formats/coco-panoptic-ids.ts';
 
 export interface Grid {
   readonly width: number;

@@ -3,7 +3,7 @@
  * as many allowed pairs as possible and, among those, the least total cost.
  */
 import { describe, expect, it } from 'vitest';
-import { FORBIDDEN, minCostAssignment } from '../../../nodes/tracking/min-cost-assignment.ts';
+import { FORBIDDEN, minCostAssignment } from '../../lib/assignment/min-cost-assignment.ts';
 
 /** Every partial assignment of rows to distinct columns: best (most pairs, then least cost). */
 function bruteForce(cost: Float64Array, rows: number, cols: number): { pairs: number; total: number } {

@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findSequences, pairSequences, parseMotText, readMotFile } from '../../../evaluation/mot/mot-file.ts';
+import { findSequences, pairSequences, parseMotText, readMotFile } from '../../lib/formats/mot-file.ts';
 
 describe('parseMotText', () => {
   it('reads 6 to 10 values, with spaces after commas, blank lines, CRLF and whitespace separators', () => {
