@@ -9,7 +9,15 @@
  * Large buffers (the RGB frame, label maps) come from pools. A packet lists the leases it holds;
  * {@link releasePacket} gives them back once the last consumer is done, or when a flow limiter
  * drops the packet.
+ *
+ * A packet carries its own meaning, so no reader looks anything up elsewhere: each section names
+ * its {@link ClassSet} (names, things, palette), each panoptic segment carries the runs of pixels
+ * it owns, and every box is a {@link Box}, `[x1, y1, x2, y2]` in frame pixels.
  */
+import type { Box } from '../lib/geometry/box.ts';
+import type { CroppedMask } from '../lib/geometry/pixel-runs.ts';
+
+export type { Box } from '../lib/geometry/box.ts';
 
 /** One decoded video frame: RGB24, row-major, `width * height * 3` bytes. */
 export interface Frame {
@@ -26,6 +34,19 @@ export interface Frame {
   readonly capturedAtMs: number;
 }
 
+/** The classes a model knows, as the model catalog describes them. */
+export interface ClassSet {
+  /** The set's name in the catalog (`cityscapes`, `coco`). */
+  readonly name: string;
+  readonly names: readonly string[];
+  /** `isThing[c]` for class index c. */
+  readonly isThing: readonly boolean[];
+  /** `isVoid[c]`: pixels of class c belong to no segment. */
+  readonly isVoid: readonly boolean[];
+  /** One colour per class, or undefined where the set has none (colours are then made up). */
+  readonly palette: readonly (readonly [number, number, number])[] | undefined;
+}
+
 /** Per-pixel classes at the model's own resolution, as a semantic head decodes them. */
 export interface SemanticLabels {
   readonly model: string;
@@ -33,18 +54,11 @@ export interface SemanticLabels {
   readonly height: number;
   /** One class index per pixel, in the model's class order. */
   readonly labels: Uint8Array;
-  readonly classNames: readonly string[];
+  readonly classes: ClassSet;
 }
 
 /** A binary mask of one instance, cropped to the integer box it covers in the frame. */
-export interface InstanceMask {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-  /** 1 where the instance is, 0 elsewhere; `width * height` bytes, row-major. */
-  readonly data: Uint8Array;
-}
+export type InstanceMask = CroppedMask;
 
 /**
  * Instances found in one frame, as a struct of arrays (the shape of supervision's `Detections`).
@@ -57,7 +71,7 @@ export interface Instances {
   readonly scores: Float32Array;
   /** Class index in the model's own class list. */
   readonly classIds: Int32Array;
-  readonly classNames: readonly string[];
+  readonly classes: ClassSet;
   /** One mask per instance, or none for box-only detectors. */
   readonly masks: readonly InstanceMask[] | undefined;
 }
@@ -73,8 +87,13 @@ export interface Segment {
   readonly isThing: boolean;
   /** Number of pixels. */
   readonly area: number;
-  /** `[x, y, width, height]` in frame pixels, of the pixels the segment owns. */
-  readonly bbox: readonly [number, number, number, number];
+  /** Bounds of the pixels the segment owns; far edges exclusive, so `x2 - x1` is its width in pixels. */
+  readonly bbox: Box;
+  /**
+   * The pixels the segment owns, as runs along rows (lib/geometry/pixel-runs.ts): `[start,
+   * end, ...]` of row-major indices into the segment map, `end` exclusive. Found once, by fusion.
+   */
+  readonly runs: Uint32Array;
   /** Detection score for things; 1 for stuff, which the semantic head does not score. */
   readonly score: number;
   readonly trackId?: number;
@@ -85,12 +104,12 @@ export interface Segment {
 export interface PanopticFrame {
   readonly width: number;
   readonly height: number;
-  /** Class per pixel in `classNames` order, {@link VOID_CLASS} where nothing claims the pixel. */
+  /** Class per pixel in `classes` order, {@link VOID_CLASS} where nothing claims the pixel. */
   readonly classMap: Uint8Array;
   /** Segment id per pixel, 0 where void. */
   readonly segmentMap: Uint32Array;
   readonly segments: readonly Segment[];
-  readonly classNames: readonly string[];
+  readonly classes: ClassSet;
 }
 
 /** Class value of void pixels in {@link PanopticFrame.classMap}. */
@@ -103,11 +122,18 @@ export interface TrackedObject {
   readonly state: TrackState;
   readonly classId: number;
   readonly className: string;
-  /** `[x, y, width, height]` in frame pixels: the detection's when seen, the prediction when lost. */
-  readonly bbox: readonly [number, number, number, number];
+  /** The detection's box when seen, the prediction when lost. */
+  readonly bbox: Box;
   readonly score: number;
   /** The panoptic segment it was seen as in this frame; absent when lost or without panoptic. */
   readonly segmentId?: number;
+  /** That segment's pixels ({@link Segment.runs}), so counters need not look the segment up. */
+  readonly runs?: Uint32Array;
+  /**
+   * Where the track has been: the bottom centre of its box in its last confirmed frames, oldest
+   * first (the tracker's `trailLength`). The overlay and Foxglove draw the same trail.
+   */
+  readonly trail?: readonly (readonly [number, number])[];
   /** Stream time since the track started, in milliseconds. */
   readonly ageMs: number;
   /** Frames in which it was seen. */

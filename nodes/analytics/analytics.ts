@@ -96,7 +96,7 @@ export const analytics = defineOperator({
       const { frame, panoptic } = packet;
       const tracks = packet.tracks ?? [];
       const { width, height, ptsMs, stream } = frame;
-      const anchorsOf = (kind: AnchorKind) => tracks.map((t) => anchorOf(t, kind, panoptic));
+      const anchorsOf = (kind: AnchorKind) => tracks.map((t) => anchorOf(t, kind, width));
       const defaultAnchors = anchorsOf(options.anchor);
       const events: AnalyticsEvent[] = [];
 
@@ -150,10 +150,9 @@ export const analytics = defineOperator({
         confirmed: t.state !== 'tentative',
         visible: t.state === 'confirmed',
         anchor: defaultAnchors[i]!,
-        segmentId: t.segmentId,
-        bbox: t.bbox,
+        runs: t.runs,
       }));
-      for (const zone of zones) events.push(...zone.update(zoneSightings, panoptic, width, height, stream, ptsMs));
+      for (const zone of zones) events.push(...zone.update(zoneSightings, width, height, stream, ptsMs));
 
       const counts = countConfirmed(tracks);
       const persons = counts[options.crowd.personClass] ?? 0;

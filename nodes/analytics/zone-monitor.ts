@@ -1,4 +1,5 @@
-import type { PanopticFrame, ZoneEvent, ZoneTotals } from '../../pipeline/frame.ts';
+import { runsArea, runsInside } from '../../lib/geometry/pixel-runs.ts';
+import type { ZoneEvent, ZoneTotals } from '../../pipeline/frame.ts';
 import { insidePolygon, rasterizePolygon, toPixels, type Point } from './geometry.ts';
 
 export interface ZoneDefinition {
@@ -26,9 +27,8 @@ export interface ZoneSighting {
   /** False while the track is lost: its last state is kept (an occluded person is still there). */
   readonly visible: boolean;
   readonly anchor: readonly [number, number];
-  /** The panoptic segment the object is this frame, for mask-based membership. */
-  readonly segmentId: number | undefined;
-  readonly bbox: readonly [number, number, number, number];
+  /** The pixels of the object's segment this frame ({@link Segment.runs}), for mask-based membership. */
+  readonly runs: Uint32Array | undefined;
 }
 
 interface Membership {
@@ -56,14 +56,14 @@ export class ZoneMonitor {
     private readonly rules: ZoneRules,
   ) {}
 
-  update(sightings: readonly ZoneSighting[], panoptic: PanopticFrame | undefined, width: number, height: number, stream: string, ptsMs: number): ZoneEvent[] {
+  update(sightings: readonly ZoneSighting[], width: number, height: number, stream: string, ptsMs: number): ZoneEvent[] {
     if (this.pixels?.width !== width || this.pixels.height !== height) {
       this.pixels = { width, height, polygon: toPixels(this.zone.polygon, width, height), raster: undefined };
     }
     const events: ZoneEvent[] = [];
     for (const s of sightings) {
       if (!s.confirmed || !s.visible) continue;
-      const inside = this.isInside(s, panoptic);
+      const inside = this.isInside(s);
       let m = this.members.get(s.objectId);
       if (!m) {
         if (!inside) continue; // outside objects need no state
@@ -116,25 +116,11 @@ export class ZoneMonitor {
     };
   }
 
-  private isInside(s: ZoneSighting, panoptic: PanopticFrame | undefined): boolean {
+  private isInside(s: ZoneSighting): boolean {
     const pixels = this.pixels!;
-    if (this.rules.insideBy === 'anchor' || !panoptic || s.segmentId === undefined) return insidePolygon(s.anchor, pixels.polygon);
+    if (this.rules.insideBy === 'anchor' || !s.runs) return insidePolygon(s.anchor, pixels.polygon);
     pixels.raster ??= rasterizePolygon(pixels.polygon, pixels.width, pixels.height);
-    const raster = pixels.raster;
-    const [bx, by, bw, bh] = s.bbox;
-    const x0 = Math.max(0, Math.floor(bx));
-    const y0 = Math.max(0, Math.floor(by));
-    const x1 = Math.min(panoptic.width, Math.ceil(bx + bw));
-    const y1 = Math.min(panoptic.height, Math.ceil(by + bh));
-    let area = 0;
-    let within = 0;
-    for (let y = y0; y < y1; y++) {
-      for (let p = y * panoptic.width + x0, end = y * panoptic.width + x1; p < end; p++) {
-        if (panoptic.segmentMap[p] !== s.segmentId) continue;
-        area++;
-        within += raster[p]!;
-      }
-    }
-    return area > 0 && within / area >= this.rules.insideBy;
+    const area = runsArea(s.runs);
+    return area > 0 && runsInside(s.runs, pixels.raster) / area >= this.rules.insideBy;
   }
 }

@@ -15,21 +15,19 @@
  *    thing without an instance cannot be counted, so it is not reported as one.
  * 5. A stuff class covering fewer than `minArea` pixels is void too.
  *
- * Segment ids: things are 1..T in score order, stuff follows in class order; 0 is void.
+ * Segment ids: things are 1..T in score order, stuff follows in class order; 0 is void. Each
+ * segment leaves with the runs of pixels it owns, found here once for every later stage.
  */
-import { VOID_CLASS, type Instances, type Segment, type SemanticLabels } from '../../pipeline/frame.ts';
+import { countNonZero, segmentRuns } from '../../lib/geometry/pixel-runs.ts';
+import { VOID_CLASS, type ClassSet, type Instances, type Segment, type SemanticLabels } from '../../pipeline/frame.ts';
 
 export interface FusionOptions {
   readonly minArea: number;
   readonly minVisibleFraction: number;
 }
 
-/** How the panoptic classes relate to the heads' classes. */
-export interface FusionClasses {
-  /** Panoptic class names: the semantic head's classes. */
-  readonly names: readonly string[];
-  readonly isThing: readonly boolean[];
-  readonly isVoid: readonly boolean[];
+/** The panoptic classes (the semantic head's set) and how the instance head's classes map onto them. */
+export interface FusionClasses extends ClassSet {
   /** Panoptic class of each instance class, or -1 for instance classes that are ignored. */
   readonly instanceToPanoptic: Int32Array;
   /** Panoptic index of `person` and `rider`, when the class set has them (-1 otherwise). */
@@ -106,7 +104,7 @@ export function fusePanoptic(
     for (const i of order) {
       const thing = paintInstance(instances, i, things.length + 1, classes, segmentMap, semantic.labels, scale, width, height);
       const mask = instances.masks[i]!;
-      const maskArea = countOnes(mask.data);
+      const maskArea = countNonZero(mask.data);
       if (thing.area >= options.minArea && thing.area >= options.minVisibleFraction * maskArea) {
         things.push(thing);
       } else {
@@ -182,29 +180,30 @@ export function fusePanoptic(
     }
   }
 
-  const segments: Segment[] = things.map((t, k) => ({
+  const kept: Omit<Segment, 'runs'>[] = things.map((t, k) => ({
     id: k + 1,
     classId: t.classId,
     className: classes.names[t.classId]!,
     isThing: true,
     area: t.area,
-    bbox: [t.x1, t.y1, t.x2 - t.x1 + 1, t.y2 - t.y1 + 1],
+    bbox: [t.x1, t.y1, t.x2 + 1, t.y2 + 1],
     score: instances!.scores[t.instance]!,
   }));
   for (let c = 0; c < classCount; c++) {
     if (stuffArea[c] === 0 || tooSmall[c]) continue;
     const b = c * 4;
-    segments.push({
+    kept.push({
       id: stuffBase + 1 + c,
       classId: c,
       className: classes.names[c]!,
       isThing: false,
       area: stuffArea[c]!,
-      bbox: [stuffBox[b]!, stuffBox[b + 1]!, stuffBox[b + 2]! - stuffBox[b]! + 1, stuffBox[b + 3]! - stuffBox[b + 1]! + 1],
+      bbox: [stuffBox[b]!, stuffBox[b + 1]!, stuffBox[b + 2]! + 1, stuffBox[b + 3]! + 1],
       score: 1,
     });
   }
-  return { segments };
+  const runs = segmentRuns(segmentMap.subarray(0, pixels), width, kept.map((s) => s.id));
+  return { segments: kept.map((segment, k) => ({ ...segment, runs: runs[k]! })) };
 }
 
 /** Claims the free pixels of instance `i`'s mask for segment `id`; measures what it got. */
@@ -262,10 +261,4 @@ function erase(segmentMap: Uint32Array, width: number, thing: PaintedThing, id: 
       if (segmentMap[p] === id) segmentMap[p] = 0;
     }
   }
-}
-
-function countOnes(data: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) n += data[i]!;
-  return n;
 }

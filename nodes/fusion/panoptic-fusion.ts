@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { BufferPool } from '../../pipeline/buffer-pool.ts';
-import { withSection, type Lease, type PanopticFrame } from '../../pipeline/frame.ts';
+import { withSection, type ClassSet, type Lease, type PanopticFrame } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
-import { loadModelCatalog } from '../inference/model-catalog.ts';
 import { fusePanoptic, LabelScaler, type FusionClasses } from './fuse-panoptic.ts';
 
 /** COCO's thing classes as Cityscapes names them; COCO has no rider (see fuse-panoptic.ts). */
@@ -53,16 +52,14 @@ export const panopticFusion = defineOperator({
   }),
   async create(options, ctx) {
     const scaler = new LabelScaler();
-    const catalog = await ctx.shared('model-catalog', async () => loadModelCatalog());
     let pools: { size: number; classMaps: BufferPool<Uint8Array>; segmentMaps: BufferPool<Uint32Array> } | undefined;
-    let classes: { semantic: readonly string[]; instance: readonly string[]; value: FusionClasses } | undefined;
+    let classes: { semantic: ClassSet; instance: ClassSet | undefined; value: FusionClasses } | undefined;
     let warnedPoolEmpty = false;
 
-    const classesFor = (semanticNames: readonly string[], instanceNames: readonly string[]): FusionClasses => {
-      if (classes?.semantic === semanticNames && classes.instance === instanceNames) return classes.value;
-      const set = [...catalog.values()].find((m) => m.classes.names === semanticNames)?.classes;
-      if (!set) throw new Error('panoptic-fusion: the semantic head uses a class set that is not in the catalog');
-      const instanceToPanoptic = Int32Array.from(instanceNames, (name) => {
+    // The heads' class sets come with their sections; the mapping is worked out once per pair.
+    const classesFor = (set: ClassSet, instanceSet: ClassSet | undefined): FusionClasses => {
+      if (classes?.semantic === set && classes.instance === instanceSet) return classes.value;
+      const instanceToPanoptic = Int32Array.from(instanceSet?.names ?? [], (name) => {
         const target = options.thingClasses[name];
         if (target === undefined) return -1;
         const index = set.names.indexOf(target);
@@ -74,14 +71,12 @@ export const panopticFusion = defineOperator({
         return index;
       });
       const value: FusionClasses = {
-        names: set.names,
-        isThing: set.isThing,
-        isVoid: set.isVoid,
+        ...set,
         instanceToPanoptic,
         person: set.names.indexOf('person'),
         rider: set.names.indexOf('rider'),
       };
-      classes = { semantic: semanticNames, instance: instanceNames, value };
+      classes = { semantic: set, instance: instanceSet, value };
       return value;
     };
 
@@ -111,7 +106,7 @@ export const panopticFusion = defineOperator({
     return frameStage(ctx, (packet) => {
       const started = performance.now();
       const { frame, semantic, instances } = packet;
-      const fusionClasses = classesFor(semantic!.classNames, instances?.classNames ?? []);
+      const fusionClasses = classesFor(semantic!.classes, instances?.classes);
       const { classMap, segmentMap, leases } = acquireMaps(frame.width * frame.height);
       const { segments } = fusePanoptic(
         frame.width,
@@ -129,7 +124,7 @@ export const panopticFusion = defineOperator({
         classMap,
         segmentMap,
         segments,
-        classNames: fusionClasses.names,
+        classes: semantic!.classes,
       };
       return withSection(packet, 'panoptic', panoptic, ctx.label, performance.now() - started, leases);
     });

@@ -62,7 +62,7 @@ export const instanceSegmentation = defineOperator({
       const prototypes = outputs[prototypesName!]!;
       const instances = decodeYoloSeg(
         entry.id,
-        classNames,
+        entry.classes,
         {
           predictions: predictions.data as Float32Array,
           predictionDims: predictions.dims,

@@ -34,7 +34,7 @@ export const semanticSegmentation = defineOperator({
         width,
         height,
         labels: labels.data as Uint8Array,
-        classNames: entry.classes.names,
+        classes: entry.classes,
       };
       return withSection(packet, 'semantic', semantic, ctx.label, performance.now() - started);
     });

@@ -8,7 +8,7 @@
  * prototype cells under the box, and `sigmoid(v) > 0.5` is tested as `v > 0` on the bilinearly
  * interpolated logits, so no per-pixel exp and no full-size upsampled mask.
  */
-import type { InstanceMask, Instances } from '../../pipeline/frame.ts';
+import type { ClassSet, InstanceMask, Instances } from '../../pipeline/frame.ts';
 import type { InputTransform } from '../inference/preprocess.ts';
 import { nonMaxSuppression } from './non-max-suppression.ts';
 
@@ -43,16 +43,16 @@ const MASK_COEFFICIENTS = 32;
 
 export function decodeYoloSeg(
   model: string,
-  classNames: readonly string[],
+  classes: ClassSet,
   tensors: YoloSegTensors,
   geometry: YoloSegGeometry,
   options: YoloSegOptions,
 ): Instances {
   const [, channels, anchors] = tensors.predictionDims as [number, number, number];
   const classCount = channels - 4 - MASK_COEFFICIENTS;
-  if (classCount !== classNames.length) {
+  if (classCount !== classes.names.length) {
     throw new Error(
-      `${model}: output0 has ${classCount} class rows, the catalog lists ${classNames.length} classes`,
+      `${model}: output0 has ${classCount} class rows, the catalog lists ${classes.names.length} classes`,
     );
   }
   const p = tensors.predictions;
@@ -119,7 +119,7 @@ export function decodeYoloSeg(
     masks.push(decodeMask(coefficients, tensors, geometry, x1, y1, x2, y2));
   });
 
-  return { model, count, boxes, scores, classIds, classNames, masks };
+  return { model, count, boxes, scores, classIds, classes, masks };
 }
 
 function clamp(v: number, lo: number, hi: number): number {

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, parseOrExplain } from '../../pipeline/config/validation.ts';
+import type { ClassSet } from '../../pipeline/frame.ts';
+
+export type { ClassSet } from '../../pipeline/frame.ts';
 
 const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
 const triple = z.tuple([z.number(), z.number(), z.number()]);
@@ -45,16 +48,6 @@ const catalogSchema = z.object({
 });
 
 export type ModelInput = z.infer<typeof inputSchema>;
-
-export interface ClassSet {
-  readonly name: string;
-  readonly names: readonly string[];
-  /** `isThing[c]` for class index c. */
-  readonly isThing: readonly boolean[];
-  /** `isVoid[c]`: pixels of class c belong to no segment. */
-  readonly isVoid: readonly boolean[];
-  readonly palette: readonly (readonly [number, number, number])[] | undefined;
-}
 
 export interface ModelEntry {
   readonly id: string;

@@ -31,14 +31,10 @@ export function drawLabels(canvas: RgbCanvas, panoptic: PanopticFrame, palette: 
   }
 }
 
-export function drawTrails(
-  canvas: RgbCanvas,
-  trails: ReadonlyMap<number, readonly (readonly [number, number])[]>,
-  tracks: readonly TrackedObject[],
-  palette: readonly Rgb[] | undefined,
-): void {
+/** Each track's trail (kept by the tracker), its last `maxPoints` positions at most. */
+export function drawTrails(canvas: RgbCanvas, tracks: readonly TrackedObject[], maxPoints: number, palette: readonly Rgb[] | undefined): void {
   for (const t of tracks) {
-    const trail = trails.get(t.trackId);
+    const trail = t.trail && t.trail.length > maxPoints ? t.trail.slice(-maxPoints) : t.trail;
     if (trail && trail.length > 1) drawPolyline(canvas, trail, instanceShade(classColor(t.classId, palette), t.trackId), 2);
   }
 }

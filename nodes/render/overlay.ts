@@ -3,12 +3,10 @@ import { z } from 'zod';
 import { withSection } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
-import { loadModelCatalog } from '../inference/model-catalog.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
 import { drawHeatmap, drawLabels, drawLinesAndZones, drawPanel, drawTrails } from './annotate.ts';
 import { drawPanoptic } from './draw-panoptic.ts';
-import { segmentColorTable, type Rgb } from './segment-colors.ts';
-import { Trails } from './trails.ts';
+import { segmentColorTable } from './segment-colors.ts';
 
 /**
  * Overlay: the panoptic frame drawn over the video (class colours, a shade per instance,
@@ -28,36 +26,32 @@ export const overlay = defineOperator({
     alpha: z.number().min(0).max(1).default(0.45).describe('Opacity of the colours over the video'),
     contours: z.boolean().default(true).describe('Outline each thing in its colour'),
     labels: z.boolean().default(true).describe('Label each thing: class, track id, score'),
-    trails: z.number().int().min(0).default(20).describe('Positions of each track drawn as a trail; 0 for none'),
+    trails: z.number().int().min(0).default(20).describe("Last positions of each track's trail drawn (the tracker keeps the trail); 0 for none"),
     panel: z.boolean().default(true).describe('Corner panel with fps, latency, drops and counts'),
     heatmap: z.boolean().default(true).describe('Show the crowd heatmap when analytics keep one'),
     jpegQuality: z.number().int().min(1).max(100).default(80).describe('JPEG quality of the rendered frame'),
   }),
   async create(options, ctx) {
-    const catalog = await ctx.shared('model-catalog', async () => loadModelCatalog());
-    const paletteOf = new Map<readonly string[], readonly Rgb[] | undefined>();
-    for (const model of catalog.values()) paletteOf.set(model.classes.names, model.classes.palette);
     // One frame is drawn at a time (frameStage), so one canvas and one colour table suffice.
     let canvas = new Uint8Array(0);
     let colors: Uint8Array = new Uint8Array(0);
     let isThing = new Uint8Array(0);
-    const trails = new Trails(options.trails);
 
     return frameStage(ctx, async (packet) => {
       const started = performance.now();
       const { frame, panoptic } = packet;
       const size = frame.width * frame.height * 3;
       if (canvas.length !== size) canvas = new Uint8Array(size);
-      colors = segmentColorTable(panoptic!, paletteOf.get(panoptic!.classNames), colors);
+      const palette = panoptic!.classes.palette;
+      colors = segmentColorTable(panoptic!, palette, colors);
       if (isThing.length < colors.length / 3) isThing = new Uint8Array(colors.length / 3);
       isThing.fill(0);
       for (const segment of panoptic!.segments) if (segment.isThing) isThing[segment.id] = 1;
       drawPanoptic(frame.data, panoptic!, colors, isThing, options, canvas);
-      const palette = paletteOf.get(panoptic!.classNames);
       const image = { data: canvas, width: frame.width, height: frame.height };
       const { analytics, tracks } = packet;
       if (options.heatmap && analytics?.crowd.heatmap) drawHeatmap(image, analytics.crowd.heatmap);
-      if (tracks && options.trails > 0) drawTrails(image, trails.update(tracks), tracks, palette);
+      if (tracks && options.trails > 0) drawTrails(image, tracks, options.trails, palette);
       if (analytics) drawLinesAndZones(image, analytics);
       if (options.labels) drawLabels(image, panoptic!, palette);
       if (options.panel) {

@@ -1,3 +1,4 @@
+import { toXywh, type XywhBox } from '../../lib/geometry/box.ts';
 import type { ClassCounts, FramePacket, Segment } from '../../pipeline/frame.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
 
@@ -27,10 +28,23 @@ export interface FrameRecord {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-export type SegmentRecord = Pick<
-  Segment,
-  'id' | 'className' | 'isThing' | 'area' | 'bbox' | 'score' | 'trackId' | 'trackState'
->;
+/** A segment as the documented records list it: `bbox` is `[x, y, width, height]` there. */
+export interface SegmentRecord extends Pick<Segment, 'id' | 'className' | 'isThing' | 'area' | 'score' | 'trackId' | 'trackState'> {
+  readonly bbox: XywhBox;
+}
+
+/** The record of one segment (its pixels stay behind: the records carry only what they document). */
+export function segmentRecord(s: Segment): SegmentRecord {
+  return {
+    id: s.id,
+    className: s.className,
+    isThing: s.isThing,
+    area: s.area,
+    bbox: toXywh(s.bbox),
+    score: round(s.score, 4),
+    ...(s.trackId === undefined ? {} : { trackId: s.trackId, trackState: s.trackState }),
+  };
+}
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
@@ -58,15 +72,7 @@ function buildRecord(packet: FramePacket, nowMs: number): FrameRecord {
     width: frame.width,
     height: frame.height,
     counts: analytics?.counts ?? thingCounts(segments),
-    segments: segments.map((s) => ({
-      id: s.id,
-      className: s.className,
-      isThing: s.isThing,
-      area: s.area,
-      bbox: s.bbox,
-      score: round(s.score, 4),
-      ...(s.trackId === undefined ? {} : { trackId: s.trackId, trackState: s.trackState }),
-    })),
+    segments: segments.map(segmentRecord),
     ...(analytics
       ? {
           lines: Object.fromEntries(analytics.lines.map((l) => [l.name, { in: l.in, out: l.out }])),

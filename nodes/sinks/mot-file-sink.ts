@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { toXywh } from '../../lib/geometry/box.ts';
 import { defineSink } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
 
@@ -42,7 +43,7 @@ export const motFileSink = defineSink({
         for (const track of packet.tracks) {
           // Confirmed means seen in this frame; lost tracks are predictions, not observations.
           if (track.state !== 'confirmed') continue;
-          const [x, y, w, h] = track.bbox;
+          const [x, y, w, h] = toXywh(track.bbox);
           file.write(`${packet.frame.seq + 1},${track.trackId},${round(x)},${round(y)},${round(w)},${round(h)},${round(track.score)},-1,-1,-1`);
         }
       },

@@ -2,6 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { panopticRgbaWord } from '../../lib/formats/coco-panoptic-ids.ts';
+import { toXywh } from '../../lib/geometry/box.ts';
 import type { PanopticFrame, Segment } from '../../pipeline/frame.ts';
 import type { Logger } from '../../pipeline/log.ts';
 import { defineSink } from '../../pipeline/node.ts';
@@ -78,17 +80,6 @@ export function cocoSegmentIds(segments: readonly Segment[]): number[] {
   });
 }
 
-/** True where a Uint32Array stores its lowest byte first (every platform Node runs on but s390x). */
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
-
-/** The 32-bit word whose bytes in memory are R, G, B, 255 for a COCO id. */
-function rgbaWord(id: number): number {
-  const r = id & 0xff;
-  const g = (id >> 8) & 0xff;
-  const b = (id >> 16) & 0xff;
-  return (LITTLE_ENDIAN ? (0xff << 24) | (b << 16) | (g << 8) | r : (r << 24) | (g << 16) | (b << 8) | 0xff) >>> 0;
-}
-
 /**
  * Fills `rgba` (one word per pixel: bytes R, G, B, 255) with the COCO encoding of `panoptic`'s
  * segment map and returns each segment's pixel count, in `segments` order. Pixels of ids the
@@ -99,7 +90,7 @@ export function encodeSegmentMap(panoptic: PanopticFrame, ids: readonly number[]
   // Slot 0 is void; segment k is slot k + 1. The Map lookup, the word and the area update
   // happen only where the segment id changes along the rows.
   const slotOf = new Map<number, number>(panoptic.segments.map((s, k) => [s.id, k + 1]));
-  const slotWords = Uint32Array.from([0, ...ids], rgbaWord);
+  const slotWords = Uint32Array.from([0, ...ids], panopticRgbaWord);
   const areas = new Float64Array(slotWords.length);
   const map = panoptic.segmentMap;
   let lastSegment = -1;
@@ -204,9 +195,9 @@ export function createPanopticPngWriter(dir: string, log: Logger) {
         if (segment.isThing) output.thingClasses.add(segment.classId);
         // panopticapi rejects a listed segment without pixels.
         if (areas[k] === 0) return;
-        segmentsInfo.push({ id: ids[k], category_id: segment.classId, iscrowd: 0, area: areas[k], bbox: segment.bbox });
+        segmentsInfo.push({ id: ids[k], category_id: segment.classId, iscrowd: 0, area: areas[k], bbox: toXywh(segment.bbox) });
       });
-      output.classNames = panoptic.classNames;
+      output.classNames = panoptic.classes.names;
       output.images.push({ id: stem, file_name: fileName, width: panoptic.width, height: panoptic.height });
       output.annotations.push({ image_id: stem, file_name: fileName, segments_info: segmentsInfo });
       encodeLater(output, output.annotations.length - 1, path.join(output.folder, fileName), rgba, panoptic.width, panoptic.height);

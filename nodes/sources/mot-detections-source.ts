@@ -4,7 +4,8 @@ import { concatMap, of, range, timer, type Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
 import { z } from 'zod';
 import { readMotFile, type MotRows } from '../../lib/formats/mot-file.ts';
-import { packetOf, type FramePacket, type Instances } from '../../pipeline/frame.ts';
+import { fromXywh } from '../../lib/geometry/box.ts';
+import { packetOf, type ClassSet, type FramePacket, type Instances } from '../../pipeline/frame.ts';
 import { defineSource } from '../../pipeline/node.ts';
 
 const options = z.strictObject({
@@ -26,7 +27,8 @@ interface Sequence {
   readonly height: number;
 }
 
-const CLASS_NAMES = ['pedestrian'];
+/** MOTChallenge detection files hold pedestrians only. */
+const PEDESTRIANS: ClassSet = { name: 'mot-detections', names: ['pedestrian'], isThing: [true], isVoid: [false], palette: undefined };
 
 /** `key=value` lines of a MOTChallenge seqinfo.ini. */
 function readSeqInfo(file: string): Record<string, string> {
@@ -74,7 +76,7 @@ function instancesOf(rows: MotRows, indices: readonly number[]): Instances {
   const boxes = new Float32Array(indices.length * 4);
   const scores = new Float32Array(indices.length);
   indices.forEach((row, k) => {
-    boxes.set([rows.left[row]!, rows.top[row]!, rows.left[row]! + rows.width[row]!, rows.top[row]! + rows.height[row]!], k * 4);
+    boxes.set(fromXywh(rows.left[row]!, rows.top[row]!, rows.width[row]!, rows.height[row]!), k * 4);
     scores[k] = rows.conf[row]!;
   });
   return {
@@ -83,7 +85,7 @@ function instancesOf(rows: MotRows, indices: readonly number[]): Instances {
     boxes,
     scores,
     classIds: new Int32Array(indices.length),
-    classNames: CLASS_NAMES,
+    classes: PEDESTRIANS,
     masks: undefined,
   };
 }

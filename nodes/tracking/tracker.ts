@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { withSection, type FramePacket, type InstanceMask, type PanopticFrame, type Segment, type TrackedObject } from '../../pipeline/frame.ts';
+import { runsMask } from '../../lib/geometry/pixel-runs.ts';
+import { withSection, type ClassSet, type FramePacket, type PanopticFrame, type Segment, type TrackedObject } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
 import { ByteTracker, DEFAULT_TRACKER_OPTIONS, type Detection, type TrackReport } from './byte-tracker.ts';
+import { Trails, type TrailPoint } from './trails.ts';
 
 const duration = z.union([
   z.strictObject({ frames: z.number().int().positive() }),
@@ -14,7 +16,8 @@ const fraction = z.number().min(0).max(1);
 /**
  * Tracker: stable instance ids across time (byte-tracker.ts). Reads the panoptic frame's thing
  * segments (masks included) when there is one, else the detector's instances; writes the track
- * id and state into the thing segments, and every live track into `tracks`.
+ * id and state into the thing segments, and every live track into `tracks`, each with its
+ * segment's pixels and its trail, so later stages need not look either up.
  *
  * ```yaml
  * - { type: tracker, confirmAfter: { frames: 3 }, keepLost: { seconds: 1 } }
@@ -41,17 +44,20 @@ export const tracker = defineOperator({
     keepLost: duration
       .default(DEFAULT_TRACKER_OPTIONS.keepLost)
       .describe('How long an unseen track is kept and predicted: { frames: N } or { seconds: S }'),
+    trailLength: z.number().int().min(0).default(20).describe('Positions kept per track as its trail (drawn by overlay and Foxglove); 0 for none'),
   }),
   async create(options, ctx) {
     if (options.lowScore > options.highScore) {
       throw new Error(`tracker: lowScore (${options.lowScore}) must not be above highScore (${options.highScore})`);
     }
     const byteTracker = new ByteTracker(options);
+    const trails = new Trails(options.trailLength);
     return frameStage(ctx, (packet) => {
       const started = performance.now();
       const input = packet.panoptic ? fromPanoptic(packet.panoptic) : fromInstances(packet);
       const reports = byteTracker.update(input.detections, packet.frame.ptsMs);
-      const tracks = reports.map((r) => trackedObject(r, input.classNames, input.segmentIds));
+      const trailOf = trails.update(reports.map((r) => ({ trackId: r.trackId, state: r.state, bbox: r.box })));
+      const tracks = reports.map((r) => trackedObject(r, input, trailOf.get(r.trackId)));
       const tracked = withSection(packet, 'tracks', tracks, ctx.label, performance.now() - started);
       return packet.panoptic ? { ...tracked, panoptic: withTrackIds(packet.panoptic, tracks) } : tracked;
     });
@@ -60,22 +66,22 @@ export const tracker = defineOperator({
 
 interface TrackerInput {
   readonly detections: Detection[];
-  readonly classNames: readonly string[];
-  /** Panoptic segment id of each detection, when the detections are segments. */
-  readonly segmentIds: readonly number[] | undefined;
+  readonly classes: ClassSet;
+  /** The panoptic segment of each detection, when the detections are segments. */
+  readonly segments: readonly Segment[] | undefined;
 }
 
 function fromPanoptic(panoptic: PanopticFrame): TrackerInput {
   const things = panoptic.segments.filter((s) => s.isThing);
   return {
     detections: things.map((s) => ({
-      box: [s.bbox[0], s.bbox[1], s.bbox[0] + s.bbox[2], s.bbox[1] + s.bbox[3]],
+      box: s.bbox,
       score: s.score,
       classId: s.classId,
-      mask: segmentMask(panoptic, s),
+      mask: runsMask(s.runs, panoptic.width, s.bbox),
     })),
-    classNames: panoptic.classNames,
-    segmentIds: things.map((s) => s.id),
+    classes: panoptic.classes,
+    segments: things,
   };
 }
 
@@ -88,31 +94,20 @@ function fromInstances(packet: FramePacket): TrackerInput {
     const mask = instances.masks?.[i];
     detections.push({ box: [b[0]!, b[1]!, b[2]!, b[3]!], score: instances.scores[i]!, classId: instances.classIds[i]!, ...(mask ? { mask } : {}) });
   }
-  return { detections, classNames: instances.classNames, segmentIds: undefined };
+  return { detections, classes: instances.classes, segments: undefined };
 }
 
-/** The pixels a segment owns, cropped to its box. */
-function segmentMask(panoptic: PanopticFrame, segment: Segment): InstanceMask {
-  const [x, y, width, height] = segment.bbox;
-  const data = new Uint8Array(width * height);
-  for (let row = 0; row < height; row++) {
-    const from = (y + row) * panoptic.width + x;
-    for (let col = 0; col < width; col++) data[row * width + col] = panoptic.segmentMap[from + col] === segment.id ? 1 : 0;
-  }
-  return { x, y, width, height, data };
-}
-
-function trackedObject(report: TrackReport, classNames: readonly string[], segmentIds: readonly number[] | undefined): TrackedObject {
-  const [x1, y1, x2, y2] = report.box;
-  const segmentId = report.detection >= 0 ? segmentIds?.[report.detection] : undefined;
+function trackedObject(report: TrackReport, input: TrackerInput, trail: readonly TrailPoint[] | undefined): TrackedObject {
+  const segment = report.detection >= 0 ? input.segments?.[report.detection] : undefined;
   return {
     trackId: report.trackId,
     state: report.state,
     classId: report.classId,
-    className: classNames[report.classId] ?? String(report.classId),
-    bbox: [x1, y1, x2 - x1, y2 - y1],
+    className: input.classes.names[report.classId] ?? String(report.classId),
+    bbox: report.box,
     score: report.score,
-    ...(segmentId === undefined ? {} : { segmentId }),
+    ...(segment === undefined ? {} : { segmentId: segment.id, runs: segment.runs }),
+    ...(trail === undefined ? {} : { trail }),
     ageMs: report.ageMs,
     hits: report.hits,
   };

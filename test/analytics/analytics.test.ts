@@ -34,7 +34,7 @@ async function runAnalytics(frames: Step[][], options: Record<string, unknown>):
         state: s.state ?? 'confirmed',
         classId: s.className === 'person' ? 11 : 13,
         className: s.className ?? 'car',
-        bbox: [s.x, s.y, 40, 30],
+        bbox: [s.x, s.y, s.x + 40, s.y + 30],
         score: 0.9,
         ageMs: (seq - firstSeen.get(s.trackId)!) * FRAME_MS,
         hits: seq - firstSeen.get(s.trackId)! + 1,

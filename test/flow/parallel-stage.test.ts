@@ -10,6 +10,7 @@ import { packetOf, releasePacket, withSection, type FramePacket, type PanopticFr
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { parallelStage, type Branch } from '../../pipeline/flow/parallel-stage.ts';
 import { chainContext, type TestChainContext } from '../helpers/data-dir.ts';
+import { testClassSet } from '../helpers/panoptic.ts';
 
 /** A frame whose lease counts how often it was given back. */
 function frame(seq: number, released: number[]): FramePacket {
@@ -18,7 +19,7 @@ function frame(seq: number, released: number[]): FramePacket {
   ]);
 }
 
-const semanticOf = (seq: number): SemanticLabels => ({ model: 'stand-in', width: 2, height: 1, labels: Uint8Array.of(seq, seq), classNames: ['a'] });
+const semanticOf = (seq: number): SemanticLabels => ({ model: 'stand-in', width: 2, height: 1, labels: Uint8Array.of(seq, seq), classes: testClassSet(['a']) });
 
 /** A branch adding `semantic`; `gate` lets a test hold its work until something has happened. */
 function semanticBranch(ctx: TestChainContext, options: { gate?: Promise<void>; failOn?: number; leases?: number[] } = {}): Branch {
@@ -46,7 +47,7 @@ function panopticBranch(ctx: TestChainContext, started?: () => void): Branch {
         classMap: new Uint8Array(2),
         segmentMap: new Uint32Array(2),
         segments: [],
-        classNames: ['a'],
+        classes: testClassSet(['a']),
       };
       return withSection(packet, 'panoptic', panoptic, 'panoptic', 2);
     }),

@@ -5,19 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import { fusePanoptic, LabelScaler, type FusionClasses } from '../../nodes/fusion/fuse-panoptic.ts';
 import { VOID_CLASS, type InstanceMask, type Instances, type SemanticLabels } from '../../pipeline/frame.ts';
+import { testClassSet } from '../helpers/panoptic.ts';
 
 // Panoptic classes: 0 road (stuff), 1 sky (stuff), 2 person (thing), 3 rider (thing), 4 car (thing), 5 void.
 const NAMES = ['road', 'sky', 'person', 'rider', 'car', 'background'];
+const SET = testClassSet(NAMES, ['person', 'rider', 'car'], { voids: ['background'] });
 const CLASSES: FusionClasses = {
-  names: NAMES,
-  isThing: [false, false, true, true, true, false],
-  isVoid: [false, false, false, false, false, true],
+  ...SET,
   // Instance classes: 0 person, 1 car, 2 dog (ignored).
   instanceToPanoptic: Int32Array.from([2, 4, -1]),
   person: 2,
   rider: 3,
 };
-const INSTANCE_NAMES = ['person', 'car', 'dog'];
+const INSTANCE_CLASSES = testClassSet(['person', 'car', 'dog'], ['person', 'car', 'dog']);
 const W = 8;
 const H = 4;
 
@@ -25,7 +25,7 @@ function semantic(rows: string[], width = W, height = H): SemanticLabels {
   // One digit per pixel, a row per string.
   const labels = Uint8Array.from(rows.join('').split('').map(Number));
   expect(labels.length).toBe(width * height);
-  return { model: 'test', width, height, labels, classNames: NAMES };
+  return { model: 'test', width, height, labels, classes: SET };
 }
 
 function mask(x: number, y: number, rows: string[]): InstanceMask {
@@ -39,7 +39,7 @@ function instances(list: { classId: number; score: number; mask: InstanceMask }[
     boxes: Float32Array.from(list.flatMap((d) => [d.mask.x, d.mask.y, d.mask.x + d.mask.width, d.mask.y + d.mask.height])),
     scores: Float32Array.from(list.map((d) => d.score)),
     classIds: Int32Array.from(list.map((d) => d.classId)),
-    classNames: INSTANCE_NAMES,
+    classes: INSTANCE_CLASSES,
     masks: list.map((d) => d.mask),
   };
 }
@@ -68,6 +68,15 @@ function expectConsistent(result: ReturnType<typeof fuse>) {
   for (const segment of result.segments) {
     expect(area.get(segment.id)).toBe(segment.area);
     expect(segment.isThing).toBe(CLASSES.isThing[segment.classId]);
+    // The runs fusion hands on are exactly the segment's pixels, inside its box.
+    const fromRuns: number[] = [];
+    for (let r = 0; r < segment.runs.length; r += 2) for (let p = segment.runs[r]!; p < segment.runs[r + 1]!; p++) fromRuns.push(p);
+    const fromMap = [...result.segmentMap.keys()].filter((p) => result.segmentMap[p] === segment.id);
+    expect(fromRuns).toEqual(fromMap);
+    const [x1, y1, x2, y2] = segment.bbox;
+    expect(fromRuns.every((p) => p % W >= x1 && p % W < x2 && Math.floor(p / W) >= y1 && Math.floor(p / W) < y2)).toBe(true);
+    expect(fromRuns.some((p) => p % W === x1) && fromRuns.some((p) => p % W === x2 - 1)).toBe(true);
+    expect(fromRuns.some((p) => Math.floor(p / W) === y1) && fromRuns.some((p) => Math.floor(p / W) === y2 - 1)).toBe(true);
   }
 }
 
@@ -83,7 +92,7 @@ describe('fusePanoptic', () => {
     const result = fuse(sky_road, undefined);
     expectConsistent(result);
     expect(result.segments.map((s) => [s.className, s.area, s.bbox])).toEqual([
-      ['road', 16, [0, 2, 8, 2]],
+      ['road', 16, [0, 2, 8, 4]],
       ['sky', 16, [0, 0, 8, 2]],
     ]);
   });
@@ -94,7 +103,7 @@ describe('fusePanoptic', () => {
     expectConsistent(result);
     expect(classRows(result)).toEqual(['11111111', '11444111', '00444000', '00000000']);
     const thing = result.segments.find((s) => s.isThing)!;
-    expect(thing).toMatchObject({ id: 1, className: 'car', area: 6, bbox: [2, 1, 3, 2], score: expect.closeTo(0.9, 6) });
+    expect(thing).toMatchObject({ id: 1, className: 'car', area: 6, bbox: [2, 1, 5, 3], score: expect.closeTo(0.9, 6) });
   });
 
   it('the higher score wins where two instances overlap, whatever their order', () => {
@@ -110,8 +119,8 @@ describe('fusePanoptic', () => {
     expectConsistent(result);
     const [first, second] = result.segments.filter((s) => s.isThing);
     // Ids follow score order: the 0.8 car is segment 1 and keeps the shared column x=3..4.
-    expect(first).toMatchObject({ id: 1, area: 8, bbox: [3, 0, 4, 2] });
-    expect(second).toMatchObject({ id: 2, area: 4, bbox: [1, 0, 2, 2] });
+    expect(first).toMatchObject({ id: 1, area: 8, bbox: [3, 0, 7, 2] });
+    expect(second).toMatchObject({ id: 2, area: 4, bbox: [1, 0, 3, 2] });
     expect(result.segmentMap[3]).toBe(1);
   });
 

@@ -14,6 +14,7 @@ import type { Instances, SemanticLabels } from '../../pipeline/frame.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 import { decodeFrame } from '../helpers/frames.ts';
+import { boxIou } from '../../lib/geometry/box.ts';
 
 interface SeenByAPerson {
   readonly frame: number;
@@ -38,14 +39,6 @@ function fraction(labels: Uint8Array, width: number, rows: [number, number], cla
   return hits / ((rows[1] - rows[0]) * width);
 }
 
-function iou(a: readonly number[], b: readonly number[]): number {
-  const w = Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!);
-  const h = Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!);
-  if (w <= 0 || h <= 0) return 0;
-  const area = (r: readonly number[]) => (r[2]! - r[0]!) * (r[3]! - r[1]!);
-  return (w * h) / (area(a) + area(b) - w * h);
-}
-
 describe('real models on a real highway frame', () => {
   let espnet: ModelSession;
   let yolo: ModelSession;
@@ -64,7 +57,7 @@ describe('real models on a real highway frame', () => {
     expect(labels.dims).toEqual([1, 256, 512]);
     const names = espnet.entry.classes.names;
     const data = labels.data as Uint8Array;
-    semantic = { model: espnet.entry.id, width: 512, height: 256, labels: data, classNames: names };
+    semantic = { model: espnet.entry.id, width: 512, height: 256, labels: data, classes: espnet.entry.classes };
     for (const region of seen.regions) {
       const rows: [number, number] = [Math.round(region.rows[0] * 256), Math.round(region.rows[1] * 256)];
       expect(fraction(data, 512, rows, names.indexOf(region.className)), region.className).toBeGreaterThan(region.atLeast);
@@ -78,7 +71,7 @@ describe('real models on a real highway frame', () => {
     const out = await yolo.run(tensor);
     instances = decodeYoloSeg(
       yolo.entry.id,
-      yolo.entry.classes.names,
+      yolo.entry.classes,
       {
         predictions: out.output0!.data as Float32Array,
         predictionDims: out.output0!.dims,
@@ -89,11 +82,11 @@ describe('real models on a real highway frame', () => {
       { minScore: 0.3, iouThreshold: 0.5, maxDetections: 100 },
     );
     const cars = Array.from({ length: instances.count }, (_, i) => i).filter(
-      (i) => instances.classNames[instances.classIds[i]!] === 'car',
+      (i) => instances.classes.names[instances.classIds[i]!] === 'car',
     );
     const boxes = cars.map((i) => Array.from(instances.boxes.subarray(i * 4, i * 4 + 4)));
     for (const { box } of seen.cars) {
-      expect(Math.max(...boxes.map((b) => iou(b, box)))).toBeGreaterThan(0.7);
+      expect(Math.max(...boxes.map((b) => boxIou(b, box)))).toBeGreaterThan(0.7);
     }
     for (const i of cars) {
       const mask = instances.masks![i]!;
@@ -124,10 +117,8 @@ describe('real models on a real highway frame', () => {
       semantic,
       instances,
       {
-        names: cs.names,
-        isThing: cs.isThing,
-        isVoid: cs.isVoid,
-        instanceToPanoptic: Int32Array.from(instances.classNames, (n) => (map[n] ? cs.names.indexOf(map[n]!) : -1)),
+        ...cs,
+        instanceToPanoptic: Int32Array.from(instances.classes.names, (n) => (map[n] ? cs.names.indexOf(map[n]!) : -1)),
         person: cs.names.indexOf('person'),
         rider: cs.names.indexOf('rider'),
       },

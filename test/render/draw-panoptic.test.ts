@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { drawPanoptic } from '../../nodes/render/draw-panoptic.ts';
 import type { PanopticFrame } from '../../pipeline/frame.ts';
 import { noise } from '../helpers/noise.ts';
+import { testClassSet } from '../helpers/panoptic.ts';
 
 const W = 37;
 const H = 23;
@@ -52,7 +53,7 @@ describe('drawPanoptic', () => {
   const map = segmentMap();
   const colors = noise(7 * 3, 11);
   const isThing = Uint8Array.of(0, 0, 0, 1, 1, 1, 1);
-  const panoptic: PanopticFrame = { width: W, height: H, classMap: new Uint8Array(W * H), segmentMap: map, segments: [], classNames: [] };
+  const panoptic: PanopticFrame = { width: W, height: H, classMap: new Uint8Array(W * H), segmentMap: map, segments: [], classes: testClassSet([]) };
 
   for (const contours of [true, false]) {
     it(`follows the rules pixel by pixel (contours: ${contours})`, () => {

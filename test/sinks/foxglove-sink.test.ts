@@ -11,12 +11,13 @@ import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError } from '../../pipeline/config/validation.ts';
-import type { FrameAnalytics, FramePacket, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
+import type { FrameAnalytics, FramePacket, PanopticFrame, TrackedObject } from '../../pipeline/frame.ts';
 import { createFoxgloveSink, foxgloveSink, type FoxgloveSink } from '../../nodes/sinks/foxglove/foxglove-sink.ts';
 import type { CompressedImageJson } from '../../nodes/sinks/foxglove/image-message.ts';
 import type { CountsMessage } from '../../nodes/sinks/foxglove/counts-message.ts';
 import { segmentOutlines, type Point } from '../../nodes/sinks/foxglove/segment-outline.ts';
 import { graphContext } from '../helpers/data-dir.ts';
+import { testClassSet, withRuns } from '../helpers/panoptic.ts';
 
 const { FoxgloveClient } = foxglove;
 type FoxgloveClient = InstanceType<typeof FoxgloveClient>;
@@ -94,16 +95,18 @@ function panopticFrame(dx: number): PanopticFrame {
     segmentMap.fill(CAR_SEGMENT, row * WIDTH + x + dx, row * WIDTH + x + dx + w);
     classMap.fill(1, row * WIDTH + x + dx, row * WIDTH + x + dx + w);
   }
-  const segments: Segment[] = [
+  const segments = withRuns(segmentMap, WIDTH, [
     { id: 1, classId: 0, className: 'road', isThing: false, area: WIDTH * HEIGHT - w * h, bbox: [0, 0, WIDTH, HEIGHT], score: 1 },
-    { id: CAR_SEGMENT, classId: 1, className: 'car', isThing: true, area: w * h, bbox: [x + dx, y, w, h], score: 0.87, trackId: CAR_TRACK, trackState: 'confirmed' },
-  ];
-  return { width: WIDTH, height: HEIGHT, classMap, segmentMap, segments, classNames: CLASS_NAMES };
+    { id: CAR_SEGMENT, classId: 1, className: 'car', isThing: true, area: w * h, bbox: [x + dx, y, x + dx + w, y + h], score: 0.87, trackId: CAR_TRACK, trackState: 'confirmed' },
+  ]);
+  return { width: WIDTH, height: HEIGHT, classMap, segmentMap, segments, classes: testClassSet(CLASS_NAMES, ['car']) };
 }
 
+/** The car track in the frame where it has moved `dx`, with the trail the tracker keeps: its bottom centre every 10 px so far. */
 function carTrack(dx: number): TrackedObject {
   const [x, y, w, h] = CAR;
-  return { trackId: CAR_TRACK, state: 'confirmed', classId: 1, className: 'car', bbox: [x + dx, y, w, h], score: 0.87, segmentId: CAR_SEGMENT, ageMs: 0, hits: 1 };
+  const trail = Array.from({ length: dx / 10 + 1 }, (_, k) => [x + k * 10 + w / 2, y + h] as const);
+  return { trackId: CAR_TRACK, state: 'confirmed', classId: 1, className: 'car', bbox: [x + dx, y, x + dx + w, y + h], score: 0.87, segmentId: CAR_SEGMENT, ageMs: 0, hits: 1, trail };
 }
 
 const analytics: FrameAnalytics = {
@@ -495,9 +498,8 @@ describe('segment outlines', () => {
         [minX, minY, maxX, maxY, area] = [Math.min(minX, x), Math.min(minY, y), Math.max(maxX, x), Math.max(maxY, y), area + 1];
       }),
     );
-    const segment: Segment = { id: 5, classId: 1, className: 'car', isThing: true, area, bbox: [minX, minY, maxX - minX + 1, maxY - minY + 1], score: 1 };
-    const panoptic: PanopticFrame = { width, height, classMap: new Uint8Array(width * height), segmentMap, segments: [segment], classNames: CLASS_NAMES };
-    return segmentOutlines(panoptic, segment, options);
+    const [segment] = withRuns(segmentMap, width, [{ id: 5, classId: 1, className: 'car', isThing: true, area, bbox: [minX, minY, maxX + 1, maxY + 1], score: 1 }]);
+    return segmentOutlines(width, segment!, options);
   }
   const corners = (polygon: readonly Point[]) => sortPoints(polygon.map(([x, y]) => ({ x, y })));
   const shoelace = (polygon: readonly Point[]) =>

@@ -24,6 +24,7 @@ import {
 } from '../../nodes/sinks/panoptic-png-sink.ts';
 import { tempFolder } from '../evaluation/segmentation/fixtures.ts';
 import { graphContext } from '../helpers/data-dir.ts';
+import { testClassSet, withRuns } from '../helpers/panoptic.ts';
 
 const CLASS_NAMES = ['road', 'sky', 'car', 'person'];
 const W = 6;
@@ -40,6 +41,7 @@ function seg(id: number, classId: number, extra: Partial<Segment> = {}): Segment
     area: 0,
     bbox: [0, 0, 1, 1],
     score: 1,
+    runs: new Uint32Array(0),
     ...extra,
   };
 }
@@ -52,8 +54,8 @@ function panopticFrame(rows: string[], segments: Segment[]): PanopticFrame {
     height: H,
     classMap: new Uint8Array(W * H),
     segmentMap,
-    segments,
-    classNames: CLASS_NAMES,
+    segments: withRuns(segmentMap, W, segments),
+    classes: testClassSet(CLASS_NAMES, ['car', 'person']),
   };
 }
 

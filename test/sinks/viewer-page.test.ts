@@ -17,6 +17,8 @@ import type { VideoHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
 import { createViewerSink, viewerOptions, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { graphContext } from '../helpers/data-dir.ts';
+import { fromXywh, type XywhBox } from '../../lib/geometry/box.ts';
+import { testClassSet } from '../helpers/panoptic.ts';
 
 declare global {
   interface Window {
@@ -74,8 +76,9 @@ async function sceneJpeg(scene: Scene, step: number): Promise<Buffer> {
   return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
 }
 
-function thing(id: number, className: string, bbox: Segment['bbox'], score: number, trackId: number): Segment {
-  return { id, classId: id, className, isThing: true, area: bbox[2] * bbox[3], bbox, score, trackId, trackState: 'confirmed' };
+/** A thing given by its `[x, y, width, height]`; the page draws from the header alone, so it owns no pixels. */
+function thing(id: number, className: string, [x, y, w, h]: XywhBox, score: number, trackId: number): Segment {
+  return { id, classId: id, className, isThing: true, area: w * h, bbox: fromXywh(x, y, w, h), score, trackId, trackState: 'confirmed', runs: new Uint32Array(0) };
 }
 
 /** Analytics whose counts change from frame to frame, with totals that grow and a line event now and then. */
@@ -112,11 +115,11 @@ function packet(scene: Scene, seq: number, jpeg: Buffer): FramePacket {
       classMap: new Uint8Array(0),
       segmentMap: new Uint32Array(0),
       segments: [
-        { id: 1, classId: 0, className: 'road', isThing: false, area: WIDTH * 140, bbox: [0, 200, WIDTH, 160], score: 1 },
+        { id: 1, classId: 0, className: 'road', isThing: false, area: WIDTH * 140, bbox: [0, 200, WIDTH, 360], score: 1, runs: new Uint32Array(0) },
         thing(2, 'car', [x, y, w, h], 0.87, 3),
         thing(3, 'person', [49 + (seq % SCENE_FRAMES) * 60, 224, 22, 52], 0.71, 7),
       ],
-      classNames: ['road', 'car', 'person'],
+      classes: testClassSet(['road', 'car', 'person'], ['car', 'person']),
     },
     analytics: analytics(scene, seq, ptsMs),
     overlay: { jpeg, width: WIDTH, height: HEIGHT },

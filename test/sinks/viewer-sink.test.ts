@@ -14,6 +14,8 @@ import { readBinaryMessage, type FramesHeader, type VideoHeader } from '../../no
 import type { ServerEvent } from '../../nodes/sinks/viewer/protocol.ts';
 import { createViewerSink, viewerSink, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import { graphContext } from '../helpers/data-dir.ts';
+import { fromXywh, type XywhBox } from '../../lib/geometry/box.ts';
+import { testClassSet } from '../helpers/panoptic.ts';
 
 const WIDTH = 320;
 const HEIGHT = 180;
@@ -93,8 +95,9 @@ function syntheticRgb(): Uint8Array {
   return rgb;
 }
 
-function segment(id: number, className: string, isThing: boolean, bbox: Segment['bbox'], score: number, trackId?: number): Segment {
-  const base = { id, classId: id, className, isThing, area: bbox[2] * bbox[3], bbox, score };
+/** A segment given by its `[x, y, width, height]`; the map is all void, so it owns no pixels. */
+function segment(id: number, className: string, isThing: boolean, [x, y, w, h]: XywhBox, score: number, trackId?: number): Segment {
+  const base = { id, classId: id, className, isThing, area: w * h, bbox: fromXywh(x, y, w, h), score, runs: new Uint32Array(0) };
   return trackId === undefined ? base : { ...base, trackId, trackState: 'confirmed' };
 }
 
@@ -112,7 +115,7 @@ function panoptic(): PanopticFrame {
     classMap: new Uint8Array(WIDTH * HEIGHT),
     segmentMap: new Uint32Array(WIDTH * HEIGHT),
     segments: SEGMENTS,
-    classNames: ['road', 'car', 'person'],
+    classes: testClassSet(['road', 'car', 'person'], ['car', 'person']),
   };
 }
 

@@ -4,10 +4,11 @@
  *
  * - each thing's outline as a filled `LINE_LOOP` polygon, per piece (segment-outline.ts);
  * - its label as text, `car #12 0.87` (`car ? 0.87` while its track is tentative), like the overlay;
- * - the last positions of each track (bottom centre of its box) as a `LINE_STRIP` trail;
+ * - each track's trail (kept by the tracker, the same the overlay draws) as a `LINE_STRIP`;
  * - counting lines as `LINE_STRIP` and zones as `LINE_LOOP`, each labelled with its totals.
  *
  * Coordinates are pixels of the overlay JPEG (scaled from the panoptic frame when they differ).
+ * Colours are the panoptic class set's palette, as the overlay's.
  */
 import { PointsAnnotationType, type Color, type ImageAnnotations, type Point2, type PointsAnnotation, type TextAnnotation, type Time } from '@foxglove/schemas';
 import type { FrameAnalytics, FramePacket, PanopticFrame, TrackedObject } from '../../../pipeline/frame.ts';
@@ -16,14 +17,10 @@ import { foxgloveTime } from './foxglove-time.ts';
 import { segmentOutlines, type Point } from './segment-outline.ts';
 import { thingLabel } from '../../render/annotate.ts';
 
-export type TrailMap = ReadonlyMap<number, readonly Point[]>;
-
 export interface AnnotationInputs {
   readonly packet: FramePacket;
-  /** Recent positions per track id, in panoptic (frame) pixels. */
-  readonly trails: TrailMap;
-  /** The class palette of the panoptic frame's class set, so colours match the overlay's. */
-  readonly palette: readonly Rgb[] | undefined;
+  /** At most this many of the last positions of each track's trail; 0 for no trails. */
+  readonly trailPoints: number;
 }
 
 const FILL_ALPHA = 0.35;
@@ -39,9 +36,10 @@ const LINE_COLOR: Rgb = [255, 210, 63];
 const ZONE_COLOR: Rgb = [63, 208, 255];
 
 /** The frame's annotations; empty lists when the packet has nothing to draw. */
-export function buildImageAnnotations({ packet, trails, palette }: AnnotationInputs): ImageAnnotations {
+export function buildImageAnnotations({ packet, trailPoints }: AnnotationInputs): ImageAnnotations {
   const timestamp = foxgloveTime(packet.frame.capturedAtMs);
   const { panoptic, tracks, analytics } = packet;
+  const palette = panoptic?.classes.palette;
   const image = imageSize(packet);
   // Boxes and masks are in panoptic pixels; Foxglove draws on the JPEG, which may be scaled.
   const scaleX = panoptic ? image.width / panoptic.width : 1;
@@ -51,7 +49,7 @@ export function buildImageAnnotations({ packet, trails, palette }: AnnotationInp
   const points: PointsAnnotation[] = [];
   const texts: TextAnnotation[] = [];
   if (panoptic) addThings(panoptic, palette, timestamp, scale, points, texts);
-  if (tracks) addTrails(tracks, trails, palette, timestamp, scale, points);
+  if (tracks && trailPoints > 0) addTrails(tracks, trailPoints, palette, timestamp, scale, points);
   if (analytics) addLinesAndZones(analytics, image, timestamp, points, texts);
   return { timestamp, circles: [], points, texts };
 }
@@ -76,7 +74,7 @@ function addThings(
   for (const segment of panoptic.segments) {
     if (!segment.isThing) continue;
     const shade = instanceShade(classColor(segment.classId, palette), displayId(segment));
-    for (const polygon of segmentOutlines(panoptic, segment)) {
+    for (const polygon of segmentOutlines(panoptic.width, segment)) {
       points.push({
         timestamp,
         type: PointsAnnotationType.LINE_LOOP,
@@ -87,7 +85,7 @@ function addThings(
         thickness: OUTLINE_PX,
       });
     }
-    const corner = scale([segment.bbox[0], segment.bbox[1]]);
+    const corner = scale([segment.bbox[0], segment.bbox[1]]); // the box's top-left corner
     texts.push({
       timestamp,
       // The position is the text's bottom-left corner: above the box, or inside it at the top edge.
@@ -100,17 +98,16 @@ function addThings(
   }
 }
 
-
 function addTrails(
   tracks: readonly TrackedObject[],
-  trails: TrailMap,
+  trailPoints: number,
   palette: readonly Rgb[] | undefined,
   timestamp: Time,
   scale: (point: Point) => Point2,
   points: PointsAnnotation[],
 ): void {
   for (const track of tracks) {
-    const trail = trails.get(track.trackId);
+    const trail = track.trail && track.trail.length > trailPoints ? track.trail.slice(-trailPoints) : track.trail;
     if (!trail || trail.length < 2) continue;
     points.push({
       timestamp,

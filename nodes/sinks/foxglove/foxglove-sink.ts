@@ -25,10 +25,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../../pipeline/config/validation.ts';
 import type { FramePacket } from '../../../pipeline/frame.ts';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
-import { loadModelCatalog, type ModelCatalog } from '../../inference/model-catalog.ts';
-import type { Rgb } from '../../render/segment-colors.ts';
-import { Trails } from '../../render/trails.ts';
-import { encodeAnnotationsMessage, type TrailMap } from './annotations-message.ts';
+import { encodeAnnotationsMessage } from './annotations-message.ts';
 import { ClientSession } from './client-session.ts';
 import { encodeCountsMessage } from './counts-message.ts';
 import { isLoopback, refuseUpgrade } from '../network-access.ts';
@@ -67,7 +64,7 @@ const foxgloveOptions = z.object({
     .min(1)
     .optional()
     .describe('Access token clients must present (?token= or Authorization: Bearer); required off loopback'),
-  trailLength: z.number().int().min(0).default(20).describe('Positions of each track sent as its trail; 0 for none'),
+  trailLength: z.number().int().min(0).default(20).describe("Last positions of each track's trail sent (the tracker keeps the trail); 0 for none"),
   allowedOrigins: z
     .array(z.string())
     .default(['https://app.foxglove.dev'])
@@ -104,7 +101,6 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
         'or slow clients are cut off before they ever skip an image',
     );
   }
-  const palettes = await classPalettes(ctx);
 
   const server = createServer((_req, res) => {
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
@@ -133,7 +129,6 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
   const channelsByStream = new Map<string, StreamChannels>();
   const channelIds = new Set<number>();
   const sessions = new Set<ClientSession>();
-  const trailsByStream = new Map<string, Trails>();
   // A new id per run: Foxglove clears what it shows when it reconnects to a new session.
   const sessionId = randomUUID();
 
@@ -200,16 +195,12 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     write(packet) {
       const { stream, capturedAtMs } = packet.frame;
       const channels = channelsOf(stream);
-      // Trails follow every frame, subscribed or not, so a client that subscribes late sees them whole.
-      let trails = trailsByStream.get(stream);
-      if (!trails) trailsByStream.set(stream, (trails = new Trails(options.trailLength)));
-      const trailMap: TrailMap = packet.tracks ? trails.update(packet.tracks) : new Map();
       const timestampNs = toNanoseconds(foxgloveTime(capturedAtMs));
 
       // Small, lossless channels first: they never wait behind the image of the same frame.
       sendToSubscribers(channels.counts.id, timestampNs, () => encodeCountsMessage(packet));
       sendToSubscribers(channels.annotations.id, timestampNs, () =>
-        encodeAnnotationsMessage({ packet, trails: trailMap, palette: palettes.get(classSetKey(packet)) }),
+        encodeAnnotationsMessage({ packet, trailPoints: options.trailLength }),
       );
       sendImage(packet, channels.image.id, timestampNs);
 
@@ -237,22 +228,4 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
       });
     },
   };
-}
-
-/**
- * Palettes per class set, keyed by the set's class names, so outlines are drawn in the overlay's
- * colours. Without the catalog, classes get stable made-up colours instead.
- */
-async function classPalettes(ctx: GraphContext): Promise<ReadonlyMap<string, readonly Rgb[] | undefined>> {
-  try {
-    const catalog = await ctx.shared<ModelCatalog>('model-catalog', async () => loadModelCatalog());
-    return new Map([...catalog.values()].map((model) => [model.classes.names.join('\n'), model.classes.palette]));
-  } catch (error) {
-    ctx.log.warn(`foxglove: no class palettes (${(error as Error).message}); annotations use made-up colours`);
-    return new Map();
-  }
-}
-
-function classSetKey(packet: FramePacket): string {
-  return packet.panoptic?.classNames.join('\n') ?? '';
 }

@@ -8,7 +8,8 @@
  * 8-connected piece of the segment gets its own polygon (an occluded car can be cut in two);
  * holes are not traced, since a filled polygon cannot show them anyway.
  */
-import type { PanopticFrame, Segment } from '../../../pipeline/frame.ts';
+import { runsMask } from '../../../lib/geometry/pixel-runs.ts';
+import type { Segment } from '../../../pipeline/frame.ts';
 
 export type Point = readonly [number, number];
 
@@ -33,22 +34,11 @@ const AHEAD_LEFT_Y = [-1, 0, 0, -1] as const;
 const AHEAD_RIGHT_X = [0, -1, -1, 0] as const;
 const AHEAD_RIGHT_Y = [0, 0, -1, -1] as const;
 
-/** Outer outlines of `segment`'s pixels in `panoptic`, largest piece first, in frame pixels. */
-export function segmentOutlines(panoptic: PanopticFrame, segment: Segment, options: OutlineOptions = DEFAULT_OUTLINE_OPTIONS): Point[][] {
-  // The bbox bounds the segment's pixels, so only that window is scanned.
-  const [bx, by, bw, bh] = segment.bbox;
-  const x0 = Math.max(0, Math.floor(bx));
-  const y0 = Math.max(0, Math.floor(by));
-  const width = Math.min(panoptic.width, Math.ceil(bx + bw)) - x0;
-  const height = Math.min(panoptic.height, Math.ceil(by + bh)) - y0;
-  if (width <= 0 || height <= 0) return [];
-
+/** Outer outlines of `segment`'s pixels (its runs in a `frameWidth`-wide map), largest piece first, in frame pixels. */
+export function segmentOutlines(frameWidth: number, segment: Segment, options: OutlineOptions = DEFAULT_OUTLINE_OPTIONS): Point[][] {
   // 0 outside, 1 inside and not yet traced, 2 inside and traced.
-  const mask = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const row = (y0 + y) * panoptic.width + x0;
-    for (let x = 0; x < width; x++) if (panoptic.segmentMap[row + x] === segment.id) mask[y * width + x] = 1;
-  }
+  const { x: x0, y: y0, width, height, data: mask } = runsMask(segment.runs, frameWidth, segment.bbox);
+  if (width <= 0 || height <= 0) return [];
 
   const pieces: { points: Point[]; area: number }[] = [];
   const stack = new Int32Array(width * height);

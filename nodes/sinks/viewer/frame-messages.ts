@@ -3,9 +3,9 @@
  * every client.
  */
 import sharp from 'sharp';
-import type { FramePacket, LineTotals, Segment, ZoneTotals } from '../../../pipeline/frame.ts';
+import type { FramePacket, LineTotals, ZoneTotals } from '../../../pipeline/frame.ts';
 import { thingCounts } from '../../analytics/thing-counts.ts';
-import { frameRecord } from '../frame-record.ts';
+import { frameRecord, segmentRecord, type SegmentRecord } from '../frame-record.ts';
 import { encodeSegmentMap } from '../panoptic-png-sink.ts';
 
 /** A thing as the `video` header lists it. */
@@ -45,7 +45,7 @@ export interface VideoHeader extends FrameStamp {
 /** The JSON header of a `frames` message. */
 export interface FramesHeader extends FrameStamp {
   readonly type: 'frames';
-  readonly segments: readonly Segment[];
+  readonly segments: readonly (SegmentRecord & { readonly classId: number })[];
   readonly classNames: readonly string[];
   readonly jpegBytes: number;
   readonly maskBytes: number;
@@ -91,7 +91,7 @@ export function videoMessage(packet: FramePacket, sentAtMs: number): Buffer | un
     segments: things.map((s) => ({
       id: s.id,
       className: s.className,
-      bbox: [s.bbox[0] * sx, s.bbox[1] * sy, s.bbox[2] * sx, s.bbox[3] * sy],
+      bbox: [s.bbox[0] * sx, s.bbox[1] * sy, (s.bbox[2] - s.bbox[0]) * sx, (s.bbox[3] - s.bbox[1]) * sy],
       score: s.score,
       ...(s.trackId === undefined ? {} : { trackId: s.trackId }),
     })),
@@ -130,8 +130,8 @@ export function framesSnapshot(packet: FramePacket): FramesSnapshot | undefined 
       capturedAtMs: frame.capturedAtMs,
       width: frame.width,
       height: frame.height,
-      segments: panoptic.segments,
-      classNames: panoptic.classNames,
+      segments: panoptic.segments.map((s) => ({ ...segmentRecord(s), classId: s.classId })),
+      classNames: panoptic.classes.names,
     },
     rgb: frame.data.slice(),
     mask,
