@@ -9,24 +9,30 @@
  *
  * A step may be a parallel block: its operators work on the same frame at once and the frame
  * goes on when all are done (parallel-stage.ts). A live chain lets `maxInFlight` frames in at
- * once, the newest first (flow-limiter.ts); a lossless one is bounded by its source's pool.
+ * once, the newest first (flow-limiter.ts); a lossless one is bounded by its source's pool. In a
+ * live chain, a frame still in flight `frameTimeoutMs` after it went in is reported with the stage
+ * that holds it, counted as a drop at `watchdog`, and its place goes to the next frame.
  *
  * One chain per source, with its own operator instances (per-stream state never mixes) and
  * shared side packets (one inference session per model). A chain that fails is logged and
  * reported to the sinks; the others go on. Everything expensive is created, and checked, before
  * the first frame flows; if any of it fails, what was already created is disposed.
  */
-import type { Observable, Subscription } from 'rxjs';
+import { tap, type Observable, type Subscription } from 'rxjs';
 import { releasePacket, type FramePacket } from './frame.ts';
 import type { Logger } from './log.ts';
 import { PipelineMetrics } from './metrics.ts';
 import type { ChainContext, GraphContext, Sink } from './node.ts';
 import { sectionsWritten, type GraphSpec } from './config/resolve.ts';
-import { flowLimiter } from './flow/flow-limiter.ts';
+import { flowLimiter, type FrameWatchdog } from './flow/flow-limiter.ts';
+import { FrameWhereabouts } from './flow/frame-whereabouts.ts';
 import { parallelStage, type Branch } from './flow/parallel-stage.ts';
 
 /** Where a live stream's frames are dropped while its chain is full, in drop counts and logs. */
 export const FLOW_LIMITER_LABEL = 'flow-limiter';
+
+/** Where a live stream's frames held past `frameTimeoutMs` are counted, in drop counts and logs. */
+export const WATCHDOG_LABEL = 'watchdog';
 
 export interface StreamOutcome {
   readonly stream: string;
@@ -97,6 +103,23 @@ export async function buildGraph(
     }
   };
 
+  /** Reports a frame held too long with the stage that holds it, and counts it; the stream goes on. */
+  const watchdogFor = (stream: string, whereabouts: FrameWhereabouts): FrameWatchdog => {
+    const watchdogLog = log.child(`${stream}:${WATCHDOG_LABEL}`);
+    return {
+      timeoutMs: spec.frameTimeoutMs,
+      onTimeout: (packet, heldMs) => {
+        metrics.drop(stream, WATCHDOG_LABEL);
+        watchdogLog.warn(
+          `frame ${packet.frame.seq} held by ${whereabouts.describe(packet.frame)} for ${Math.round(heldMs)} ms ` +
+            `(frameTimeoutMs ${spec.frameTimeoutMs}): counted as a drop at ${WATCHDOG_LABEL}, the next frame goes in`,
+        );
+      },
+      onLateRelease: (packet, heldMs) =>
+        watchdogLog.info(`frame ${packet.frame.seq} released after ${Math.round(heldMs)} ms, after the watchdog had given up on it`),
+    };
+  };
+
   const chains: { stream: string; frames$: Observable<FramePacket> }[] = [];
   try {
     for (const source of spec.sources) {
@@ -110,23 +133,25 @@ export async function buildGraph(
         log: log.child(`${source.id}:${label}`),
       });
       let frames$ = await source.node.create(source.options, chainContext('source', 0));
-      if (!lossless) {
+      // Live chains only: a lossless chain has no flow limiter, hence no watchdog to tell.
+      const whereabouts = lossless ? undefined : new FrameWhereabouts();
+      if (whereabouts) {
         // Live: the newest frame waits at the door while the chain is full (MediaPipe's flow limiter).
-        frames$ = frames$.pipe(
-          flowLimiter(spec.maxInFlight, (dropped) => {
-            metrics.drop(source.id, FLOW_LIMITER_LABEL);
-            releasePacket(dropped);
-          }),
-        );
+        const onDrop = (dropped: FramePacket) => {
+          metrics.drop(source.id, FLOW_LIMITER_LABEL);
+          releasePacket(dropped);
+        };
+        frames$ = frames$.pipe(flowLimiter(spec.maxInFlight, onDrop, watchdogFor(source.id, whereabouts)));
       }
       for (const [position, step] of spec.pipeline.entries()) {
+        if (whereabouts) frames$ = frames$.pipe(tap((packet) => whereabouts.handedTo(packet.frame, step.label)));
         if ('parallel' in step) {
           const branches: Branch[] = [];
           for (const branch of step.parallel) {
             const operator = await branch.node.create(branch.options, chainContext(branch.label, position));
-            branches.push({ writes: sectionsWritten(branch.node), operator });
+            branches.push({ label: branch.label, writes: sectionsWritten(branch.node), operator });
           }
-          frames$ = parallelStage(chainContext(step.label, position), branches)(frames$);
+          frames$ = parallelStage(chainContext(step.label, position), branches, whereabouts)(frames$);
         } else {
           frames$ = (await step.node.create(step.options, chainContext(step.label, position)))(frames$);
         }

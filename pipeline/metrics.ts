@@ -8,7 +8,7 @@ export interface StreamStats {
   readonly decoded: number;
   /** Frames that reached the sinks. */
   readonly processed: number;
-  /** Frames dropped, per place (`source`, a node label, ...). */
+  /** Frames dropped, per place (`source`, `flow-limiter`, `watchdog`, a node label, ...). */
   readonly drops: Readonly<Record<string, number>>;
   readonly dropped: number;
   /**

@@ -52,6 +52,14 @@ export const configFileSchema = z.strictObject({
     .describe(
       'Live streams: frames between a source and the sinks at once (a flow limiter); 1 gives the lowest latency, more overlaps the stages for throughput on machines with cores to spare',
     ),
+  frameTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(5000)
+    .describe(
+      'Live streams: milliseconds a frame may stay between its source and the sinks; past that a watchdog logs the stage that holds it, counts it as a drop at "watchdog" and lets the next frame in',
+    ),
   sources: z.array(sourceEntry).min(1, 'at least one source'),
   pipeline: z.array(z.union([nodeEntry, parallelEntry])).default([]),
   sinks: z.array(nodeEntry).default([]),

@@ -1,8 +1,8 @@
-import { map, tap, timer, type Observable } from 'rxjs';
+import { EMPTY, map, NEVER, tap, timer, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { packetOf, releasePacket, type FramePacket } from '../../pipeline/frame.ts';
-import { flowLimiter } from '../../pipeline/flow/flow-limiter.ts';
+import { flowLimiter, type FrameWatchdog } from '../../pipeline/flow/flow-limiter.ts';
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -23,6 +23,32 @@ const letterOf = (packet: FramePacket) => 'abcdefgh'[packet.frame.seq]!;
 /** The rest of the chain, standing in: holds each frame for `frames` virtual frames, then lets it go. */
 const heldFor = (frames: number) => (packets: Observable<FramePacket>) =>
   packets.pipe(tap((packet) => timer(frames).subscribe(() => releasePacket(packet))), map(letterOf));
+
+/**
+ * The rest of the chain, standing in, with a holding time per frame: a frame missing from `frames`
+ * is never released, as by a stage that forgets it.
+ */
+const heldPerFrame = (frames: Readonly<Record<string, number>>) => (packets: Observable<FramePacket>) =>
+  packets.pipe(
+    tap((packet) => {
+      const held = frames[letterOf(packet)];
+      if (held !== undefined) timer(held).subscribe(() => releasePacket(packet));
+    }),
+    map(letterOf),
+  );
+
+/** A watchdog that records what it reports, as `letter@heldMs`. */
+function recordingWatchdog(timeoutMs: number): FrameWatchdog & { readonly timedOut: string[]; readonly late: string[] } {
+  const timedOut: string[] = [];
+  const late: string[] = [];
+  return {
+    timeoutMs,
+    onTimeout: (packet, heldMs) => timedOut.push(`${letterOf(packet)}@${heldMs}`),
+    onLateRelease: (packet, heldMs) => late.push(`${letterOf(packet)}@${heldMs}`),
+    timedOut,
+    late,
+  };
+}
 
 describe('flowLimiter (virtual time)', () => {
   it('lets one frame in at a time, and the newest waiting one when it leaves', () => {
@@ -71,7 +97,122 @@ describe('flowLimiter (virtual time)', () => {
     expect(released).toEqual({ a: 1, b: 1 });
   });
 
+  it('completes at once on an empty source', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(EMPTY.pipe(flowLimiter(1, () => expect.unreachable()))).toBe('|');
+      expectObservable(cold<FramePacket>('---|').pipe(flowLimiter(1, () => expect.unreachable()))).toBe('---|');
+    });
+  });
+
+  it('never completes on a never-ending source, and keeps letting frames in', () => {
+    newScheduler().run(({ hot, expectObservable }) => {
+      expectObservable(NEVER.pipe(flowLimiter(1, () => expect.unreachable()))).toBe('');
+      const source = hot('-a--b--c--d--', frames('abcd', {}));
+      expectObservable(source.pipe(flowLimiter(1, () => expect.unreachable()), heldFor(2))).toBe('-a--b--c--d--');
+    });
+  });
+
+  it('sends an error thrown by onDrop down the stream, and still frees the frame left waiting', () => {
+    const released: Record<string, number> = {};
+    newScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('-abc---', frames('abc', released));
+      const onDrop = (packet: FramePacket) => {
+        releasePacket(packet);
+        if (letterOf(packet) === 'b') throw new Error('counter broke');
+      };
+      // a is in flight, b waits, c replaces b: onDrop(b) throws.
+      expectObservable(source.pipe(flowLimiter(1, onDrop), heldFor(10))).toBe('-a-#', undefined, new Error('counter broke'));
+      expectSubscriptions(source.subscriptions).toBe('^--!');
+    });
+    // b by the throwing onDrop, c (waiting when the stream failed) by onDrop at teardown; a is
+    // still held by the rest of the chain, which lets it go later.
+    expect(released).toEqual({ a: 1, b: 1, c: 1 });
+  });
+
   it('refuses a maxInFlight below one', () => {
     expect(() => flowLimiter(0, () => {})).toThrow(/maxInFlight must be a whole number of at least 1, got 0/);
+  });
+});
+
+describe('flowLimiter watchdog (virtual time)', () => {
+  it('gives up on a frame never released, reports it, and lets the next frame in', () => {
+    const watchdog = recordingWatchdog(5);
+    newScheduler().run(({ hot, expectObservable }) => {
+      const source = hot('-ab--------c-|', frames('abc', {}));
+      const result = source.pipe(flowLimiter(1, () => expect.unreachable(), watchdog), heldPerFrame({ b: 2, c: 1 }));
+      expectObservable(result).toBe('-a----b----c-|');
+    });
+    expect(watchdog.timedOut).toEqual(['a@5']);
+    expect(watchdog.late).toEqual([]);
+  });
+
+  it('keeps giving up on frames a stage never releases, and the stream goes on', () => {
+    const watchdog = recordingWatchdog(3);
+    newScheduler().run(({ hot, expectObservable }) => {
+      const source = hot('-abcdefg------|', frames('abcdefg', {}));
+      // Nothing is ever released: one frame goes in every 3 frames, the newest there is.
+      const result = source.pipe(flowLimiter(1, () => {}, watchdog), heldPerFrame({}));
+      expectObservable(result).toBe('-a--d--g------|');
+    });
+    expect(watchdog.timedOut).toEqual(['a@3', 'd@3', 'g@3']);
+  });
+
+  it('does not count a late release a second time: the frames in flight stay bounded', () => {
+    const watchdog = recordingWatchdog(6);
+    newScheduler().run(({ hot, expectObservable }) => {
+      // a is released at 13, long after the watchdog gave up on it at 7. c is in flight from 10
+      // to 15: d, arriving at 14, must wait for c, as it would if a's late release freed a place.
+      const source = hot('-ab-------c---d-|', frames('abcd', {}));
+      const result = source.pipe(flowLimiter(1, () => expect.unreachable(), watchdog), heldPerFrame({ a: 12, b: 2, c: 5, d: 1 }));
+      expectObservable(result).toBe('-a-----b--c----d|');
+    });
+    expect(watchdog.timedOut).toEqual(['a@6']);
+    expect(watchdog.late).toEqual(['a@12']);
+  });
+
+  it('leaves alone a frame released in time', () => {
+    const watchdog = recordingWatchdog(4);
+    newScheduler().run(({ hot, expectObservable }) => {
+      const source = hot('-a---b---c|', frames('abc', {}));
+      expectObservable(source.pipe(flowLimiter(1, () => expect.unreachable(), watchdog), heldFor(3))).toBe('-a---b---c|');
+    });
+    expect(watchdog.timedOut).toEqual([]);
+  });
+
+  it('gives up on each of several frames in flight on its own clock', () => {
+    const watchdog = recordingWatchdog(4);
+    newScheduler().run(({ hot, expectObservable }) => {
+      const source = hot('-abcd-----|', frames('abcd', {}));
+      // a never leaves; b leaves at 3, so c goes in then; d waits for a's place, freed at 5.
+      const result = source.pipe(flowLimiter(2, () => expect.unreachable(), watchdog), heldPerFrame({ b: 1, c: 3, d: 1 }));
+      expectObservable(result).toBe('-abc-d----|');
+    });
+    expect(watchdog.timedOut).toEqual(['a@4']);
+  });
+
+  it('stops watching when unsubscribed', () => {
+    const watchdog = recordingWatchdog(5);
+    newScheduler().run(({ hot, expectObservable }) => {
+      const source = hot('-a------------', frames('a', {}));
+      expectObservable(source.pipe(flowLimiter(1, () => {}, watchdog), heldPerFrame({})), '^--!').toBe('-a--');
+    });
+    expect(watchdog.timedOut).toEqual([]);
+  });
+
+  it('sends an error thrown by onTimeout down the stream', () => {
+    newScheduler().run(({ hot, expectObservable }) => {
+      const source = hot('-a----b---', frames('ab', {}));
+      const watchdog: FrameWatchdog = {
+        timeoutMs: 3,
+        onTimeout: () => {
+          throw new Error('log closed');
+        },
+      };
+      expectObservable(source.pipe(flowLimiter(1, () => {}, watchdog), heldPerFrame({}))).toBe('-a--#', undefined, new Error('log closed'));
+    });
+  });
+
+  it('refuses a timeout that is not above zero', () => {
+    expect(() => flowLimiter(1, () => {}, { timeoutMs: 0, onTimeout: () => {} })).toThrow(/timeoutMs must be above 0, got 0/);
   });
 });

@@ -8,6 +8,7 @@ import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { packetOf, releasePacket, withSection, type FramePacket, type PanopticFrame, type SemanticLabels } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
+import { FrameWhereabouts } from '../../pipeline/flow/frame-whereabouts.ts';
 import { parallelStage, type Branch } from '../../pipeline/flow/parallel-stage.ts';
 import { chainContext, type TestChainContext } from '../helpers/data-dir.ts';
 import { testClassSet } from '../helpers/panoptic.ts';
@@ -139,5 +140,23 @@ describe('parallelStage', () => {
     expect(received).toEqual([]);
     expect(released[0]).toBe(1);
     expect(branchLeases[0]).toBe(1);
+  });
+
+  it('tells the whereabouts which branches are still working on a frame', async () => {
+    const ctx = chainContext({ label: 'models' });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const whereabouts = new FrameWhereabouts();
+    const packet = frame(0, []);
+    whereabouts.handedTo(packet.frame, 'models');
+    const branches = [{ ...semanticBranch(ctx, { gate }), label: 'semantic' }, { ...panopticBranch(ctx), label: 'panoptic' }];
+    const done = lastValueFrom(from([packet]).pipe(parallelStage(ctx, branches, whereabouts), toArray()));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The panoptic branch is done; the semantic one waits at the gate.
+    expect(whereabouts.describe(packet.frame)).toBe('models (semantic still working)');
+    open();
+    const [out] = await done;
+    expect(whereabouts.describe(packet.frame)).toBe('models');
+    releasePacket(out!);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The graph builder and runner: one chain per source, failures kept to their own stream, every
- * pooled buffer given back, and per-frame errors skipped rather than fatal.
+ * pooled buffer given back, per-frame errors skipped rather than fatal, and a frame that a stage
+ * never releases reported by the watchdog without freezing the stream.
  */
-import { interval, map, take, concat, throwError } from 'rxjs';
+import { concat, filter, interval, map, take, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ffmpegSource } from '../../nodes/sources/ffmpeg-source.ts';
@@ -49,6 +50,41 @@ const failsEveryThird = defineOperator({
       if (packet.frame.seq % 3 === 0) throw new Error(`corrupt frame ${packet.frame.seq}`);
       return packet;
     });
+  },
+});
+
+/**
+ * Operator with a classic bug: it filters out one frame (the first from seq 2 on) and never
+ * releases its packet. `forgotten` is told which.
+ */
+function forgetsAFrame(forgotten: (seq: number) => void) {
+  return defineOperator({
+    type: 'forgets-a-frame',
+    description: 'test stand-in: filters out one frame and never releases its packet',
+    needs: [],
+    adds: [],
+    options: z.object({}),
+    async create() {
+      let done = false;
+      return filter<FramePacket>((packet) => {
+        if (done || packet.frame.seq < 2) return true;
+        done = true;
+        forgotten(packet.frame.seq);
+        return false;
+      });
+    },
+  });
+}
+
+/** Operator that passes every frame on, through a real frame stage. */
+const passes = defineOperator({
+  type: 'passes',
+  description: 'test stand-in: passes frames on',
+  needs: [],
+  adds: [],
+  options: z.object({}),
+  async create(_options, ctx) {
+    return frameStage(ctx, (packet) => packet);
   },
 });
 
@@ -118,5 +154,40 @@ describe('graph', () => {
     await graph.stop();
     const outcomes = await running;
     expect(outcomes).toEqual([{ stream: 'live' }]);
+  });
+
+  it('reports a frame a stage never releases, with the stage, counts it, and lets later frames through', async () => {
+    const received: FramePacket[] = [];
+    let forgotten: number | undefined;
+    const registry = new NodeRegistry([ffmpegSource, passes, forgetsAFrame((seq) => (forgotten = seq)), collectingSink(received, [])]);
+    const config = checkConfigFile(
+      {
+        frameTimeoutMs: 300,
+        sources: [{ id: 'live', type: 'ffmpeg', uri: 'replay/videos/solidWhiteRight.mp4', loop: true }],
+        pipeline: [{ type: 'passes' }, { type: 'forgets-a-frame', name: 'leaky' }, { type: 'passes', name: 'after' }],
+        sinks: [{ type: 'collect' }],
+      },
+      'inline',
+    );
+    const log = createMemoryLogger();
+    const graph = await buildGraph(resolveGraphSpec(config, 'inline', registry), { dataDir: dataDir(), log });
+    const running = graph.run();
+    // With one frame in flight and no watchdog, the forgotten frame would hold the chain for ever
+    // and nothing after it would ever reach the sinks.
+    const laterFrames = () => received.filter((p) => forgotten !== undefined && p.frame.seq > forgotten).length;
+    // Bounded, so that a frozen stream fails with the assertion below rather than a test timeout.
+    for (let polls = 0; polls < 1000 && laterFrames() < 3; polls++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await graph.stop();
+    await running;
+
+    expect(laterFrames()).toBeGreaterThanOrEqual(3);
+
+    const watchdogLines = log.lines.filter((line) => line.includes('[panoptes:live:watchdog]'));
+    expect(watchdogLines).toHaveLength(1);
+    expect(watchdogLines[0]).toMatch(
+      new RegExp(`^warn  \\[panoptes:live:watchdog\\] frame ${forgotten} held by leaky for \\d+ ms \\(frameTimeoutMs 300\\): counted as a drop at watchdog, the next frame goes in$`),
+    );
+    expect(graph.metrics.snapshot()[0]!.drops.watchdog).toBe(1);
+    expect(received.map((p) => p.frame.seq)).not.toContain(forgotten);
   });
 });
