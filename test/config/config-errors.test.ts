@@ -140,12 +140,12 @@ describe('config errors name the file, the key, what was expected and what was f
   });
 
   it('the watchdog\'s frameTimeoutMs defaults to 5 s, is taken from the top of the file, and a bad one is named', () => {
-    expect(loadPipeline(configFile('timeout-default.yaml', GOOD)).spec.frameTimeoutMs).toBe(5000);
-    expect(loadPipeline(configFile('timeout-set.yaml', `frameTimeoutMs: 2000\n${GOOD}`)).spec.frameTimeoutMs).toBe(2000);
+    expect(loadPipeline(configFile('timeout-default.yaml', GOOD), builtinNodes()).spec.frameTimeoutMs).toBe(5000);
+    expect(loadPipeline(configFile('timeout-set.yaml', `frameTimeoutMs: 2000\n${GOOD}`), builtinNodes()).spec.frameTimeoutMs).toBe(2000);
     const zero = configFile('timeout-zero.yaml', `frameTimeoutMs: 0\n${GOOD}`);
-    expect(() => loadPipeline(zero)).toThrow(`${zero}: frameTimeoutMs: Too small: expected number to be >0, found 0`);
+    expect(() => loadPipeline(zero, builtinNodes())).toThrow(`${zero}: frameTimeoutMs: Too small: expected number to be >0, found 0`);
     const text = configFile('timeout-text.yaml', `frameTimeoutMs: 5s\n${GOOD}`);
-    expect(() => loadPipeline(text)).toThrow(`${text}: frameTimeoutMs: Invalid input: expected number, received string, found "5s"`);
+    expect(() => loadPipeline(text, builtinNodes())).toThrow(`${text}: frameTimeoutMs: Invalid input: expected number, received string, found "5s"`);
   });
 
   it('a config without sources says so', () => {
