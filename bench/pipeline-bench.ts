@@ -17,7 +17,6 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stepOperators } from '../pipeline/config/resolve.ts';
 import type { Logger } from '../pipeline/log.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
@@ -26,9 +25,6 @@ import { benchChain, benchInference, modelIdOf, type ChainResult, type Inference
 import { PacketCollector } from './probe-sink.ts';
 import { loadBenchSpec, phaseFigures, runPhase, stepMs, type PhaseFigures } from './pipeline-phase.ts';
 import { percentile, rssMB, round } from './stats.ts';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const DEFAULT_BENCH_CONFIG = path.join(REPO_ROOT, 'configs/dashcam.yaml');
 
 export interface BenchResult {
   readonly config: string;

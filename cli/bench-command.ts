@@ -4,10 +4,8 @@
  * `npm run bench` runs. Prints tables, or one JSON object with `--json`.
  */
 import path from 'node:path';
-import { benchComponents } from '../bench/component-benches.ts';
-import { DEFAULT_BENCH_CONFIG, runBench } from '../bench/pipeline-bench.ts';
+import { fileURLToPath } from 'node:url';
 import { formatComponentBenches, formatReport, formatSoak } from '../bench/report.ts';
-import { benchSoak } from '../bench/soak.ts';
 import { createLogger, type LogLevel } from '../pipeline/log.ts';
 import { writeToStdout, type Command, type Write } from './command.ts';
 import { executionProviderOption } from './execution-provider-option.ts';
@@ -31,6 +29,8 @@ Options:
                       (what npm run bench runs)
   --json              one JSON object on stdout instead of tables
                       (with --all: { pipeline, tracker, segmentationEval, viewerClients })`;
+
+const DEFAULT_BENCH_CONFIG = fileURLToPath(new URL('../configs/dashcam.yaml', import.meta.url));
 
 /** `panoptes bench`: returns the process exit code (0 done, 1 a stream failed). */
 export async function bench(args: readonly string[], write: Write = writeToStdout): Promise<number> {
@@ -58,6 +58,14 @@ export async function bench(args: readonly string[], write: Write = writeToStdou
   const soakFrames = wholeNumber(values.soak, '--soak', { min: 1 });
   const sampleEvery = wholeNumber(values['sample-every'], '--sample-every', { min: 1 }) ?? 250;
 
+  // Loaded once the command line is known to be good: the benchmarks bring the whole pipeline
+  // (onnxruntime, sharp, ffmpeg bindings), seconds of loading that --help and a usage mistake
+  // need not wait for.
+  const [{ runBench }, { benchSoak }, { benchComponents }] = await Promise.all([
+    import('../bench/pipeline-bench.ts'),
+    import('../bench/soak.ts'),
+    import('../bench/component-benches.ts'),
+  ]);
   // Quieter than `panoptes run`: the tables are the output; PANOPTES_LOG=info shows the rest.
   const log = createLogger((process.env.PANOPTES_LOG as LogLevel | undefined) ?? 'warn');
   const progress = (line: string) => void process.stderr.write(`bench: ${line}\n`);

@@ -4,9 +4,6 @@
  * problems with the files throw an Error naming the file and the fix.
  */
 import path from 'node:path';
-import { evaluatePanoptic } from '../evaluation/segmentation/evaluate-panoptic.ts';
-import { evaluateSemantic } from '../evaluation/segmentation/evaluate-semantic.ts';
-import { evaluateVideoPanoptic } from '../evaluation/segmentation/evaluate-video-panoptic.ts';
 import { writeToStdout, type Write } from './command.ts';
 import { parseCommandLine, required, wholeNumber } from './parse-command-line.ts';
 
@@ -72,7 +69,11 @@ const VIDEO_OPTIONS = {
   'categories-by-name': { type: 'boolean', default: false },
 } as const;
 
-/** Runs `panoptes eval <kind> <args>`; returns the exit code. */
+/**
+ * Runs `panoptes eval <kind> <args>`; returns the exit code. Each evaluation is loaded once its
+ * options are known to be good, so that --help and a usage mistake answer without loading it
+ * (the panoptic JSON schema alone brings zod, a third of a second).
+ */
 export async function evalSegmentationCommand(kind: SegmentationEvalKind, args: readonly string[], write: Write = writeToStdout): Promise<number> {
   const print = (result: unknown) => write(JSON.stringify(result, null, 2) + '\n');
   const showUsage = () => {
@@ -87,6 +88,7 @@ export async function evalSegmentationCommand(kind: SegmentationEvalKind, args: 
       const ignoreLabel = wholeNumber(values.ignore, '--ignore', { max: 65535 });
       const gtDir = required(values.gt, '--gt');
       const predDir = required(values.pred, '--pred');
+      const { evaluateSemantic } = await import('../evaluation/segmentation/evaluate-semantic.ts');
       print(await evaluateSemantic({ gtDir, predDir, classes, ignoreLabel }));
       return 0;
     }
@@ -95,6 +97,7 @@ export async function evalSegmentationCommand(kind: SegmentationEvalKind, args: 
       if (help) return showUsage();
       const gtJson = required(values['gt-json'], '--gt-json');
       const predJson = required(values['pred-json'], '--pred-json');
+      const { evaluatePanoptic } = await import('../evaluation/segmentation/evaluate-panoptic.ts');
       print(
         await evaluatePanoptic({
           gtJson,
@@ -109,6 +112,7 @@ export async function evalSegmentationCommand(kind: SegmentationEvalKind, args: 
     case 'video-panoptic': {
       const { values, help } = parseCommandLine(args, { options: VIDEO_OPTIONS });
       if (help) return showUsage();
+      const { evaluateVideoPanoptic } = await import('../evaluation/segmentation/evaluate-video-panoptic.ts');
       print(
         await evaluateVideoPanoptic({
           gtRoot: path.resolve(required(values.gt, '--gt')),

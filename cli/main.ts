@@ -9,7 +9,7 @@ import { commandGroup, executeCommand } from './command.ts';
 import { evalCommand } from './eval-command.ts';
 import { runCommand } from './run-command.ts';
 
-const USAGE = `usage: panoptes <command> [options]
+export const PANOPTES_USAGE = `usage: panoptes <command> [options]
 
 Commands:
   run <config>    run a pipeline (panoptes run --help for its options)
@@ -21,7 +21,7 @@ Environment:
   PANOPTES_LOG    debug, info, warn or error (default: info)
   FFMPEG_PATH     the ffmpeg binary to use (default: ffmpeg on PATH, else the one npm installed)`;
 
-const panoptes = commandGroup(USAGE, 'command', { run: runCommand, eval: evalCommand, bench: benchCommand });
+const panoptes = commandGroup(PANOPTES_USAGE, 'command', { run: runCommand, eval: evalCommand, bench: benchCommand });
 
 /**
  * Runs `panoptes <argv>` and returns the exit code: 0 done, 1 a stream failed or a model, clip

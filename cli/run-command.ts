@@ -3,9 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../lib/errors.ts';
 import { isUrl } from '../nodes/sources/probe.ts';
-import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
-import { runPipeline } from '../pipeline/run.ts';
 import type { Command } from './command.ts';
 import { executionProviderOption } from './execution-provider-option.ts';
 import { parseCommandLine, wholeNumber } from './parse-command-line.ts';
@@ -66,6 +64,9 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
     throw new UsageError(`--source: video not found: ${source}`);
   }
 
+  // Loaded once the command line is known to be good: the nodes bring onnxruntime, sharp and
+  // ffmpeg bindings, seconds of loading that --help and a usage mistake need not wait for.
+  const [{ loadPipeline }, { runPipeline }] = await Promise.all([import('../pipeline/load.ts'), import('../pipeline/run.ts')]);
   const { spec, dataDir } = loadPipeline(configFile, (raw) => {
     const sources = entries(raw.sources);
     if (source !== undefined) {
