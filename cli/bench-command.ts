@@ -33,7 +33,7 @@ Options:
 const DEFAULT_BENCH_CONFIG = fileURLToPath(new URL('../configs/dashcam.yaml', import.meta.url));
 
 /** `panoptes bench`: returns the process exit code (0 done, 1 a stream failed). */
-export async function bench(args: readonly string[], write: Write = writeToStdout): Promise<number> {
+async function bench(args: readonly string[], write: Write = writeToStdout): Promise<number> {
   const { values, positionals, help } = parseCommandLine(args, {
     options: {
       frames: { type: 'string' },

@@ -41,7 +41,7 @@ function usageErrorOf(err: unknown): UsageError | undefined {
 }
 
 /**
- * `--port -1` as `--port=-1`: parseArgs takes a value that starts with a dash for a missing
+ * `--port -1` as `--port=-1`: parseArgs reads a value that starts with a dash as a missing
  * value, but no option is named by a digit, so a negative number is the value (and gets the
  * number's own message: "expects a whole number").
  */
