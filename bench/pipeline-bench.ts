@@ -1,6 +1,6 @@
 /**
- * `panoptes bench`: what this machine does with a config, measured in one run on the same clips
- * and models:
+ * The pipeline benchmark behind `panoptes bench`: what this machine does with a config, measured
+ * in one run on the same clips and models:
  *
  * 1. decode alone (the config's sources, `realtime: false`, frames released at once);
  * 2. the bare inference loop per model, the models back to back (the ceiling) and all at once,
@@ -12,46 +12,19 @@
  *    latency from decode to the end of the graph, and what it adds beyond bare inference;
  * 5. resident memory at start and end (and between phases).
  *
- * `--soak N` runs only a long lossless run instead, sampling resident memory.
- *
- *     npx tsx bench/pipeline-bench.ts [config] [--frames N] [--ep cpu|webgpu|cuda] [--json]
+ * The command line (`panoptes bench`, and `--soak`, which runs soak.ts instead) is read in
+ * cli/bench-command.ts; the tables are written by report.ts.
  */
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../cli/usage-error.ts';
 import { stepOperators } from '../pipeline/config/resolve.ts';
-import { ConfigError } from '../pipeline/config/validation.ts';
-import { createLogger, type Logger, type LogLevel } from '../pipeline/log.ts';
+import type { Logger } from '../pipeline/log.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
 import { benchDecode, type DecodeResult } from './decode-bench.ts';
 import { benchChain, benchInference, modelIdOf, type ChainResult, type InferenceResult } from './inference-bench.ts';
 import { PacketCollector } from './probe-sink.ts';
 import { loadBenchSpec, phaseFigures, runPhase, stepMs, type PhaseFigures } from './pipeline-phase.ts';
-import { formatReport, formatSoak } from './report.ts';
-import { benchSoak, type SoakResult } from './soak.ts';
 import { percentile, rssMB, round } from './stats.ts';
-
-export const BENCH_USAGE = `panoptes bench [config] [options]
-
-Measures what this machine does with a config (default configs/dashcam.yaml), in one run on
-the same clips and models: decode alone, the bare inference loop per model and back to back,
-the whole pipeline lossless (--no-realtime) and live, latency, time per node, memory, drops.
-The config's sinks are replaced by a probe: no viewer (no port), no events file.
-
-Options:
-  --frames <N>        frames per source for decode and pipeline runs (default 200; clips loop)
-  --runs <N>          timed runs per model in the bare inference loop (default 50)
-  --ep <provider>     onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
-  --no-live           skip the live (paced) run that measures latency
-  --soak <N>          instead: a lossless run of N frames per source, resident memory sampled
-  --sample-every <N>  soak sampling interval in frames (default 250)
-  --json              one JSON object on stdout instead of tables`;
-
-const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const DEFAULT_BENCH_CONFIG = path.join(REPO_ROOT, 'configs/dashcam.yaml');
 
 export interface BenchResult {
   readonly config: string;
@@ -99,13 +72,6 @@ export interface BenchResult {
   };
   readonly memory: { readonly rssStartMB: number; readonly rssEndMB: number; readonly rssAfterMB: Readonly<Record<string, number>> };
   readonly notes: readonly string[];
-}
-
-function wholeNumber(value: string | undefined, flag: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} expects a whole number of at least ${min}, got "${value}"`);
-  return n;
 }
 
 export interface BenchOptions {
@@ -212,85 +178,4 @@ export async function runBench(options: BenchOptions, log: Logger, progress: (li
     memory: { rssStartMB, rssEndMB: rssMB(), rssAfterMB },
     notes,
   };
-}
-
-/** `panoptes bench`: returns the process exit code (0 done, 1 a stream failed, 2 usage). */
-export async function benchCommand(args: readonly string[], write: (s: string) => void = (s) => void process.stdout.write(s)): Promise<number> {
-  const log = createLogger((process.env.PANOPTES_LOG as LogLevel | undefined) ?? 'warn');
-  const progress = (line: string) => void process.stderr.write(`bench: ${line}\n`);
-  let options: BenchOptions;
-  let soak: { frames: number; sampleEvery: number } | undefined;
-  let json: boolean;
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        frames: { type: 'string' },
-        runs: { type: 'string' },
-        ep: { type: 'string' },
-        'no-live': { type: 'boolean', default: false },
-        soak: { type: 'string' },
-        'sample-every': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-    if (values.help) {
-      write(BENCH_USAGE + '\n');
-      return 0;
-    }
-    if (positionals.length > 1) throw new UsageError('expected at most one config file');
-    const ep = values.ep;
-    if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) {
-      throw new UsageError(`--ep expects one of ${EXECUTION_PROVIDERS.join(', ')}, got "${ep}"`);
-    }
-    options = {
-      config: positionals[0] ?? DEFAULT_BENCH_CONFIG,
-      frames: wholeNumber(values.frames, '--frames', 200, 2),
-      runs: wholeNumber(values.runs, '--runs', 50),
-      live: !values['no-live'],
-      ...(ep ? { ep: ep as ExecutionProvider } : {}),
-    };
-    if (values.soak !== undefined) {
-      soak = { frames: wholeNumber(values.soak, '--soak', 0), sampleEvery: wholeNumber(values['sample-every'], '--sample-every', 250) };
-    }
-    json = values.json;
-  } catch (err) {
-    // parseArgs reports unknown options and missing values as errors with an ERR_PARSE_ARGS_ code.
-    const parseError = String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
-    if (!(err instanceof UsageError) && !parseError) throw err;
-    process.stderr.write(`error [panoptes] ${(err as Error).message}\n\n${BENCH_USAGE}\n`);
-    return 2;
-  }
-
-  if (soak) {
-    const result: SoakResult = await benchSoak({ config: options.config, frames: soak.frames, sampleEvery: soak.sampleEvery, ep: options.ep }, log, progress);
-    const report = { config: path.relative(process.cwd(), options.config) || options.config, soak: result };
-    write(json ? JSON.stringify(report) + '\n' : formatSoak(report.config, result));
-    return result.failures.length ? 1 : 0;
-  }
-
-  const result = await runBench(options, log, progress);
-  write(json ? JSON.stringify(result) + '\n' : formatReport(result));
-  return result.pipeline.failures.length || (result.live?.failures.length ?? 0) ? 1 : 0;
-}
-
-/**
- * {@link benchCommand} outside the `panoptes` CLI (`tsx bench/...`): a config or data mistake is
- * printed as one line (exit 2 for a config mistake, else 1), as the CLI does.
- */
-export async function benchStandalone(args: readonly string[], write?: (s: string) => void): Promise<number> {
-  try {
-    return await benchCommand(args, write);
-  } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    process.stderr.write(`error [panoptes] ${error.message}\n`);
-    if (process.env.PANOPTES_LOG === 'debug' && error.stack) process.stderr.write(error.stack + '\n');
-    return error instanceof ConfigError ? 2 : 1;
-  }
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exit(await benchStandalone(process.argv.slice(2)));
 }

@@ -1,4 +1,5 @@
 /** The benchmark's tables for people (`--json` prints the same figures as one object). */
+import type { ComponentBenches } from './component-benches.ts';
 import type { BenchResult } from './pipeline-bench.ts';
 import type { PhaseFigures } from './pipeline-phase.ts';
 import type { SoakResult } from './soak.ts';
@@ -143,5 +144,14 @@ export function formatSoak(config: string, s: SoakResult): string {
       `trend ${num(s.trendMBPer1000Frames, 2)} MB per 1000 frames`,
   );
   for (const failure of s.failures) out.push(`FAILED ${failure}`);
+  return out.join('\n') + '\n';
+}
+
+export function formatComponentBenches(r: ComponentBenches): string {
+  const out: string[] = [];
+  out.push('', 'tracker (ByteTrack-style, 300 frames of synthetic walkers)');
+  for (const t of r.tracker) out.push(`  ${t.objects} objects: ${t.msPerFrame.toFixed(2)} ms per frame (${t.tracks} tracks alive)`);
+  out.push('', 'segmentation evaluation', `  ${JSON.stringify(r.segmentationEval)}`);
+  out.push('', 'viewer clients (default pipeline, 0 vs 50 clients of which 10 never read)', `  ${JSON.stringify(r.viewerClients)}`);
   return out.join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
-import { EVAL_MOT_USAGE, evalMotCommand } from '../evaluation/mot/eval-mot-command.ts';
-import { EVAL_SEGMENTATION_USAGE, evalSegmentationCommand } from '../evaluation/segmentation/eval-segmentation-command.ts';
-import { UsageError } from './usage-error.ts';
+import { commandGroup } from './command.ts';
+import { EVAL_MOT_USAGE, evalMotCommand } from './eval-mot-command.ts';
+import { EVAL_SEGMENTATION_USAGE, evalSegmentationCommand } from './eval-segmentation-command.ts';
 
 export const EVAL_USAGE = `panoptes eval <metric> [options]   (prints one JSON object)
 
@@ -18,22 +18,13 @@ ${EVAL_SEGMENTATION_USAGE.panoptic}
 
 ${EVAL_SEGMENTATION_USAGE['video-panoptic']}`;
 
-/** `panoptes eval <metric>`: returns the process exit code. */
-export async function evalCommand(args: readonly string[]): Promise<number> {
-  const [metric, ...rest] = args;
-  switch (metric) {
-    case 'mot':
-      return evalMotCommand(rest);
-    case 'semantic':
-    case 'panoptic':
-    case 'video-panoptic':
-      return evalSegmentationCommand(metric, rest);
-    case undefined:
-    case '--help':
-    case '-h':
-      process.stdout.write(EVAL_USAGE + '\n');
-      return metric === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown metric "${metric}" for panoptes eval`);
-  }
-}
+/** `panoptes eval <metric>`. */
+export const evalCommand = commandGroup(EVAL_USAGE, 'metric', {
+  mot: { usage: EVAL_MOT_USAGE, run: (args) => evalMotCommand(args) },
+  semantic: { usage: EVAL_SEGMENTATION_USAGE.semantic, run: (args) => evalSegmentationCommand('semantic', args) },
+  panoptic: { usage: EVAL_SEGMENTATION_USAGE.panoptic, run: (args) => evalSegmentationCommand('panoptic', args) },
+  'video-panoptic': {
+    usage: EVAL_SEGMENTATION_USAGE['video-panoptic'],
+    run: (args) => evalSegmentationCommand('video-panoptic', args),
+  },
+});

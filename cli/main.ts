@@ -1,14 +1,15 @@
 /**
- * The `panoptes` command. Subcommands live one per file next to this one.
+ * The `panoptes` command. Subcommands live one per file next to this one; this is the one place
+ * where an error becomes an exit code.
  */
 import { ConfigError } from '../pipeline/config/validation.ts';
 import { createLogger } from '../pipeline/log.ts';
-import { BENCH_USAGE, benchCommand } from '../bench/pipeline-bench.ts';
-import { EVAL_USAGE, evalCommand } from './eval-command.ts';
-import { RUN_USAGE, runCommand } from './run-command.ts';
-import { UsageError } from './usage-error.ts';
+import { benchCommand } from './bench-command.ts';
+import { commandGroup, executeCommand } from './command.ts';
+import { evalCommand } from './eval-command.ts';
+import { runCommand } from './run-command.ts';
 
-const USAGE = `usage: panoptes <command> [options]
+export const PANOPTES_USAGE = `usage: panoptes <command> [options]
 
 Commands:
   run <config>    run a pipeline (panoptes run --help for its options)
@@ -20,33 +21,18 @@ Environment:
   PANOPTES_LOG    debug, info, warn or error (default: info)
   FFMPEG_PATH     the ffmpeg binary to use (default: ffmpeg on PATH, else the one npm installed)`;
 
+const panoptes = commandGroup(PANOPTES_USAGE, 'command', { run: runCommand, eval: evalCommand, bench: benchCommand });
+
+/**
+ * Runs `panoptes <argv>` and returns the exit code: 0 done, 1 a stream failed or a model, clip
+ * or file could not be used, 2 a usage mistake (printed with the command's usage) or a config
+ * mistake.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger();
-  const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case 'run':
-        return await runCommand(rest, log);
-      case 'eval':
-        return await evalCommand(rest);
-      case 'bench':
-        return await benchCommand(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE + '\n');
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await executeCommand(panoptes, argv, log);
   } catch (err) {
-    if (err instanceof UsageError) {
-      log.error(err.message);
-      const usage = command === 'run' ? RUN_USAGE : command === 'eval' ? EVAL_USAGE : command === 'bench' ? BENCH_USAGE : USAGE;
-      process.stderr.write('\n' + usage + '\n');
-      return 2;
-    }
     // Config, data and model problems: the message says what and how to fix it, so no stack
     // unless asked for (PANOPTES_LOG=debug).
     const error = err instanceof Error ? err : new Error(String(err));

@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { UsageError } from '../lib/errors.ts';
 import { isUrl } from '../nodes/sources/probe.ts';
-import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
-import { runPipeline } from '../pipeline/run.ts';
-import { UsageError } from './usage-error.ts';
-import { builtinNodes } from '../nodes/index.ts';
+import type { Command } from './command.ts';
+import { executionProviderOption } from './execution-provider-option.ts';
+import { parseCommandLine, wholeNumber } from './parse-command-line.ts';
 
 export const RUN_USAGE = `panoptes run <config> [options]
 
@@ -28,24 +27,13 @@ Options:
   --ep <provider>      onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
                        (falls back to cpu, with a log line, when it cannot run)`;
 
-const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
-
-function positiveInteger(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} expects a whole number, got "${value}"`);
-  return n;
-}
-
 type Entry = Record<string, unknown>;
 const entries = (value: unknown): Entry[] =>
   Array.isArray(value) ? value.filter((e): e is Entry => e !== null && typeof e === 'object') : [];
 
 /** `panoptes run`: returns the process exit code. */
-export async function runCommand(args: readonly string[], log: Logger): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
+async function run(args: readonly string[], log: Logger): Promise<number> {
+  const { values, positionals, help } = parseCommandLine(args, {
     options: {
       source: { type: 'string' },
       'max-frames': { type: 'string' },
@@ -57,21 +45,18 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
       record: { type: 'string' },
       'save-panoptic': { type: 'string' },
       ep: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
+    positionals: { min: 1, max: 1, expected: 'exactly one config file' },
   });
-  if (values.help) {
+  if (help) {
     process.stdout.write(RUN_USAGE + '\n');
     return 0;
   }
-  const [configFile, ...extra] = positionals;
-  if (!configFile || extra.length) throw new UsageError('expected exactly one config file');
-  const maxFrames = positiveInteger(values['max-frames'], '--max-frames');
-  const port = positiveInteger(values.port, '--port');
-  const foxglovePort = positiveInteger(values.foxglove, '--foxglove');
-  if (values.ep !== undefined && !EXECUTION_PROVIDERS.includes(values.ep)) {
-    throw new UsageError(`--ep expects one of ${EXECUTION_PROVIDERS.join(', ')}, got "${values.ep}"`);
-  }
+  const configFile = positionals[0]!;
+  const maxFrames = wholeNumber(values['max-frames'], '--max-frames');
+  const port = wholeNumber(values.port, '--port', { max: 65535 });
+  const foxglovePort = wholeNumber(values.foxglove, '--foxglove', { max: 65535 });
+  const ep = executionProviderOption(values.ep);
   // A --source path is relative to where the command runs, like any file argument.
   const given = values.source?.startsWith('file://') ? fileURLToPath(values.source) : values.source;
   const source = given === undefined || isUrl(given) || path.isAbsolute(given) ? given : path.resolve(given);
@@ -79,6 +64,13 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
     throw new UsageError(`--source: video not found: ${source}`);
   }
 
+  // Loaded once the command line is known to be good: the nodes bring onnxruntime, sharp and
+  // ffmpeg bindings, seconds of loading that --help and a usage mistake need not wait for.
+  const [{ loadPipeline }, { runPipeline }, { builtinNodes }] = await Promise.all([
+    import('../pipeline/load.ts'),
+    import('../pipeline/run.ts'),
+    import('../nodes/index.ts'),
+  ]);
   const { spec, dataDir } = loadPipeline(configFile, builtinNodes(), (raw) => {
     const sources = entries(raw.sources);
     if (source !== undefined) {
@@ -103,7 +95,7 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
     if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
     if (values['save-panoptic'] !== undefined) sinks.push({ type: 'panoptic-png', dir: values['save-panoptic'] });
     raw.sinks = sinks;
-    if (values.ep !== undefined) raw.executionProviders = [values.ep];
+    if (ep !== undefined) raw.executionProviders = [ep];
   });
 
   const started = Date.now();
@@ -120,3 +112,5 @@ export async function runCommand(args: readonly string[], log: Logger): Promise<
   }
   return result.outcomes.some((o) => o.error) ? 1 : 0;
 }
+
+export const runCommand: Command = { usage: RUN_USAGE, run };

@@ -10,6 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { BENCH_USAGE } from '../../cli/bench-command.ts';
+import { EVAL_USAGE } from '../../cli/eval-command.ts';
+import { EVAL_MOT_USAGE } from '../../cli/eval-mot-command.ts';
+import { EVAL_SEGMENTATION_USAGE } from '../../cli/eval-segmentation-command.ts';
+import { PANOPTES_USAGE } from '../../cli/main.ts';
+import { RUN_USAGE } from '../../cli/run-command.ts';
 import type { FrameRecord } from '../../nodes/sinks/frame-record.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { dataDir } from '../helpers/data-dir.ts';
@@ -20,7 +26,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 interface Run {
   readonly child: ChildProcess;
-  readonly exit: Promise<{ code: number | null; stderr: string }>;
+  readonly exit: Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Resolves with the viewer's URL once the pipeline has started serving it. */
   readonly viewerUrl: Promise<string>;
 }
@@ -31,7 +37,9 @@ function panoptes(args: string[], env: NodeJS.ProcessEnv = {}): Run {
     env: { ...process.env, PANOPTES_DATA: dataDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   let announce: (url: string) => void = () => {};
   const viewerUrl = new Promise<string>((resolve) => (announce = resolve));
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -39,8 +47,8 @@ function panoptes(args: string[], env: NodeJS.ProcessEnv = {}): Run {
     const match = /viewer on (http:\/\/[\d.:]+)/.exec(stderr);
     if (match) announce(match[1]!);
   });
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stderr })),
+  const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
   );
   return { child, exit, viewerUrl };
 }
@@ -149,4 +157,76 @@ describe('bad input through the CLI', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--max-frames expects a whole number, got "many"');
   });
+});
+
+/** Each command as typed, with the usage it prints. */
+const COMMANDS: readonly { readonly args: readonly string[]; readonly usage: string }[] = [
+  { args: ['run', 'configs/dashcam.yaml'], usage: RUN_USAGE },
+  { args: ['eval', 'mot'], usage: EVAL_MOT_USAGE },
+  { args: ['eval', 'semantic'], usage: EVAL_SEGMENTATION_USAGE.semantic },
+  { args: ['eval', 'panoptic'], usage: EVAL_SEGMENTATION_USAGE.panoptic },
+  { args: ['eval', 'video-panoptic'], usage: EVAL_SEGMENTATION_USAGE['video-panoptic'] },
+  { args: ['bench'], usage: BENCH_USAGE },
+  // What `npm run bench` runs.
+  { args: ['bench', '--all'], usage: BENCH_USAGE },
+];
+
+// Each spawns the real CLI and fails before any model or clip is loaded, so they can overlap.
+describe.concurrent('usage mistakes through the CLI: exit 2, the message, then the usage of that command on stderr', () => {
+  async function expectUsageMistake(args: readonly string[], usage: string, message: string | RegExp): Promise<void> {
+    const { code, stdout, stderr } = await panoptes([...args]).exit;
+    expect(code, stderr).toBe(2);
+    expect(stdout).toBe('');
+    const [first, ...rest] = stderr.split('\n');
+    expect(first).toMatch(/^error \[panoptes\] /);
+    if (typeof message === 'string') expect(first).toContain(message);
+    else expect(first).toMatch(message);
+    // The usage follows the one-line message, whole.
+    expect(rest.join('\n')).toBe(`\n${usage}\n`);
+  }
+
+  for (const { args, usage } of COMMANDS) {
+    const takesNumbers = args[0] === 'run';
+    it(`panoptes ${args.join(' ')} --bogus`, () => expectUsageMistake([...args, '--bogus'], usage, 'unknown option --bogus'));
+    // `npm run bench` reads its options as `panoptes bench` does: --bogus is enough to show it gets there.
+    if (args.includes('--all')) continue;
+    it(`panoptes ${args.join(' ')} --port -1`, () =>
+      expectUsageMistake([...args, '--port', '-1'], usage, takesNumbers ? '--port expects a whole number from 0 to 65535, got "-1"' : 'unknown option --port'));
+    it(`panoptes ${args.join(' ')} --max-frames -1`, () =>
+      expectUsageMistake([...args, '--max-frames', '-1'], usage, takesNumbers ? '--max-frames expects a whole number, got "-1"' : 'unknown option --max-frames'));
+  }
+
+  it('panoptes --bogus, and panoptes with no command', async () => {
+    await expectUsageMistake(['--bogus'], PANOPTES_USAGE, 'unknown command "--bogus"; expected one of run, eval, bench');
+    await expectUsageMistake([], PANOPTES_USAGE, 'expected a command: run, eval, bench');
+  });
+
+  it('panoptes eval --bogus, and panoptes eval with no metric', async () => {
+    await expectUsageMistake(['eval', '--bogus'], EVAL_USAGE, 'unknown metric "--bogus"');
+    await expectUsageMistake(['eval'], EVAL_USAGE, 'expected a metric: mot, semantic, panoptic, video-panoptic');
+  });
+
+  // The checks each command makes after parsing reach the user the same way.
+  it('a bad value, a missing option, a missing or extra argument', async () => {
+    await expectUsageMistake(['bench', '--frames', '1'], BENCH_USAGE, '--frames expects a whole number of at least 2, got "1"');
+    await expectUsageMistake(['eval', 'mot', '--pred', 'p'], EVAL_MOT_USAGE, '--gt is required');
+    await expectUsageMistake(['run'], RUN_USAGE, 'expected exactly one config file, got none');
+    await expectUsageMistake(['eval', 'panoptic', 'extra'], EVAL_SEGMENTATION_USAGE.panoptic, 'expected no arguments besides options, got "extra"');
+  });
+});
+
+describe.concurrent('--help through the CLI: exit 0, the usage on stdout', () => {
+  const helps: readonly { readonly args: readonly string[]; readonly usage: string }[] = [
+    { args: [], usage: PANOPTES_USAGE },
+    { args: ['eval'], usage: EVAL_USAGE },
+    ...COMMANDS.filter(({ args }) => !args.includes('--all')),
+  ];
+  for (const { args, usage } of helps) {
+    it(`panoptes ${args.join(' ')} --help`, async () => {
+      const { code, stdout, stderr } = await panoptes([...args, '--help']).exit;
+      expect(code, stderr).toBe(0);
+      expect(stdout).toBe(usage + '\n');
+      expect(stderr).toBe('');
+    });
+  }
 });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evalSegmentationCommand } from '../../evaluation/segmentation/eval-segmentation-command.ts';
+import { evalSegmentationCommand } from '../../cli/eval-segmentation-command.ts';
 import type { PanopticEvalResult } from '../../evaluation/segmentation/evaluate-panoptic.ts';
 import type { VideoPanopticEvalResult } from '../../evaluation/segmentation/evaluate-video-panoptic.ts';
 import { readPanopticPng } from '../../evaluation/segmentation/panoptic-png.ts';

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evalSegmentationCommand } from '../../../evaluation/segmentation/eval-segmentation-command.ts';
+import { evalSegmentationCommand } from '../../../cli/eval-segmentation-command.ts';
 import type { PanopticEvalResult } from '../../../evaluation/segmentation/evaluate-panoptic.ts';
 import type { PqClassScores } from '../../../evaluation/segmentation/panoptic-quality.ts';
 import type { SemanticEvalResult } from '../../../evaluation/segmentation/evaluate-semantic.ts';

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../../cli/usage-error.ts';
-import { evalSegmentationCommand } from '../../../evaluation/segmentation/eval-segmentation-command.ts';
+import { UsageError } from '../../../lib/errors.ts';
+import { evalSegmentationCommand } from '../../../cli/eval-segmentation-command.ts';
 import type { SemanticEvalResult } from '../../../evaluation/segmentation/evaluate-semantic.ts';
 import { grid, tempFolder, writeGreyPng } from './fixtures.ts';
 
@@ -113,7 +113,7 @@ describe('eval semantic', () => {
   });
 
   it('rejects flag mistakes as usage errors', async () => {
-    await expect(evalSemantic(['--gt', 'g', '--pred', 'p'])).rejects.toThrow(new UsageError('eval semantic: --classes is required'));
+    await expect(evalSemantic(['--gt', 'g', '--pred', 'p'])).rejects.toThrow(new UsageError('--classes is required'));
     await expect(evalSemantic(['--gt', 'g', '--pred', 'p', '--classes', 'many'])).rejects.toThrow(
       /--classes expects a whole number from 1 to 4096, got "many"/,
     );

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evalSegmentationCommand } from '../../../evaluation/segmentation/eval-segmentation-command.ts';
+import { evalSegmentationCommand } from '../../../cli/eval-segmentation-command.ts';
 import type { VideoPanopticEvalResult } from '../../../evaluation/segmentation/evaluate-video-panoptic.ts';
 import type { Category } from '../../../evaluation/segmentation/coco-panoptic-json.ts';
 import type { FramePair } from '../../../evaluation/segmentation/frame-pair.ts';

@@ -1,14 +1,11 @@
 /**
- * `panoptes eval semantic | panoptic | video-panoptic`: parses the flags, runs the evaluation and
- * prints one JSON object. Flag mistakes throw a {@link UsageError} (exit code 2 with the usage);
+ * `panoptes eval semantic | panoptic | video-panoptic`: reads the options, runs the evaluation and
+ * prints one JSON object. Option mistakes throw a UsageError (exit code 2 with the usage);
  * problems with the files throw an Error naming the file and the fix.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../../cli/usage-error.ts';
-import { evaluatePanoptic } from './evaluate-panoptic.ts';
-import { evaluateSemantic } from './evaluate-semantic.ts';
-import { evaluateVideoPanoptic } from './evaluate-video-panoptic.ts';
+import { writeToStdout, type Write } from './command.ts';
+import { parseCommandLine, required, wholeNumber } from './parse-command-line.ts';
 
 export type SegmentationEvalKind = 'semantic' | 'panoptic' | 'video-panoptic';
 
@@ -45,67 +42,39 @@ sequence. Segment ids must be track ids: one object, one id, in every frame. Pri
   --categories-by-name   match prediction categories to ground-truth ones by name, not id`,
 };
 
-/** parseArgs, with its errors (unknown flag, missing value) turned into usage errors. */
-function parseFlags<R>(kind: SegmentationEvalKind, parse: () => R): R {
-  try {
-    return parse();
-  } catch (err) {
-    throw new UsageError(`eval ${kind}: ${(err as Error).message}`);
-  }
-}
-
-const HELP = { type: 'boolean', short: 'h' } as const;
-
 /** The confusion matrix holds classes² counts: 4096 classes is 134 MB already. */
 const MAX_CLASSES = 4096;
-
-function required(kind: SegmentationEvalKind, values: Record<string, unknown>, flag: string): string {
-  const value = values[flag];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`eval ${kind}: --${flag} is required`);
-  return value;
-}
-
-function wholeNumber(kind: SegmentationEvalKind, value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`eval ${kind}: --${flag} expects a whole number from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
-}
 
 /** `panoptes.json` → `panoptes`, panopticapi's default PNG folder beside its JSON. */
 const folderBesideJson = (file: string) => (file.toLowerCase().endsWith('.json') ? file.slice(0, -5) : file);
 
-const SEMANTIC_FLAGS = {
+const SEMANTIC_OPTIONS = {
   gt: { type: 'string' },
   pred: { type: 'string' },
   classes: { type: 'string' },
   ignore: { type: 'string' },
-  help: HELP,
 } as const;
 
-const PANOPTIC_FLAGS = {
+const PANOPTIC_OPTIONS = {
   'gt-json': { type: 'string' },
   'gt-dir': { type: 'string' },
   'pred-json': { type: 'string' },
   'pred-dir': { type: 'string' },
-  'categories-by-name': { type: 'boolean' },
-  help: HELP,
+  'categories-by-name': { type: 'boolean', default: false },
 } as const;
 
-const VIDEO_FLAGS = {
+const VIDEO_OPTIONS = {
   gt: { type: 'string' },
   pred: { type: 'string' },
-  'categories-by-name': { type: 'boolean' },
-  help: HELP,
+  'categories-by-name': { type: 'boolean', default: false },
 } as const;
 
-/** Runs `panoptes eval <kind> <args>`; returns the exit code. */
-export async function evalSegmentationCommand(
-  kind: SegmentationEvalKind,
-  args: readonly string[],
-  write: (s: string) => void = (s) => process.stdout.write(s),
-): Promise<number> {
+/**
+ * Runs `panoptes eval <kind> <args>`; returns the exit code. Each evaluation is loaded once its
+ * options are known to be good, so that --help and a usage mistake answer without loading it
+ * (the panoptic JSON schema alone brings zod, a third of a second).
+ */
+export async function evalSegmentationCommand(kind: SegmentationEvalKind, args: readonly string[], write: Write = writeToStdout): Promise<number> {
   const print = (result: unknown) => write(JSON.stringify(result, null, 2) + '\n');
   const showUsage = () => {
     write(EVAL_SEGMENTATION_USAGE[kind] + '\n');
@@ -113,44 +82,45 @@ export async function evalSegmentationCommand(
   };
   switch (kind) {
     case 'semantic': {
-      const { values } = parseFlags(kind, () => parseArgs({ args: [...args], options: SEMANTIC_FLAGS }));
-      if (values.help) return showUsage();
-      const classes = wholeNumber(kind, required(kind, values, 'classes'), 'classes', 1, MAX_CLASSES);
-      const ignoreLabel = values.ignore === undefined ? undefined : wholeNumber(kind, values.ignore, 'ignore', 0, 65535);
-      const gtDir = required(kind, values, 'gt');
-      const predDir = required(kind, values, 'pred');
+      const { values, help } = parseCommandLine(args, { options: SEMANTIC_OPTIONS });
+      if (help) return showUsage();
+      const classes = wholeNumber(required(values.classes, '--classes'), '--classes', { min: 1, max: MAX_CLASSES });
+      const ignoreLabel = wholeNumber(values.ignore, '--ignore', { max: 65535 });
+      const gtDir = required(values.gt, '--gt');
+      const predDir = required(values.pred, '--pred');
+      const { evaluateSemantic } = await import('../evaluation/segmentation/evaluate-semantic.ts');
       print(await evaluateSemantic({ gtDir, predDir, classes, ignoreLabel }));
       return 0;
     }
     case 'panoptic': {
-      const { values } = parseFlags(kind, () => parseArgs({ args: [...args], options: PANOPTIC_FLAGS }));
-      if (values.help) return showUsage();
-      const gtJson = required(kind, values, 'gt-json');
-      const predJson = required(kind, values, 'pred-json');
+      const { values, help } = parseCommandLine(args, { options: PANOPTIC_OPTIONS });
+      if (help) return showUsage();
+      const gtJson = required(values['gt-json'], '--gt-json');
+      const predJson = required(values['pred-json'], '--pred-json');
+      const { evaluatePanoptic } = await import('../evaluation/segmentation/evaluate-panoptic.ts');
       print(
         await evaluatePanoptic({
           gtJson,
           predJson,
           gtDir: values['gt-dir'] ?? folderBesideJson(gtJson),
           predDir: values['pred-dir'] ?? folderBesideJson(predJson),
-          categoriesByName: values['categories-by-name'] ?? false,
+          categoriesByName: values['categories-by-name'],
         }),
       );
       return 0;
     }
     case 'video-panoptic': {
-      const { values } = parseFlags(kind, () => parseArgs({ args: [...args], options: VIDEO_FLAGS }));
-      if (values.help) return showUsage();
+      const { values, help } = parseCommandLine(args, { options: VIDEO_OPTIONS });
+      if (help) return showUsage();
+      const { evaluateVideoPanoptic } = await import('../evaluation/segmentation/evaluate-video-panoptic.ts');
       print(
         await evaluateVideoPanoptic({
-          gtRoot: path.resolve(required(kind, values, 'gt')),
-          predRoot: path.resolve(required(kind, values, 'pred')),
-          categoriesByName: values['categories-by-name'] ?? false,
+          gtRoot: path.resolve(required(values.gt, '--gt')),
+          predRoot: path.resolve(required(values.pred, '--pred')),
+          categoriesByName: values['categories-by-name'],
         }),
       );
       return 0;
     }
-    default:
-      throw new UsageError(`eval: unknown kind "${String(kind)}"; expected semantic, panoptic or video-panoptic`);
   }
 }

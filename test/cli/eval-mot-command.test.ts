@@ -6,10 +6,10 @@ import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../../cli/usage-error.ts';
-import { evalMotCommand } from '../../../evaluation/mot/eval-mot-command.ts';
-import type { MotMetrics, MotReport } from '../../../evaluation/mot/evaluate.ts';
-import { dataDir } from '../../helpers/data-dir.ts';
+import { evalMotCommand } from '../../cli/eval-mot-command.ts';
+import type { MotMetrics, MotReport } from '../../evaluation/mot/evaluate.ts';
+import { UsageError } from '../../lib/errors.ts';
+import { dataDir } from '../helpers/data-dir.ts';
 
 const campus = path.join(dataDir(), 'replay/metrics/TUD-Campus');
 const root = mkdtempSync(path.join(tmpdir(), 'panoptes-eval-mot-'));

@@ -1,0 +1,25 @@
+/**
+ * The benchmarks of single components, which `npm run bench` (`panoptes bench --all`) runs after
+ * the pipeline benchmark:
+ *
+ * - the tracker micro-benchmark (tracker.bench.ts), with 50 and 200 objects;
+ * - the segmentation evaluation benchmark (segmentation-eval.bench.ts);
+ * - what viewers cost the pipeline, and render + encode time at 1280x720 (viewer-clients.bench.ts).
+ */
+import { benchSegmentationEval } from './segmentation-eval.bench.ts';
+import { benchTracker } from './tracker.bench.ts';
+import { benchViewerClients } from './viewer-clients.bench.ts';
+
+export interface ComponentBenches {
+  readonly tracker: readonly ReturnType<typeof benchTracker>[];
+  readonly segmentationEval: Awaited<ReturnType<typeof benchSegmentationEval>>;
+  readonly viewerClients: Awaited<ReturnType<typeof benchViewerClients>>;
+}
+
+/** Runs the component benchmarks one after the other. */
+export async function benchComponents(): Promise<ComponentBenches> {
+  const tracker = [50, 200].map((n) => benchTracker(n));
+  const segmentationEval = await benchSegmentationEval();
+  const viewerClients = await benchViewerClients();
+  return { tracker, segmentationEval, viewerClients };
+}

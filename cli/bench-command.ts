@@ -1,0 +1,94 @@
+/**
+ * `panoptes bench`: reads the options, runs the pipeline benchmark (bench/pipeline-bench.ts) or
+ * the soak (bench/soak.ts), and with `--all` the component benchmarks after it, which is what
+ * `npm run bench` runs. Prints tables, or one JSON object with `--json`.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatComponentBenches, formatReport, formatSoak } from '../bench/report.ts';
+import { createLogger, type LogLevel } from '../pipeline/log.ts';
+import { writeToStdout, type Command, type Write } from './command.ts';
+import { executionProviderOption } from './execution-provider-option.ts';
+import { parseCommandLine, wholeNumber } from './parse-command-line.ts';
+
+export const BENCH_USAGE = `panoptes bench [config] [options]
+
+Measures what this machine does with a config (default configs/dashcam.yaml), in one run on
+the same clips and models: decode alone, the bare inference loop per model and back to back,
+the whole pipeline lossless (--no-realtime) and live, latency, time per node, memory, drops.
+The config's sinks are replaced by a probe: no viewer (no port), no events file.
+
+Options:
+  --frames <N>        frames per source for decode and pipeline runs (default 200; clips loop)
+  --runs <N>          timed runs per model in the bare inference loop (default 50)
+  --ep <provider>     onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
+  --no-live           skip the live (paced) run that measures latency
+  --soak <N>          instead: a lossless run of N frames per source, resident memory sampled
+  --sample-every <N>  soak sampling interval in frames (default 250)
+  --all               then the tracker, segmentation-evaluation and viewer-client benchmarks
+                      (what npm run bench runs)
+  --json              one JSON object on stdout instead of tables
+                      (with --all: { pipeline, tracker, segmentationEval, viewerClients })`;
+
+const DEFAULT_BENCH_CONFIG = fileURLToPath(new URL('../configs/dashcam.yaml', import.meta.url));
+
+/** `panoptes bench`: returns the process exit code (0 done, 1 a stream failed). */
+async function bench(args: readonly string[], write: Write = writeToStdout): Promise<number> {
+  const { values, positionals, help } = parseCommandLine(args, {
+    options: {
+      frames: { type: 'string' },
+      runs: { type: 'string' },
+      ep: { type: 'string' },
+      'no-live': { type: 'boolean', default: false },
+      soak: { type: 'string' },
+      'sample-every': { type: 'string' },
+      all: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    positionals: { min: 0, max: 1, expected: 'at most one config file' },
+  });
+  if (help) {
+    write(BENCH_USAGE + '\n');
+    return 0;
+  }
+  const config = positionals[0] ?? DEFAULT_BENCH_CONFIG;
+  const frames = wholeNumber(values.frames, '--frames', { min: 2 }) ?? 200;
+  const runs = wholeNumber(values.runs, '--runs', { min: 1 }) ?? 50;
+  const ep = executionProviderOption(values.ep);
+  const soakFrames = wholeNumber(values.soak, '--soak', { min: 1 });
+  const sampleEvery = wholeNumber(values['sample-every'], '--sample-every', { min: 1 }) ?? 250;
+
+  // Loaded once the command line is known to be good: the benchmarks bring the whole pipeline
+  // (onnxruntime, sharp, ffmpeg bindings), seconds of loading that --help and a usage mistake
+  // need not wait for.
+  const [{ runBench }, { benchSoak }, { benchComponents }] = await Promise.all([
+    import('../bench/pipeline-bench.ts'),
+    import('../bench/soak.ts'),
+    import('../bench/component-benches.ts'),
+  ]);
+  // Quieter than `panoptes run`: the tables are the output; PANOPTES_LOG=info shows the rest.
+  const log = createLogger((process.env.PANOPTES_LOG as LogLevel | undefined) ?? 'warn');
+  const progress = (line: string) => void process.stderr.write(`bench: ${line}\n`);
+  const shownConfig = path.relative(process.cwd(), config) || config;
+
+  let pipeline: { figures: object; table: string; failed: boolean };
+  if (soakFrames !== undefined) {
+    const soak = await benchSoak({ config, frames: soakFrames, sampleEvery, ep }, log, progress);
+    pipeline = { figures: { config: shownConfig, soak }, table: formatSoak(shownConfig, soak), failed: soak.failures.length > 0 };
+  } else {
+    const result = await runBench({ config, frames, runs, live: !values['no-live'], ...(ep ? { ep } : {}) }, log, progress);
+    const failed = result.pipeline.failures.length > 0 || (result.live?.failures.length ?? 0) > 0;
+    pipeline = { figures: result, table: formatReport(result), failed };
+  }
+
+  if (!values.all) {
+    write(values.json ? JSON.stringify(pipeline.figures) + '\n' : pipeline.table);
+  } else {
+    if (!values.json) write(pipeline.table);
+    const components = await benchComponents();
+    write(values.json ? JSON.stringify({ pipeline: pipeline.figures, ...components }) + '\n' : formatComponentBenches(components));
+  }
+  return pipeline.failed ? 1 : 0;
+}
+
+export const benchCommand: Command = { usage: BENCH_USAGE, run: (args) => bench(args) };
