@@ -4,8 +4,10 @@
  *
  * - the tracker micro-benchmark (tracker.bench.ts), with 50 and 200 objects;
  * - the segmentation evaluation benchmark (segmentation-eval.bench.ts);
+ * - `eval mot` on a sequence of MOTChallenge size (mot-eval.bench.ts);
  * - what viewers cost the pipeline, and render + encode time at 1280x720 (viewer-clients.bench.ts).
  */
+import { benchMotEval } from './mot-eval.bench.ts';
 import { benchSegmentationEval } from './segmentation-eval.bench.ts';
 import { benchTracker } from './tracker.bench.ts';
 import { benchViewerClients } from './viewer-clients.bench.ts';
@@ -13,6 +15,7 @@ import { benchViewerClients } from './viewer-clients.bench.ts';
 export interface ComponentBenches {
   readonly tracker: readonly ReturnType<typeof benchTracker>[];
   readonly segmentationEval: Awaited<ReturnType<typeof benchSegmentationEval>>;
+  readonly motEval: ReturnType<typeof benchMotEval>;
   readonly viewerClients: Awaited<ReturnType<typeof benchViewerClients>>;
 }
 
@@ -20,6 +23,7 @@ export interface ComponentBenches {
 export async function benchComponents(): Promise<ComponentBenches> {
   const tracker = [50, 200].map((n) => benchTracker(n));
   const segmentationEval = await benchSegmentationEval();
+  const motEval = benchMotEval();
   const viewerClients = await benchViewerClients();
-  return { tracker, segmentationEval, viewerClients };
+  return { tracker, segmentationEval, motEval, viewerClients };
 }

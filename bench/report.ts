@@ -152,6 +152,7 @@ export function formatComponentBenches(r: ComponentBenches): string {
   out.push('', 'tracker (ByteTrack-style, 300 frames of synthetic walkers)');
   for (const t of r.tracker) out.push(`  ${t.objects} objects: ${t.msPerFrame.toFixed(2)} ms per frame (${t.tracks} tracks alive)`);
   out.push('', 'segmentation evaluation', `  ${JSON.stringify(r.segmentationEval)}`);
+  out.push('', 'eval mot (250 frames x 24 objects)', `  ${r.motEval.bestMs} ms for ${r.motEval.rows} rows`);
   out.push('', 'viewer clients (default pipeline, 0 vs 50 clients of which 10 never read)', `  ${JSON.stringify(r.viewerClients)}`);
   return out.join('\n') + '\n';
 }
