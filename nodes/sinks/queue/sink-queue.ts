@@ -29,6 +29,9 @@ export type Taken = (error?: Error | null) => void;
 
 export type OverflowPolicy = 'cut' | 'backpressure';
 
+/** Why a queue was cut: too much waited (`overflow`), the consumer failed (`error`), or its owner said so. */
+export type CutCause = 'overflow' | 'error' | 'owner';
+
 export interface SinkQueueOptions<M> {
   /** Hands `message` to the consumer; `taken` must be called once, when it has it or has failed. */
   readonly transmit: (message: M, taken: Taken) => void;
@@ -42,7 +45,7 @@ export interface SinkQueueOptions<M> {
   /** A newest-wins message of `key` was replaced before it could be sent. */
   readonly onDrop?: (key: string) => void;
   /** The queue was cut (too slow, or the consumer failed); the owner closes the consumer. */
-  readonly onCut?: (reason: string) => void;
+  readonly onCut?: (reason: string, cause: CutCause) => void;
   /** Whether the consumer can take messages now (a socket that is open); always, if left out. */
   readonly canTransmit?: () => boolean;
   /** The clock for {@link SinkQueue.stalledMs}; `Date.now` if left out. */
@@ -100,7 +103,7 @@ export class SinkQueue<M> {
     this.losslessQueued += bytes;
     this.pump();
     if (this.options.overflow === 'cut' && this.losslessQueued > this.options.maxQueuedBytes) {
-      this.cut(`too slow: more than ${this.options.maxQueuedBytes} bytes waiting`);
+      this.cut(`too slow: more than ${this.options.maxQueuedBytes} bytes waiting`, 'overflow');
     }
     return true;
   }
@@ -183,11 +186,11 @@ export class SinkQueue<M> {
   }
 
   /** Stops for good, frees what waits, and tells the owner why (`onCut`). Idempotent. */
-  cut(reason: string): void {
+  cut(reason: string, cause: CutCause = 'owner'): void {
     if (this.closed) return;
     this.cutReason = reason;
     this.close();
-    this.options.onCut?.(reason);
+    this.options.onCut?.(reason, cause);
   }
 
   /** Stops for good and frees what waits (the consumer went away, or the sink is closing). */
@@ -275,7 +278,7 @@ export class SinkQueue<M> {
 
   private fail(error: Error): void {
     this.errorCount++;
-    this.cut(`cannot send: ${error.message}`);
+    this.cut(`cannot send: ${error.message}`, 'error');
     this.settleWaiters();
   }
 
