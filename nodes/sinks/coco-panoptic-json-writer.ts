@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
 import type { Logger } from '../../pipeline/log.ts';
 import { openQueuedFile, type QueuedFile } from './queue/queued-file.ts';
 import { totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';

@@ -11,15 +11,15 @@
  *     hostage, and it is told why, so nothing is lost silently.
  *   - `backpressure`: everything is kept, and {@link SinkQueue.backpressure} gives the producer
  *     a promise to wait on until the queue is back under its bound. For files, which are the
- *     record: the sink returns that promise from `write`, the graph holds the packet's buffers
+ *     record: the sink hands that promise on from `Sink.backpressure`, the graph holds the packet's buffers
  *     until it settles, and so a lossless source waits and a live one drops at its flow limiter
  *     (counted there). Memory stays under the bound plus the frames the pipeline has in flight.
  * - **newest-wins** ({@link SinkQueue.offerLatest}): frames. One slot per key; a newer message
  *   replaces the one still waiting, and each replaced one is counted and reported (`onDrop`).
  *
  * Bytes are counted as bytes (`byteLength`, see byte-length.ts). At most `inFlightBytes` are
- * handed to the consumer and not yet taken by it (`transmit`'s `done`); the rest waits here,
- * where the policy can still act on it. An error from the consumer (`done(error)`, or a throw
+ * handed to the consumer and not yet taken by it (`transmit`'s `taken`); the rest waits here,
+ * where the policy can still act on it. An error from the consumer (`taken(error)`, or a throw
  * from `transmit`) is counted and cuts the queue with the error as the reason: never an
  * unhandled error, never a queue that keeps growing for a consumer that is gone.
  */
