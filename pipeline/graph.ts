@@ -170,17 +170,22 @@ export async function buildGraph(
   let stopping: Promise<void> | undefined;
 
   const deliver = (packet: FramePacket) => {
+    const behind: Promise<void>[] = [];
     try {
       for (const sink of sinks) {
         try {
           sink.write(packet);
+          const wait = sink.backpressure?.();
+          if (wait) behind.push(wait);
         } catch (err) {
           log.error(`sink failed on ${packet.frame.stream}#${packet.frame.seq}: ${(err as Error).message}`);
         }
       }
       metrics.processed(packet.frame.stream, packet.frame.capturedAtMs, packet.timings);
     } finally {
-      releasePacket(packet);
+      // A sink that is behind keeps the packet's buffers until it catches up (backpressure).
+      if (behind.length === 0) releasePacket(packet);
+      else void Promise.allSettled(behind).then(() => releasePacket(packet));
     }
   };
 

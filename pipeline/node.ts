@@ -62,6 +62,13 @@ export interface ChainContext extends GraphContext {
 export interface Sink {
   /** Receives every processed packet of every stream, synchronously: copy what you keep. */
   write(packet: FramePacket): void;
+  /**
+   * Asked right after each `write`: a promise when the sink's lossless queue is past its bound
+   * (its consumer is behind, see nodes/sinks/queue/). The graph keeps the packet's buffers until
+   * it settles, so a lossless source waits and a live one drops at its flow limiter, rather than
+   * the sink losing data or growing its memory.
+   */
+  backpressure?(): Promise<void> | undefined;
   /** A stream ended (end of file, or its source failed with `error`). */
   streamEnded?(stream: string, error?: Error): void;
   /** Flushes and frees what the sink holds; called once when the graph stops. */

@@ -7,6 +7,8 @@ import { openLineFile } from './line-file.ts';
  * Events as JSON lines: one record per processed frame (see frame-record.ts), then one record
  * per line crossing or zone entry and exit of that frame (`{type: "line", ...}`,
  * `{type: "zone", ...}`). Nothing is ever dropped: the file is the record a user counts on.
+ * Lines go through the sinks' lossless file queue (line-file.ts): when the disk falls more than
+ * its bound behind, the sink's `backpressure` makes the pipeline wait for the disk.
  *
  * ```yaml
  * sinks:
@@ -25,6 +27,11 @@ export const eventsSink = defineSink({
       write(packet) {
         file.write(JSON.stringify(frameRecord(packet)));
         for (const event of packet.analytics?.events ?? []) file.write(JSON.stringify(event));
+      },
+      // The disk is behind: the pipeline waits for it (no line is ever dropped).
+      backpressure: () => file.backpressure(),
+      get backlog() {
+        return file.backlog;
       },
       close: () => file.close(),
     };

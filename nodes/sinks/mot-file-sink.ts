@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { toXywh } from '../../lib/geometry/box.ts';
 import { defineSink } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
+import { totalBacklog } from './queue/sink-queue.ts';
 
 /**
  * Tracks in the MOTChallenge text format, so a run can be evaluated with `panoptes eval mot`
@@ -47,8 +48,21 @@ export const motFileSink = defineSink({
           file.write(`${packet.frame.seq + 1},${track.trackId},${round(x)},${round(y)},${round(w)},${round(h)},${round(track.score)},-1,-1,-1`);
         }
       },
+      // A file whose disk is behind: the pipeline waits for it (no line is ever dropped).
+      backpressure() {
+        for (const file of files.values()) {
+          const wait = file.backpressure();
+          if (wait) return wait;
+        }
+        return undefined;
+      },
+      get backlog() {
+        return totalBacklog(files.values());
+      },
       async close() {
-        await Promise.all([...files.values()].map((f) => f.close()));
+        const closing = await Promise.allSettled([...files.values()].map((f) => f.close()));
+        const failed = closing.find((c) => c.status === 'rejected');
+        if (failed) throw failed.reason;
       },
     };
   },

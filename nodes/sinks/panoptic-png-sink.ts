@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
@@ -7,6 +7,17 @@ import { toXywh } from '../../lib/geometry/box.ts';
 import type { PanopticFrame, Segment } from '../../pipeline/frame.ts';
 import type { Logger } from '../../pipeline/log.ts';
 import { defineSink } from '../../pipeline/node.ts';
+import {
+  openCocoPanopticJson,
+  type CocoAnnotation,
+  type CocoCategory,
+  type CocoImage,
+  type CocoPanopticJsonWriter,
+  type CocoSegmentInfo,
+} from './coco-panoptic-json-writer.ts';
+import { SinkQueue, type QueueBacklog } from './queue/sink-queue.ts';
+
+export type { CocoPanopticFile, CocoSegmentInfo } from './coco-panoptic-json-writer.ts';
 
 /**
  * The pipeline's panoptic output in the COCO panoptic format, so that a run can be scored with
@@ -26,10 +37,13 @@ import { defineSink } from '../../pipeline/node.ts';
  *
  * `write` never blocks the pipeline: it copies the segment map into a new RGBA buffer (the
  * packet's buffers go back to their pool as soon as it returns; ~3 ms for 960x540 here) and
- * hands it to sharp, which drops the alpha and encodes the RGB PNG on the libuv thread pool.
- * Every frame is written, none dropped: when encoding or the disk falls behind, pending writes
- * grow (each holds its copy) and a warning says so. The JSON is written on close(), once every
- * PNG has landed, and lists only the PNGs written.
+ * queues it on the sinks' shared queue (queue/sink-queue.ts) for sharp, which drops the alpha
+ * and encodes the RGB PNG on the libuv thread pool, `PNG_IN_FLIGHT_BYTES` of frames at a time.
+ * Every frame is written, none dropped: when encoding or the disk falls behind, a warning says
+ * so, and past `PNG_MAX_QUEUED_BYTES` waiting the sink's `backpressure` makes the pipeline wait,
+ * so memory stays bounded on runs of any length. Each frame's JSON entries are written as soon
+ * as its PNG and every earlier one have landed (coco-panoptic-json-writer.ts), and the JSON is
+ * completed on close(): it lists only the PNGs written, in frame order.
  *
  * ```yaml
  * sinks:
@@ -42,20 +56,6 @@ export const PENDING_WRITES_WARNING = 8;
 
 const UNTRACKED_BASE = 2 ** 23;
 const STUFF_BASE = 2 ** 24 - 256;
-
-export interface CocoSegmentInfo {
-  readonly id: number;
-  readonly category_id: number;
-  readonly iscrowd: 0;
-  readonly area: number;
-  readonly bbox: readonly [number, number, number, number];
-}
-
-export interface CocoPanopticFile {
-  readonly images: { id: string; file_name: string; width: number; height: number }[];
-  readonly annotations: { image_id: string; file_name: string; segments_info: CocoSegmentInfo[] }[];
-  readonly categories: { id: number; name: string; isthing: 0 | 1 }[];
-}
 
 /** The id a segment asks for, or undefined when its number does not fit its range. */
 function preferredId(segment: Segment): number | undefined {
@@ -115,63 +115,115 @@ export function encodeSegmentMap(panoptic: PanopticFrame, ids: readonly number[]
 /** A stream id as a folder name: anything but letters, digits, `.`, `_` and `-` becomes `_`. */
 export const streamFolderName = (stream: string): string => stream.replace(/[^A-Za-z0-9._-]/g, '_') || '_';
 
+/** Bytes of frames being encoded at once (sharp's work on the libuv pool); at least one frame. */
+export const PNG_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/** Bytes of frames waiting to be encoded past which the pipeline is asked to wait (backpressure). */
+export const PNG_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
+
+export interface PanopticPngLimits {
+  readonly inFlightBytes: number;
+  readonly maxQueuedBytes: number;
+}
+
+/** One frame's PNG to write, and its JSON entries, kept until every earlier frame has landed. */
+interface PngJob {
+  readonly output: StreamOutput;
+  readonly file: string;
+  readonly rgba: Uint32Array;
+  readonly width: number;
+  readonly height: number;
+  readonly image: CocoImage;
+  readonly annotation: CocoAnnotation;
+  written: boolean | undefined;
+}
+
 interface StreamOutput {
   readonly folder: string;
-  readonly ready: Promise<unknown>;
-  readonly images: CocoPanopticFile['images'];
-  readonly annotations: CocoPanopticFile['annotations'];
-  /** Indices into `annotations` whose PNG could not be written; left out of the JSON. */
-  readonly failed: Set<number>;
+  /** The folder made and the JSON opened; rejects when either fails (each PNG then fails too). */
+  readonly ready: Promise<CocoPanopticJsonWriter>;
+  /** Jobs in write order; the head leaves (and its entries are written) once it has landed. */
+  readonly inOrder: PngJob[];
   classNames: readonly string[];
   readonly thingClasses: Set<number>;
 }
 
 /** The writer behind the sink; exported for tests and for embedding. */
-export function createPanopticPngWriter(dir: string, log: Logger) {
+export function createPanopticPngWriter(
+  dir: string,
+  log: Logger,
+  limits: PanopticPngLimits = { inFlightBytes: PNG_IN_FLIGHT_BYTES, maxQueuedBytes: PNG_MAX_QUEUED_BYTES },
+) {
   const root = path.resolve(dir);
   const streams = new Map<string, StreamOutput>();
-  const inFlight = new Set<Promise<void>>();
   let warnedAt = 0;
   let failures = 0;
   let firstFailure: string | undefined;
+  const fail = (file: string, err: Error) => {
+    failures++;
+    firstFailure ??= `${file}: ${err.message}`;
+    log.error(`panoptic-png: cannot write ${file}: ${err.message}`);
+  };
 
   const outputFor = (stream: string): StreamOutput => {
     let output = streams.get(stream);
     if (!output) {
       const folder = path.join(root, streamFolderName(stream));
       // A failed mkdir fails each PNG write of the stream, which is logged and counted.
-      const ready = mkdir(folder, { recursive: true });
+      const ready = mkdir(folder, { recursive: true }).then(() => openCocoPanopticJson(path.join(folder, 'panoptic.json'), log));
       ready.catch(() => undefined);
-      output = { folder, ready, images: [], annotations: [], failed: new Set(), classNames: [], thingClasses: new Set() };
+      output = { folder, ready, inOrder: [], classNames: [], thingClasses: new Set() };
       streams.set(stream, output);
     }
     return output;
   };
 
-  const encodeLater = (output: StreamOutput, index: number, file: string, rgba: Uint32Array, width: number, height: number) => {
-    const pixels = new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength);
-    const job = output.ready
-      .then(() => sharp(pixels, { raw: { width, height, channels: 4 } }).removeAlpha().png().toFile(file))
+  /** Writes the entries of the frames that have landed, in the order they were written. */
+  const flushInOrder = (output: StreamOutput, json: CocoPanopticJsonWriter | undefined) => {
+    while (output.inOrder.length > 0 && output.inOrder[0]!.written !== undefined) {
+      const job = output.inOrder.shift()!;
+      if (job.written) json?.add(job.image, job.annotation);
+    }
+  };
+
+  const encode = (job: PngJob, taken: () => void) => {
+    const pixels = new Uint8Array(job.rgba.buffer, job.rgba.byteOffset, job.rgba.byteLength);
+    job.output.ready
+      .then(async (json) => {
+        await sharp(pixels, { raw: { width: job.width, height: job.height, channels: 4 } }).removeAlpha().png().toFile(job.file);
+        return json;
+      })
       .then(
-        () => undefined,
+        (json) => {
+          job.written = true;
+          flushInOrder(job.output, json);
+        },
         (err: Error) => {
-          output.failed.add(index);
-          failures++;
-          firstFailure ??= `${file}: ${err.message}`;
-          log.error(`panoptic-png: cannot write ${file}: ${err.message}`);
+          job.written = false;
+          fail(job.file, err);
+          flushInOrder(job.output, undefined);
         },
       )
-      .finally(() => {
-        inFlight.delete(job);
-        if (inFlight.size <= PENDING_WRITES_WARNING / 2) warnedAt = 0;
-      });
-    inFlight.add(job);
+      // A failed PNG is this writer's failure, counted above, not the queue's: later frames may still land.
+      .finally(taken);
+  };
+
+  // Every frame is written, none dropped: past its bound the queue asks the pipeline to wait.
+  const queue = new SinkQueue<PngJob>({
+    transmit: encode,
+    byteLength: (job) => job.rgba.byteLength,
+    overflow: 'backpressure',
+    ...limits,
+  });
+
+  const warnIfBehind = (frameBytes: number) => {
+    const pending = queue.pendingMessages;
+    if (pending <= PENDING_WRITES_WARNING / 2) warnedAt = 0;
     // Warn when the backlog first passes the mark, then each time it doubles.
-    if (inFlight.size > PENDING_WRITES_WARNING && inFlight.size >= 2 * warnedAt) {
-      warnedAt = inFlight.size;
-      const heldMb = ((inFlight.size * rgba.byteLength) / 1e6).toFixed(0);
+    if (pending > PENDING_WRITES_WARNING && pending >= 2 * warnedAt) {
+      warnedAt = pending;
+      const heldMb = ((pending * frameBytes) / 1e6).toFixed(0);
       log.warn(
-        `panoptic-png: ${inFlight.size} PNG writes pending (about ${heldMb} MB held): encoding or the disk is slower ` +
+        `panoptic-png: ${pending} PNG writes pending (about ${heldMb} MB held): encoding or the disk is slower ` +
           `than the pipeline; every frame is still written`,
       );
     }
@@ -180,7 +232,17 @@ export function createPanopticPngWriter(dir: string, log: Logger) {
   return {
     /** PNG writes not finished yet. */
     get pending(): number {
-      return inFlight.size;
+      return queue.pendingMessages;
+    },
+
+    /** The PNG queue: bytes of frames waiting and being encoded. */
+    get backlog(): QueueBacklog {
+      return queue.backlog;
+    },
+
+    /** A promise while more than `maxQueuedBytes` of frames wait to be encoded. */
+    backpressure(): Promise<void> | undefined {
+      return queue.backpressure();
     },
 
     write(stream: string, seq: number, panoptic: PanopticFrame): void {
@@ -198,30 +260,34 @@ export function createPanopticPngWriter(dir: string, log: Logger) {
         segmentsInfo.push({ id: ids[k], category_id: segment.classId, iscrowd: 0, area: areas[k], bbox: toXywh(segment.bbox) });
       });
       output.classNames = panoptic.classes.names;
-      output.images.push({ id: stem, file_name: fileName, width: panoptic.width, height: panoptic.height });
-      output.annotations.push({ image_id: stem, file_name: fileName, segments_info: segmentsInfo });
-      encodeLater(output, output.annotations.length - 1, path.join(output.folder, fileName), rgba, panoptic.width, panoptic.height);
+      const job: PngJob = {
+        output,
+        file: path.join(output.folder, fileName),
+        rgba,
+        width: panoptic.width,
+        height: panoptic.height,
+        image: { id: stem, file_name: fileName, width: panoptic.width, height: panoptic.height },
+        annotation: { image_id: stem, file_name: fileName, segments_info: segmentsInfo },
+        written: undefined,
+      };
+      output.inOrder.push(job);
+      queue.push(job);
+      warnIfBehind(rgba.byteLength);
     },
 
     /** Waits for every PNG, then writes each stream's panoptic.json. Rejects if any write failed. */
     async close(): Promise<void> {
-      while (inFlight.size) await Promise.all(inFlight);
+      await queue.drained();
+      queue.close();
       for (const output of streams.values()) {
-        const keep = (_: unknown, index: number) => !output.failed.has(index);
-        const json: CocoPanopticFile = {
-          images: output.images.filter(keep),
-          annotations: output.annotations.filter(keep),
-          categories: output.classNames.map((name, id) => ({ id, name, isthing: output.thingClasses.has(id) ? 1 : 0 })),
-        };
         const file = path.join(output.folder, 'panoptic.json');
         try {
-          await output.ready;
-          await writeFile(file, JSON.stringify(json));
-          log.info(`panoptic-png: ${json.annotations.length} frames in ${output.folder}`);
+          const json = await output.ready;
+          const categories: CocoCategory[] = output.classNames.map((name, id) => ({ id, name, isthing: output.thingClasses.has(id) ? 1 : 0 }));
+          const frames = await json.finish(categories);
+          log.info(`panoptic-png: ${frames} frames in ${output.folder}`);
         } catch (err) {
-          failures++;
-          firstFailure ??= `${file}: ${(err as Error).message}`;
-          log.error(`panoptic-png: cannot write ${file}: ${(err as Error).message}`);
+          fail(file, err as Error);
         }
       }
       if (failures) throw new Error(`panoptic-png: ${failures} files could not be written (first: ${firstFailure})`);
@@ -244,6 +310,10 @@ export const panopticPngSink = defineSink({
     return {
       write(packet) {
         if (packet.panoptic) writer.write(packet.frame.stream, packet.frame.seq, packet.panoptic);
+      },
+      backpressure: () => writer.backpressure(),
+      get backlog() {
+        return writer.backlog;
       },
       close: () => writer.close(),
     };

@@ -3,11 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../pipeline/log.ts';
-import { defineSink } from '../../pipeline/node.ts';
+import { defineSink, type Sink } from '../../pipeline/node.ts';
 import { ffmpegPath } from '../sources/ffmpeg-binary.ts';
+import { SinkQueue, totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
 
-/** Bytes waiting in ffmpeg's stdin beyond which frames are skipped rather than queued. */
+/** Bytes handed to ffmpeg's stdin and not yet taken, beyond which frames wait (and get replaced). */
 const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+/** Frames are newest-wins: the lossless lane stays empty, its bound only has to be positive. */
+const NO_LOSSLESS_MESSAGES = 1;
 /** Longest gap, in seconds, filled by repeating the last frame; a longer one (a camera that
  * stalled for minutes) is cut from the recording instead of written as a still. */
 const MAX_FILLED_GAP_SECONDS = 2;
@@ -17,14 +20,21 @@ const MAX_FILLED_GAP_SECONDS = 2;
  *
  * The file plays in real time even when a live stream dropped frames: each frame is placed at
  * its own timestamp on a constant-rate timeline, repeated to fill the gaps dropped frames
- * left. Recording never slows the pipeline: if ffmpeg falls behind, frames are skipped and
- * counted as drops at `record`. One file per stream; with several streams, `<name>-<stream><ext>`.
+ * left. Recording never slows the pipeline: frames go through the sinks' shared queue
+ * (queue/sink-queue.ts), newest-wins. If ffmpeg falls `MAX_PENDING_BYTES` behind, a newer frame
+ * replaces the one waiting (counted as a drop at `record`), and the next frame written fills the
+ * slots of the one it replaced. One file per stream; with several streams, `<name>-<stream><ext>`.
  *
  * ```yaml
  * sinks:
  *   - { type: record, path: out/overlay.mp4 }
  * ```
  */
+export interface RecordSink extends Sink {
+  /** The recorders' queues added up: bytes waiting for ffmpeg, drops and write errors. */
+  backlog(): QueueBacklog;
+}
+
 export const recordSink = defineSink({
   type: 'record',
   description: 'Records the rendered overlay video to an MP4 file with ffmpeg.',
@@ -32,14 +42,14 @@ export const recordSink = defineSink({
     path: z.string().describe('Video file to write (.mp4); with several streams, one file per stream beside it'),
     fps: z.number().positive().default(25).describe('Frame rate of the recording'),
   }),
-  async create(options, ctx) {
+  async create(options, ctx): Promise<RecordSink> {
     const recorders = new Map<string, Recorder>();
     try {
       for (const stream of ctx.streams) {
         const { dir, name, ext } = path.parse(options.path);
         const file = path.resolve(ctx.streams.length === 1 ? options.path : path.join(dir, `${name}-${stream}${ext}`));
         await mkdir(path.dirname(file), { recursive: true });
-        recorders.set(stream, new Recorder(file, options.fps, ctx.log));
+        recorders.set(stream, new Recorder(file, options.fps, ctx.log, () => ctx.metrics.skip(stream, 'record')));
         ctx.log.info(`recording ${stream} to ${file}`);
       }
     } catch (error) {
@@ -50,9 +60,9 @@ export const recordSink = defineSink({
     return {
       write(packet) {
         const recorder = recorders.get(packet.frame.stream);
-        if (!recorder || !packet.overlay) return;
-        if (!recorder.add(packet.overlay.jpeg, packet.frame.ptsMs)) ctx.metrics.skip(packet.frame.stream, 'record');
+        if (recorder && packet.overlay) recorder.add(packet.overlay.jpeg, packet.frame.ptsMs);
       },
+      backlog: () => totalBacklog(recorders.values()),
       async close() {
         await Promise.all([...recorders.values()].map((r) => r.finish()));
       },
@@ -60,19 +70,29 @@ export const recordSink = defineSink({
   },
 });
 
+/** A frame placed on the recording's timeline: slot `index` of a constant-rate video. */
+interface TimedFrame {
+  readonly jpeg: Buffer;
+  readonly index: number;
+}
+
 /** One ffmpeg process turning JPEGs on a timeline into an H.264 file. */
 class Recorder {
   private readonly ffmpeg: ChildProcessWithoutNullStreams;
   private readonly exited: Promise<number | null>;
+  private readonly queue: SinkQueue<TimedFrame>;
   private stderr = '';
-  private lastIndex = -1;
+  /** The last slot taken by a frame offered (the timeline's dense frames are skipped on it). */
+  private lastOfferedIndex = -1;
+  /** The last slot written to ffmpeg. */
+  private lastWrittenIndex = -1;
   private firstPtsMs: number | undefined;
-  private pendingBytes = 0;
 
   constructor(
     private readonly file: string,
     private readonly fps: number,
     private readonly log: Logger,
+    onDrop: () => void,
   ) {
     this.ffmpeg = spawn(ffmpegPath().path, [
       '-hide_banner', '-loglevel', 'error', '-y',
@@ -86,22 +106,38 @@ class Recorder {
     // A failed spawn must be a logged error of this sink, never an exception that stops the process.
     this.ffmpeg.on('error', (error) => this.log.error(`recording ${file}: cannot run ffmpeg: ${error.message}`));
     this.exited = new Promise((resolve) => this.ffmpeg.once('close', resolve));
+    // The JPEG is not copied: ffmpeg's stdin holds the same buffer however many slots it fills.
+    this.queue = new SinkQueue<TimedFrame>({
+      transmit: (frame, taken) => this.writeFrame(frame, taken),
+      byteLength: (frame) => frame.jpeg.length,
+      inFlightBytes: MAX_PENDING_BYTES,
+      maxQueuedBytes: NO_LOSSLESS_MESSAGES,
+      overflow: 'cut',
+      onDrop,
+      onCut: (reason) => this.log.error(`recording ${file}: ${reason}; nothing more is recorded`),
+    });
   }
 
-  /** Places the frame on the timeline; false when ffmpeg is too far behind and it was skipped. */
-  add(jpeg: Buffer, ptsMs: number): boolean {
+  get backlog(): QueueBacklog {
+    return this.queue.backlog;
+  }
+
+  /** Places the frame on the timeline; a frame still waiting for ffmpeg is replaced by it. */
+  add(jpeg: Buffer, ptsMs: number): void {
     this.firstPtsMs ??= ptsMs;
     const index = Math.round(((ptsMs - this.firstPtsMs) * this.fps) / 1000);
-    if (index <= this.lastIndex) return true; // denser than the recording's rate: this slot is filled
-    if (this.pendingBytes > MAX_PENDING_BYTES) return false;
-    const gap = this.lastIndex < 0 ? 1 : index - this.lastIndex;
+    if (index <= this.lastOfferedIndex) return; // denser than the recording's rate: this slot is filled
+    this.lastOfferedIndex = index;
+    this.queue.offerLatest('frame', { jpeg, index });
+  }
+
+  /** Writes the frame into its slot, repeated over the slots since the last one written. */
+  private writeFrame({ jpeg, index }: TimedFrame, taken: (error?: Error | null) => void): void {
+    const gap = this.lastWrittenIndex < 0 ? 1 : index - this.lastWrittenIndex;
     const copies = gap > MAX_FILLED_GAP_SECONDS * this.fps ? 1 : gap;
-    this.lastIndex = index;
-    for (let i = 0; i < copies; i++) {
-      this.pendingBytes += jpeg.length;
-      this.ffmpeg.stdin.write(jpeg, () => (this.pendingBytes -= jpeg.length));
-    }
-    return true;
+    this.lastWrittenIndex = index;
+    for (let i = 1; i < copies; i++) this.ffmpeg.stdin.write(jpeg);
+    this.ffmpeg.stdin.write(jpeg, taken);
   }
 
   /** Stops at once, writing nothing more (a sink whose set-up failed half way). */
@@ -110,6 +146,8 @@ class Recorder {
   }
 
   async finish(): Promise<void> {
+    await this.queue.drained();
+    this.queue.close();
     this.ffmpeg.stdin.end();
     const code = await this.exited;
     if (code !== 0) throw new Error(`recording ${this.file}: ffmpeg exited with ${code}: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);

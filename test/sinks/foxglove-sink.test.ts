@@ -15,6 +15,7 @@ import type { FrameAnalytics, FramePacket, PanopticFrame, TrackedObject } from '
 import { createFoxgloveSink, foxgloveSink, type FoxgloveSink } from '../../nodes/sinks/foxglove/foxglove-sink.ts';
 import type { CompressedImageJson } from '../../nodes/sinks/foxglove/image-message.ts';
 import type { CountsMessage } from '../../nodes/sinks/foxglove/counts-message.ts';
+import { MAX_STATUSES_PER_REQUEST } from '../../nodes/sinks/foxglove/client-session.ts';
 import { segmentOutlines, type Point } from '../../nodes/sinks/foxglove/segment-outline.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 import { testClassSet, withRuns } from '../helpers/panoptic.ts';
@@ -347,6 +348,20 @@ describe('foxglove sink', () => {
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('answers a subscribe to thousands of unknown channels with a bounded number of statuses', async () => {
+    const sink = await startSink();
+    const client = await connect(sink.url);
+    // About 60 KB: just under the 64 KiB a client message may have.
+    const subscriptions = Array.from({ length: 1500 }, (_, k) => ({ id: k + 1, channelId: 100_000 + k }));
+    client.socket.send(JSON.stringify({ op: 'subscribe', subscriptions }));
+    await client.until(() => client.statuses.some((s) => s.message.includes('more problems')), 'the summary status');
+    await sleep(50);
+    expect(client.statuses).toHaveLength(MAX_STATUSES_PER_REQUEST + 1);
+    expect(client.statuses[0]!.message).toBe('channel 100000 is not available; ignoring subscription');
+    expect(client.statuses.at(-1)!.message).toBe(`${1500 - MAX_STATUSES_PER_REQUEST} more problems with this subscribe request; not listed`);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('accepts a client that offers only foxglove.sdk.v1, and answers with the first subprotocol offered', async () => {
     const sink = await startSink();
     const sdk = await connect(sink.url, ['foxglove.sdk.v1']);
@@ -447,6 +462,16 @@ describe('foxglove sink', () => {
     await reader.until(() => reader.payloads(readerIds.counts).length === frames, 'every frame at the reader');
 
     expect(drops() - dropsBefore).toBeGreaterThanOrEqual(extra);
+    // Bounded: the stalled client holds one waiting image and its annotations and counts, all
+    // under the disconnect limit; every image replaced was counted, by the queue and the metrics.
+    // Both clients added up: each has at most its budget in flight (the message that crossed it
+    // included) and one image waiting.
+    const backlog = sink.backlog();
+    const imageMessage = noisyJpeg.length + 1024;
+    expect(backlog.inFlightBytes).toBeLessThanOrEqual(2 * (256 * 1024 + imageMessage));
+    expect(backlog.queuedBytes - backlog.losslessBytes).toBeLessThanOrEqual(2 * imageMessage);
+    expect(backlog.inFlightBytes + backlog.queuedBytes).toBeLessThanOrEqual(2 * 64 * 1024 * 1024);
+    expect(backlog.dropped).toBe(drops());
     expect(reader.payloads(readerIds.image).length).toBeGreaterThanOrEqual(Math.floor(frames * 0.75));
     expect(slowestWriteMs).toBeLessThan(50);
 
@@ -481,6 +506,9 @@ describe('foxglove sink', () => {
     }
     stalled.socket.resume();
     await closed;
+    // Gone from the server: nothing waits for it any more, and what it held never passed the limit.
+    expect(sink.backlog()).toMatchObject({ queuedBytes: 0, losslessBytes: 0 });
+    expect(ctx.log.lines.find((line) => line.includes('disconnecting a client that stopped reading'))).toMatch(/too slow: more than \d+ bytes waiting/);
   });
 });
 

@@ -4,7 +4,7 @@
  * against itself.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalSegmentationCommand } from '../../cli/eval-segmentation-command.ts';
@@ -18,6 +18,7 @@ import type { GraphContext } from '../../pipeline/node.ts';
 import {
   cocoSegmentIds,
   createPanopticPngWriter,
+  encodeSegmentMap,
   panopticPngSink,
   PENDING_WRITES_WARNING,
   type CocoPanopticFile,
@@ -176,5 +177,65 @@ describe('panoptic-png sink', () => {
     writer.write('cam', 0, FRAME1);
     await expect(writer.close()).rejects.toThrow(/panoptic-png: 2 files could not be written \(first: .*000000\.png: /);
     expect(log.lines.some((line) => /error .*panoptic-png: cannot write .*000000\.png/.test(line))).toBe(true);
+  });
+
+  it('holds a bounded backlog on a long run: past its bound the pipeline waits, and the JSON is written as it goes', async () => {
+    const log = createMemoryLogger();
+    const dir = path.join(root, 'long-run');
+    // 64x48 frames: 12 KB each as RGBA. Two encoded at once, five more waiting at most.
+    const width = 64;
+    const height = 48;
+    const frameBytes = width * height * 4;
+    const limits = { inFlightBytes: 2 * frameBytes, maxQueuedBytes: 5 * frameBytes };
+    const writer = createPanopticPngWriter(dir, log, limits);
+    const bigMap = new Uint32Array(width * height).map((_, p) => (p % width < width / 2 ? 1 : 2));
+    const big: PanopticFrame = {
+      width,
+      height,
+      classMap: new Uint8Array(width * height),
+      segmentMap: bigMap,
+      segments: withRuns(bigMap, width, [seg(1, 2, { trackId: 5 }), seg(2, 0)]),
+      classes: testClassSet(CLASS_NAMES, ['car', 'person']),
+    };
+    const frames = 300;
+    let waits = 0;
+    let maxHeldBytes = 0;
+    let maxPending = 0;
+    let partBytesMidRun = 0;
+    for (let seq = 0; seq < frames; seq++) {
+      writer.write('cam', seq, big);
+      maxHeldBytes = Math.max(maxHeldBytes, writer.backlog.losslessBytes + writer.backlog.inFlightBytes);
+      maxPending = Math.max(maxPending, writer.pending);
+      // What the graph does with a sink's backpressure: the next frame waits.
+      const behind = writer.backpressure();
+      if (behind) {
+        waits++;
+        await behind;
+      }
+      if (seq === frames / 2) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        partBytesMidRun = (await stat(path.join(dir, 'cam', 'panoptic.json.annotations.part'))).size;
+      }
+    }
+    // The encoder fell behind the loop (it runs on other threads): the loop was made to wait,
+    // and never held more than the bounds and the frame that crossed one.
+    expect(waits).toBeGreaterThan(0);
+    expect(maxHeldBytes).toBeLessThanOrEqual(limits.maxQueuedBytes + limits.inFlightBytes + frameBytes);
+    expect(maxPending).toBeLessThanOrEqual(limits.maxQueuedBytes / frameBytes + limits.inFlightBytes / frameBytes + 1);
+    // The frames' entries were on disk long before the end.
+    expect(partBytesMidRun).toBeGreaterThan(1000);
+
+    await writer.close();
+    const text = await readFile(path.join(dir, 'cam', 'panoptic.json'), 'utf8');
+    const json = JSON.parse(text) as CocoPanopticFile;
+    // The same file JSON.stringify gives for the whole object: one line, images, annotations, categories.
+    expect(text).toBe(JSON.stringify(json));
+    expect(Object.keys(json)).toEqual(['images', 'annotations', 'categories']);
+    expect(json.annotations.map((a) => a.image_id)).toEqual(Array.from({ length: frames }, (_, seq) => String(seq).padStart(6, '0')));
+    const areas = encodeSegmentMap(big, cocoSegmentIds(big.segments), new Uint32Array(width * height));
+    expect(json.annotations[frames - 1].segments_info.map((s) => s.area)).toEqual([...areas]);
+    // The parts are gone.
+    expect(existsSync(path.join(dir, 'cam', 'panoptic.json.annotations.part'))).toBe(false);
+    expect(existsSync(path.join(dir, 'cam', 'panoptic.json.images.part'))).toBe(false);
   });
 });

@@ -1,14 +1,16 @@
 /**
  * Recording through the real ffmpeg: the file has the overlay's size and plays in real time,
- * also when frames were dropped on the way.
+ * also when frames were dropped on the way, and when ffmpeg itself stops reading for a while.
  */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeVideo } from '../../nodes/sources/probe.ts';
-import { recordSink } from '../../nodes/sinks/record-sink.ts';
+import { recordSink, type RecordSink } from '../../nodes/sinks/record-sink.ts';
 import { packetOf } from '../../pipeline/frame.ts';
 import { chainContext } from '../helpers/data-dir.ts';
 
@@ -36,5 +38,42 @@ describe('record sink', () => {
     // Frames 0..48 span 48 * 40 ms; the last one shows for one frame more.
     expect(info.durationMs).toBeCloseTo(49 * 40, -1);
     expect(ctx.metrics.snapshot()).toEqual([]);
+  });
+
+  it('holds one waiting frame while ffmpeg stops reading, counts the frames it replaced, and records on after', async () => {
+    const file = path.join(scratch, 'stalled.mp4');
+    const ctx = chainContext({ streams: ['cam'] });
+    const sink = (await recordSink.create(recordSink.options.parse({ path: file, fps: 25 }), ctx)) as RecordSink;
+    // Noise barely compresses: about 1 MB per frame, so ffmpeg's pipe and the in-flight budget fill fast.
+    const noisy = await sharp(randomBytes(640 * 480 * 3), { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 100 }).toBuffer();
+    const frameAt = (seq: number) => ({ stream: 'cam', seq, ptsMs: seq * 40, width: 640, height: 480, data: new Uint8Array(0), capturedAtMs: 0 });
+    sink.write({ ...packetOf(frameAt(0)), overlay: { jpeg: noisy, width: 640, height: 480 } });
+    // The real consumer stops: ffmpeg, this worker's child, is suspended.
+    const ffmpegPid = Number(execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n')[0]);
+    expect(ffmpegPid).toBeGreaterThan(0);
+    process.kill(ffmpegPid, 'SIGSTOP');
+    const frames = 200;
+    let skipped = 0;
+    try {
+      for (let seq = 1; seq < frames; seq++) {
+        sink.write({ ...packetOf(frameAt(seq)), overlay: { jpeg: noisy, width: 640, height: 480 } });
+        if (seq % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        // Bounded: the in-flight budget (32 MB, and the frame that crossed it) plus one waiting frame.
+        expect(sink.backlog().queuedBytes).toBeLessThanOrEqual(noisy.length);
+        expect(sink.backlog().inFlightBytes).toBeLessThanOrEqual(32 * 1024 * 1024 + noisy.length);
+      }
+      skipped = ctx.metrics.snapshot().find((s) => s.stream === 'cam')?.skipped.record ?? 0;
+      // Every frame beyond what fits in flight (and the one waiting) replaced another.
+      const fitInFlight = Math.ceil((32 * 1024 * 1024) / noisy.length) + 1;
+      expect(skipped).toBeGreaterThanOrEqual(frames - 1 - fitInFlight - 1);
+      expect(sink.backlog().dropped).toBe(skipped);
+    } finally {
+      process.kill(ffmpegPid, 'SIGCONT');
+    }
+    await sink.close();
+    // Every frame not counted as replaced is in the file, once each: the gap the stall left is
+    // longer than the 2 s the recording fills, so it is cut rather than shown as a still.
+    const info = await probeVideo(file);
+    expect(info.durationMs).toBeCloseTo((frames - skipped) * 40, -2);
   });
 });

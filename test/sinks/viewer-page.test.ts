@@ -81,6 +81,12 @@ function thing(id: number, className: string, [x, y, w, h]: XywhBox, score: numb
   return { id, classId: id, className, isThing: true, area: w * h, bbox: fromXywh(x, y, w, h), score, trackId, trackState: 'confirmed', runs: new Uint32Array(0) };
 }
 
+/** The `in` total of a scene's line in frame `seq`, as {@link analytics} gives it. */
+function lineInTotalAt(seq: number): number {
+  const crossings = Math.floor(Math.max(0, seq) / 20);
+  return crossings - Math.floor(crossings / 3);
+}
+
 /** Analytics whose counts change from frame to frame, with totals that grow and a line event now and then. */
 function analytics(scene: Scene, seq: number, ptsMs: number): FrameAnalytics {
   const cars = seq % 3;
@@ -96,7 +102,7 @@ function analytics(scene: Scene, seq: number, ptsMs: number): FrameAnalytics {
     counts: { ...(cars > 0 ? { car: cars } : {}), person: 1 },
     coverage: { road: 0.38, sky: 0.41 },
     unique: { car: 3 + crossings, person: 2 + Math.floor(seq / 60) },
-    lines: [{ name: scene.line, points: [[0.03, 0.83], [0.97, 0.8]], in: { car: crossings - Math.floor(crossings / 3) }, out: { car: Math.floor(crossings / 3) } }],
+    lines: [{ name: scene.line, points: [[0.03, 0.83], [0.97, 0.8]], in: { car: lineInTotalAt(seq) }, out: { car: Math.floor(crossings / 3) } }],
     zones: [{ name: scene.zone, polygon: [[0.06, 0.22], [0.28, 0.19], [0.3, 0.44], [0.08, 0.47]], occupancy: { person: 1 }, entered: { person: 1 + Math.floor(seq / 60) } }],
     events,
     crowd: { persons: 1 },
@@ -132,7 +138,8 @@ function packet(scene: Scene, seq: number, jpeg: Buffer): FramePacket {
  * graph would; one frame in ten is "dropped" by the inference stage instead.
  */
 class Feeder {
-  private seq = 0;
+  /** The last frame number fed. */
+  seq = 0;
   private readonly timer: NodeJS.Timeout;
   readonly fed = new Set<Scene>();
 
@@ -276,8 +283,14 @@ describe('dashboard page in Chromium', () => {
     // A line event shows up in the list; the line's totals grow.
     await page.waitForFunction((line) => document.querySelector('#events')?.textContent?.includes(line), FRONT_DOOR.line);
     const lineTotal = async () => Number((await page.textContent(`#totals [data-key="line:${FRONT_DOOR.line}"] .a`))?.match(/^(\d+) in$/)?.[1]);
+    const fedBefore = feeder!.seq;
     const firstTotal = await lineTotal();
-    expect(firstTotal).toBeGreaterThanOrEqual(0);
+    const fedAfter = feeder!.seq;
+    // The total shown is the one the feeder sent with a recent frame: never ahead of what was
+    // fed, and at most a second (20 frames) behind it, since counts are never dropped.
+    expect(Number.isInteger(firstTotal), `line total "${firstTotal}"`).toBe(true);
+    expect(firstTotal).toBeLessThanOrEqual(lineInTotalAt(fedAfter));
+    expect(firstTotal).toBeGreaterThanOrEqual(lineInTotalAt(fedBefore - 20));
     await page.waitForFunction(
       ({ key, before }) => Number(document.querySelector(`#totals [data-key="${key}"] .a`)?.textContent?.match(/^(\d+) in$/)?.[1]) > before,
       { key: `line:${FRONT_DOOR.line}`, before: firstTotal },

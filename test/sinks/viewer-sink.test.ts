@@ -391,6 +391,14 @@ describe('a client that cannot keep up', () => {
     // The server holds at most one waiting frame for the slow client, plus its events.
     expect(sink.waitingBytes()).toBeLessThan(heavy.length + 200_000);
     expect(ctx.metrics.snapshot().find((s) => s.stream === 'front')?.skipped.viewer).toBeGreaterThan(100);
+    // Each replaced frame counted once, by the queue and in the metrics; the events and counts
+    // waiting are far under the disconnect limit, and nothing failed.
+    const backlog = sink.backlog();
+    expect(backlog.dropped).toBe(ctx.metrics.snapshot().find((s) => s.stream === 'front')?.skipped.viewer);
+    expect(backlog.losslessBytes).toBeLessThan(8_000_000);
+    // One frame (JPEG and its header) waiting per client at most.
+    expect(backlog.queuedBytes - backlog.losslessBytes).toBeLessThanOrEqual(2 * (heavy.length + 2000));
+    expect(backlog.errors).toBe(0);
     slow.socket.resume();
     await slow.inbox.until(() => slow.inbox.events('counts').length === 300, 10_000);
     expect(slow.inbox.events('line')).toEqual(crossings);

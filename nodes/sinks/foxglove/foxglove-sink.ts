@@ -12,8 +12,10 @@
  * Like the viewer, it must never slow the pipeline:
  * - `write` builds each message once per frame, only for channels someone subscribes to, and
  *   only queues the same bytes on every subscribed socket;
- * - a client holding more than `maxBufferedBytes` unsent bytes skips images (counted as drops at
- *   `foxglove`, and told so with a status), but is still sent every annotation and count;
+ * - each client has its own queue (client-session.ts, on the sinks' shared queue,
+ *   ../queue/sink-queue.ts). A client holding `maxBufferedBytes` unsent bytes skips images
+ *   (newest-wins: counted as drops at `foxglove`, and told so with a status), but is still sent
+ *   every annotation and count;
  * - a client that stays stuck until it holds `disconnectBufferedBytes` is disconnected with a
  *   reason, so a dead connection cannot grow the server's memory without bound.
  */
@@ -26,7 +28,8 @@ import { ConfigError } from '../../../pipeline/config/validation.ts';
 import type { FramePacket } from '../../../pipeline/frame.ts';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
 import { encodeAnnotationsMessage } from './annotations-message.ts';
-import { ClientSession } from './client-session.ts';
+import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
+import { ClientSession, type SessionLimits } from './client-session.ts';
 import { encodeCountsMessage } from './counts-message.ts';
 import { isLoopback, refuseUpgrade } from '../network-access.ts';
 import { refusalOf } from './foxglove-access.ts';
@@ -40,8 +43,6 @@ import { encodeImageMessage } from './image-message.ts';
 const DROP_PLACE = 'foxglove';
 /** Clients send only subscribe and unsubscribe; anything bigger is abuse. */
 const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
-/** Close code for a client disconnected for falling too far behind (policy violation). */
-const CLOSE_TOO_SLOW = 1008;
 const CLOSE_GOING_AWAY = 1001;
 
 const foxgloveOptions = z.object({
@@ -78,6 +79,8 @@ export type FoxgloveOptionsInput = z.input<typeof foxgloveOptions>;
 export interface FoxgloveSink extends Sink {
   /** Where clients connect, e.g. `ws://127.0.0.1:8765`; the bound port when `port` was 0. */
   readonly url: string;
+  /** The clients' queues added up: waiting and in-flight bytes, drops and send errors. */
+  backlog(): QueueBacklog;
 }
 
 export const foxgloveSink = defineSink({
@@ -101,6 +104,11 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
         'or slow clients are cut off before they ever skip an image',
     );
   }
+  // Everything a client holds stays under disconnectBufferedBytes: in flight plus what waits.
+  const sessionLimits: SessionLimits = {
+    inFlightBytes: options.maxBufferedBytes,
+    maxQueuedBytes: options.disconnectBufferedBytes - options.maxBufferedBytes,
+  };
 
   const server = createServer((_req, res) => {
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
@@ -127,7 +135,8 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
   });
 
   const channelsByStream = new Map<string, StreamChannels>();
-  const channelIds = new Set<number>();
+  /** Every advertised channel id, and its stream. */
+  const streamOfChannel = new Map<number, string>();
   const sessions = new Set<ClientSession>();
   // A new id per run: Foxglove clears what it shows when it reconnects to a new session.
   const sessionId = randomUUID();
@@ -137,7 +146,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     if (!channels) {
       channels = streamChannels(stream, 1 + channelsByStream.size * CHANNELS_PER_STREAM);
       channelsByStream.set(stream, channels);
-      for (const advert of advertsOf(channels)) channelIds.add(advert.id);
+      for (const advert of advertsOf(channels)) streamOfChannel.set(advert.id, stream);
       // A stream the graph did not list up front (none today) is announced to those connected.
       for (const session of sessions) session.send({ op: 'advertise', channels: advertsOf(channels) });
     }
@@ -146,7 +155,12 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
   for (const stream of ctx.streams) channelsOf(stream);
 
   function accept(client: WebSocket): void {
-    const session = new ClientSession(client, (id) => channelIds.has(id));
+    const session = new ClientSession(client, sessionLimits, {
+      channelExists: (id) => streamOfChannel.has(id),
+      onImageDropped: (channelId) => ctx.metrics.skip(streamOfChannel.get(channelId) ?? '', DROP_PLACE),
+      onCut: (reason, cause) =>
+        ctx.log.warn(cause === 'overflow' ? `foxglove: disconnecting a client that stopped reading (${reason})` : `foxglove: disconnecting a client: ${reason}`),
+    });
     sessions.add(session);
     client.on('close', () => sessions.delete(session));
     client.on('error', (error) => ctx.log.debug(`foxglove client: ${error.message}`));
@@ -177,14 +191,8 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     for (const session of sessions) {
       const subscriptionId = session.subscriptionFor(channelId);
       if (subscriptionId === undefined) continue;
-      if (session.bufferedBytes > options.maxBufferedBytes) {
-        ctx.metrics.skip(packet.frame.stream, DROP_PLACE);
-        session.setSkippingImages(true);
-        continue;
-      }
       payload ??= encodeImageMessage(packet.frame, overlay);
-      session.setSkippingImages(false);
-      session.sendMessageData(subscriptionId, timestampNs, payload);
+      session.offerImage(channelId, subscriptionId, timestampNs, payload);
     }
   };
 
@@ -203,14 +211,8 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
         encodeAnnotationsMessage({ packet, trailPoints: options.trailLength }),
       );
       sendImage(packet, channels.image.id, timestampNs);
-
-      for (const session of sessions) {
-        if (session.bufferedBytes > options.disconnectBufferedBytes) {
-          ctx.log.warn(`foxglove: disconnecting a client that stopped reading (${session.bufferedBytes} bytes unsent)`);
-          session.disconnect(CLOSE_TOO_SLOW, 'Send buffer limit reached');
-        }
-      }
     },
+    backlog: () => totalBacklog(sessions),
     streamEnded(stream, error) {
       const status = error
         ? { op: 'status' as const, level: StatusLevel.error, message: `stream ${stream} failed: ${error.message}` }
@@ -218,9 +220,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
       for (const session of sessions) session.send(status);
     },
     async close() {
-      const closing = [...sessions].map((session) => session.closed());
-      for (const session of sessions) session.disconnect(CLOSE_GOING_AWAY, 'server shutting down');
-      await Promise.all(closing);
+      await Promise.all([...sessions].map((session) => session.disconnect(CLOSE_GOING_AWAY, 'server shutting down')));
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -1,4 +1,7 @@
 import { WebSocket } from 'ws';
+import { byteLengthOf } from '../queue/byte-length.ts';
+import { closeWithGrace } from '../queue/close-grace.ts';
+import { SinkQueue, type QueueBacklog } from '../queue/sink-queue.ts';
 import { ALL_STREAMS, type ServerEvent, type Topic } from './protocol.ts';
 
 export interface ChannelLimits {
@@ -13,34 +16,50 @@ export interface ChannelLimits {
 /** Close code for a client that cannot keep up (in the 4000s: the application's own). */
 export const TOO_SLOW = 4008;
 
+type Outgoing = string | Buffer;
+
 /**
- * One client's view of the server: what it subscribed to, and its own queues, so that nothing
- * done for one client ever waits on it.
+ * One client's view of the server: what it subscribed to, and its own {@link SinkQueue}, so
+ * that nothing done for one client ever waits on it.
  *
- * - Frame topics (`video`, `frames`) keep only the newest waiting message per stream: a newer
- *   frame replaces it, and the replaced one is counted as dropped.
- * - Everything else is queued in order and never dropped; a client whose queue passes
- *   `maxQueuedBytes`, or that makes no progress for `stuckTimeoutMs`, is disconnected.
+ * - Frame topics (`video`, `frames`) are newest-wins per stream: a newer frame replaces the one
+ *   still waiting, and the replaced one is counted as dropped.
+ * - Everything else is lossless, in order; a client whose queue passes `maxQueuedBytes`, that
+ *   makes no progress for `stuckTimeoutMs`, or whose socket fails, is disconnected with the
+ *   reason (the queue's `cut` policy): it knows it lost messages, nobody else waits for it.
  *
  * Progress is measured by the socket itself: a message counts as gone when `ws` reports it
  * written to the kernel, and no more than `inFlightBytes` are outstanding at once.
  */
 export class ClientChannel {
   private readonly subscriptions = new Map<Topic, Set<string>>();
-  private readonly queue: (string | Buffer)[] = [];
-  private queuedBytes = 0;
-  private readonly newestFrame = new Map<string, Buffer>();
-  private inFlight = 0;
-  private lastProgressMs = Date.now();
-  private closed = false;
+  private readonly queue: SinkQueue<Outgoing>;
   readonly dropped: Partial<Record<Topic, number>> = {};
 
   constructor(
     readonly socket: WebSocket,
     private readonly limits: ChannelLimits,
     private readonly onDrop: (stream: string, topic: Topic) => void,
+    private readonly onCut: (reason: string) => void = () => undefined,
   ) {
-    socket.once('close', () => (this.closed = true));
+    this.queue = new SinkQueue<Outgoing>({
+      transmit: (message, taken) => socket.send(message, { binary: typeof message !== 'string' }, taken),
+      byteLength: byteLengthOf,
+      inFlightBytes: limits.inFlightBytes,
+      maxQueuedBytes: limits.maxQueuedBytes,
+      overflow: 'cut',
+      canTransmit: () => socket.readyState === WebSocket.OPEN,
+      onDrop: (key) => {
+        const [topic, stream] = splitKey(key);
+        this.dropped[topic] = (this.dropped[topic] ?? 0) + 1;
+        this.onDrop(stream, topic);
+      },
+      onCut: (reason) => {
+        this.onCut(reason);
+        void closeWithGrace(socket, TOO_SLOW, reason.slice(0, 120));
+      },
+    });
+    socket.once('close', () => this.queue.close());
   }
 
   wants(stream: string, topic: Topic): boolean {
@@ -63,12 +82,12 @@ export class ClientChannel {
       if (streams.includes(ALL_STREAMS)) set.clear();
       else streams.forEach((s) => set.delete(s));
       if (set.size === 0) this.subscriptions.delete(topic);
-      // Frames waiting for a topic the client no longer wants are not sent.
-      for (const key of this.newestFrame.keys()) {
-        const [t, s] = splitKey(key);
-        if (t === topic && !this.wants(s, t)) this.newestFrame.delete(key);
-      }
     }
+    // Frames waiting for a topic the client no longer wants are not sent.
+    this.queue.discardLatest((key) => {
+      const [topic, stream] = splitKey(key);
+      return !this.wants(stream, topic);
+    });
   }
 
   subscriptionList(): { stream: string; topic: Topic }[] {
@@ -77,72 +96,28 @@ export class ClientChannel {
 
   /** A message that must arrive: queued in order. */
   send(event: ServerEvent | string): void {
-    if (this.closed) return;
-    const text = typeof event === 'string' ? event : JSON.stringify(event);
-    this.queue.push(text);
-    this.queuedBytes += text.length;
-    if (this.queuedBytes > this.limits.maxQueuedBytes) {
-      this.disconnect(`too slow: more than ${this.limits.maxQueuedBytes} bytes of events waiting`);
-      return;
-    }
-    this.pump();
+    this.queue.push(typeof event === 'string' ? event : JSON.stringify(event));
   }
 
   /** A frame message: replaces the one of the same stream and topic still waiting, if any. */
   offerFrame(stream: string, topic: Topic, message: Buffer): void {
-    if (this.closed || !this.wants(stream, topic)) return;
-    const key = `${topic}\u0000${stream}`;
-    if (this.newestFrame.has(key)) {
-      this.dropped[topic] = (this.dropped[topic] ?? 0) + 1;
-      this.onDrop(stream, topic);
-    }
-    this.newestFrame.set(key, message);
-    this.pump();
+    if (!this.wants(stream, topic)) return;
+    this.queue.offerLatest(`${topic}\u0000${stream}`, message);
   }
 
+  /** Bytes waiting in this client's queue (not yet handed to the socket). */
   get waitingBytes(): number {
-    let bytes = this.queuedBytes;
-    for (const m of this.newestFrame.values()) bytes += m.length;
-    return bytes;
+    return this.queue.backlog.queuedBytes;
+  }
+
+  get backlog(): QueueBacklog {
+    return this.queue.backlog;
   }
 
   /** Disconnects the client if data has waited for it, without progress, for too long. */
   checkStuck(nowMs: number): void {
-    const waiting = this.inFlight > 0 || this.queue.length > 0;
-    if (waiting && nowMs - this.lastProgressMs > this.limits.stuckTimeoutMs) {
-      this.disconnect(`too slow: nothing could be sent for ${this.limits.stuckTimeoutMs} ms`);
-    }
-  }
-
-  private disconnect(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.queue.length = 0;
-    this.newestFrame.clear();
-    this.socket.close(TOO_SLOW, reason);
-    // A client that reads nothing never completes the closing handshake either.
-    setTimeout(() => this.socket.terminate(), 1000).unref();
-  }
-
-  /** Sends while the socket keeps up: events first, then the newest frames. */
-  private pump(): void {
-    while (!this.closed && this.socket.readyState === WebSocket.OPEN && this.inFlight < this.limits.inFlightBytes) {
-      let message: string | Buffer | undefined = this.queue.shift();
-      if (message !== undefined) {
-        this.queuedBytes -= message.length;
-      } else {
-        const next = this.newestFrame.entries().next();
-        if (next.done) return;
-        this.newestFrame.delete(next.value[0]);
-        message = next.value[1];
-      }
-      const size = message.length;
-      this.inFlight += size;
-      this.socket.send(message, { binary: typeof message !== 'string' }, () => {
-        this.inFlight -= size;
-        this.lastProgressMs = Date.now();
-        this.pump();
-      });
+    if (this.queue.stalledMs(nowMs) > this.limits.stuckTimeoutMs) {
+      this.queue.cut(`too slow: nothing could be sent for ${this.limits.stuckTimeoutMs} ms`);
     }
   }
 }

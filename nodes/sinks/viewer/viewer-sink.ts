@@ -4,10 +4,10 @@
  *
  * Clients subscribe to topics per stream: `video` (the rendered overlay), `frames` (raw frame +
  * segment map, for clients that draw their own), `events`, `counts` and `stats`. Each frame's
- * messages are built once and shared. Each client has its own queues (client-channel.ts): frames
- * are newest-wins, events and counts are never dropped, and a client that cannot keep up is
- * disconnected rather than allowed to grow the server's memory. Nothing in `write` ever waits on
- * a client.
+ * messages are built once and shared. Each client has its own queue (client-channel.ts, on the
+ * sinks' shared queue, ../queue/sink-queue.ts): frames are newest-wins, events and counts are
+ * never dropped, and a client that cannot keep up is disconnected rather than allowed to grow the
+ * server's memory. Nothing in `write` ever waits on a client.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,6 +18,8 @@ import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node
 import { listen, urlHost } from '../http-listen.ts';
 import { isLoopback, refuseUpgrade } from '../network-access.ts';
 import { checkAccess } from './access.ts';
+import { closeWithGrace } from '../queue/close-grace.ts';
+import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
 import { ClientChannel } from './client-channel.ts';
 import { countsMessage, framesMessage, framesSnapshot, videoMessage } from './frame-messages.ts';
 import { ALL_STREAMS, parseClientMessage, PROTOCOL_VERSION, TOPICS, type ServerEvent, type Topic } from './protocol.ts';
@@ -27,8 +29,6 @@ const SOCKET_PATH = '/ws';
 const STATS_INTERVAL_MS = 500;
 /** Clients send small control messages; anything bigger is abuse. */
 const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
-/** How long clients get to close when the server stops, before they are cut off. */
-const CLOSE_GRACE_MS = 500;
 const DROP_PLACE = 'viewer';
 
 export const viewerOptions = z.object({
@@ -49,6 +49,8 @@ export interface ViewerSink extends Sink {
   readonly url: string;
   /** Bytes waiting for clients in the server's own queues (not yet handed to a socket). */
   waitingBytes(): number;
+  /** The clients' queues added up: waiting and in-flight bytes, drops and send errors. */
+  backlog(): QueueBacklog;
 }
 
 export const viewerSink = defineSink({
@@ -101,7 +103,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
   const countDrop = (stream: string) => ctx.metrics.skip(stream, DROP_PLACE);
 
   sockets.on('connection', (socket: WebSocket) => {
-    const channel = new ClientChannel(socket, limits, countDrop);
+    const channel = new ClientChannel(socket, limits, countDrop, (reason) => ctx.log.warn(`viewer: disconnecting a client: ${reason}`));
     channels.add(channel);
     socket.on('close', () => channels.delete(channel));
     socket.on('error', (error) => ctx.log.debug(`viewer client: ${error.message}`));
@@ -169,6 +171,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
   return {
     url,
     waitingBytes: () => [...channels].reduce((n, c) => n + c.waitingBytes, 0),
+    backlog: () => totalBacklog(channels),
     write(packet) {
       const { stream } = packet.frame;
       streams.add(stream);
@@ -198,7 +201,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     },
     async close() {
       clearInterval(statsTimer);
-      await closeClients(sockets);
+      await Promise.all([...sockets.clients].map((client) => closeWithGrace(client, 1001, 'server shutting down')));
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -234,26 +237,4 @@ function servePage(req: IncomingMessage, res: ServerResponse, page: Buffer): voi
 function sendText(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
   res.end(body);
-}
-
-
-
-
-/** Asks every client to close, and cuts off those (a stalled tab) that do not answer in time. */
-async function closeClients(sockets: WebSocketServer): Promise<void> {
-  const clients = [...sockets.clients];
-  await Promise.all(
-    clients.map(
-      (client) =>
-        new Promise<void>((resolve) => {
-          if (client.readyState === WebSocket.CLOSED) return resolve();
-          const timer = setTimeout(() => client.terminate(), CLOSE_GRACE_MS);
-          client.once('close', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          client.close(1001, 'server shutting down');
-        }),
-    ),
-  );
 }

@@ -1,0 +1,81 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import type { Logger } from '../../../pipeline/log.ts';
+import { byteLengthOf } from './byte-length.ts';
+import { SinkQueue, type QueueBacklog } from './sink-queue.ts';
+
+/** Bytes handed to the file stream at once (its own buffer); the rest waits in the queue. */
+export const FILE_IN_FLIGHT_BYTES = 1024 * 1024;
+/** Bytes waiting for the disk past which the sink asks the pipeline to wait (backpressure). */
+export const FILE_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+export interface QueuedFileLimits {
+  readonly inFlightBytes: number;
+  readonly maxQueuedBytes: number;
+}
+
+/**
+ * A file written through a lossless {@link SinkQueue} with backpressure: nothing written to it
+ * is ever dropped. If the disk fails, the error is logged once, every later text is
+ * counted as not written, and `close` rejects saying how much was lost and why. `backpressure`
+ * gives a promise while the disk is more than `maxQueuedBytes` behind; a sink hands it on from
+ * its own `backpressure`, so the pipeline waits for the disk instead of growing memory.
+ */
+export interface QueuedFile {
+  readonly path: string;
+  write(text: string): void;
+  /** A promise while the disk is more than `maxQueuedBytes` behind (see {@link SinkQueue.backpressure}). */
+  backpressure(): Promise<void> | undefined;
+  readonly backlog: QueueBacklog;
+  /** Writes what waits, closes the file; rejects if anything could not be written. */
+  close(): Promise<void>;
+}
+
+/** Opens `file` for writing, replacing it (its folder made); fails with the path and the reason. */
+export async function openQueuedFile(
+  file: string,
+  what: string,
+  log: Logger,
+  limits: QueuedFileLimits = { inFlightBytes: FILE_IN_FLIGHT_BYTES, maxQueuedBytes: FILE_MAX_QUEUED_BYTES },
+): Promise<QueuedFile> {
+  const absolute = path.resolve(file);
+  await mkdir(path.dirname(absolute), { recursive: true });
+  const out: WriteStream = createWriteStream(absolute, { flags: 'w' });
+  await Promise.race([once(out, 'open'), once(out, 'error').then(([err]) => Promise.reject(err as Error))]).catch((err: Error) => {
+    throw new Error(`${what}: cannot open ${absolute} for writing: ${err.message}`);
+  });
+  // The error also reaches the write's callback, where the queue counts it; this only keeps
+  // the stream's 'error' event from being unhandled.
+  out.on('error', () => undefined);
+  let unwritten = 0;
+  const queue = new SinkQueue<string>({
+    transmit: (text, taken) => out.write(text, taken),
+    byteLength: byteLengthOf,
+    overflow: 'backpressure',
+    ...limits,
+    onCut: (reason) => log.error(`${what}: ${absolute}: ${reason}; nothing more is written to it`),
+  });
+  return {
+    path: absolute,
+    write(text) {
+      if (!queue.push(text)) unwritten++;
+    },
+    backpressure: () => queue.backpressure(),
+    get backlog() {
+      return queue.backlog;
+    },
+    async close() {
+      await queue.drained();
+      queue.close();
+      if (!out.closed) {
+        out.end();
+        await once(out, 'close');
+      }
+      if (queue.cutBecause !== undefined) {
+        throw new Error(`${what}: ${absolute} is incomplete (${queue.cutBecause}); ${unwritten} later writes were not made`);
+      }
+    },
+  };
+}
