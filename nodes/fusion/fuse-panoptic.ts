@@ -18,7 +18,7 @@
  * Segment ids: things are 1..T in score order, stuff follows in class order; 0 is void. Each
  * segment leaves with the runs of pixels it owns, found here once for every later stage.
  */
-import { countNonZero, segmentRuns } from '../../lib/geometry/pixel-runs.ts';
+import { countNonZero, RunList } from '../../lib/geometry/pixel-runs.ts';
 import { VOID_CLASS, type ClassSet, type Instances, type Segment, type SemanticLabels } from '../../pipeline/frame.ts';
 
 export interface FusionOptions {
@@ -45,8 +45,12 @@ export interface FusionResult {
   readonly segments: Segment[];
 }
 
-/** Nearest-neighbour lookup tables from frame pixels to label-map pixels, made once per size. */
+/**
+ * Nearest-neighbour lookup tables from frame pixels to label-map pixels, made once per size, and
+ * the run list fusion reuses from frame to frame: the per-stream state fusion keeps.
+ */
 export class LabelScaler {
+  readonly runs = new RunList();
   private key = '';
   private columns = new Int32Array(0);
   private rowStarts = new Int32Array(0);
@@ -126,6 +130,9 @@ export function fusePanoptic(
   const { columns, rowStarts } = scale;
   // The label map is coarser than the frame, so stuff comes in runs along a row: areas and boxes
   // are updated once per run, not once per pixel.
+  // Each segment's runs are noted on the way, so no later stage has to find its pixels again.
+  const runs = scaler.runs;
+  runs.clear();
   for (let y = 0; y < height; y++) {
     const labelRow = rowStarts[y]!;
     const rowStart = y * width;
@@ -134,8 +141,14 @@ export function fusePanoptic(
       let p = rowStart + x;
       const seg = segmentMap[p]!;
       if (seg !== 0) {
-        classMap[p] = thingClass[seg]!;
-        x++;
+        const runStart = p;
+        const c = thingClass[seg]!;
+        do {
+          classMap[p] = c;
+          x++;
+          p++;
+        } while (x < width && segmentMap[p] === seg);
+        runs.add(seg, runStart, p);
         continue;
       }
       const c = labels[labelRow + columns[x]!]!;
@@ -153,6 +166,7 @@ export function fusePanoptic(
         p++;
       } while (x < width && segmentMap[p] === 0 && labels[labelRow + columns[x]!] === c);
       stuffArea[c] += x - runStart;
+      runs.add(id, rowStart + runStart, p);
       const b = c * 4;
       if (runStart < stuffBox[b]!) stuffBox[b] = runStart;
       if (y < stuffBox[b + 1]!) stuffBox[b + 1] = y;
@@ -202,8 +216,9 @@ export function fusePanoptic(
       score: 1,
     });
   }
-  const runs = segmentRuns(segmentMap.subarray(0, pixels), width, kept.map((s) => s.id));
-  return { segments: kept.map((segment, k) => ({ ...segment, runs: runs[k]! })) };
+  // Stuff voided above is not in `kept`, so its runs are left out here.
+  const runsBySegment = runs.bySegment(kept.map((s) => s.id));
+  return { segments: kept.map((segment, k) => ({ ...segment, runs: runsBySegment[k]! })) };
 }
 
 /** Claims the free pixels of instance `i`'s mask for segment `id`; measures what it got. */
