@@ -13,7 +13,7 @@
  * - A detection matched to an ignored object is ignored, and so is an unmatched detection
  *   outside the area range; every other detection is a true or false positive.
  */
-import { rleBbox, rleOverlap } from '../../lib/formats/coco-rle.ts';
+import { rleArea, rleBbox, rleOverlap } from '../../lib/formats/coco-rle.ts';
 import type { XywhBox } from '../../lib/geometry/box.ts';
 import { IOU_THRESHOLDS, MAX_DETECTIONS, type AreaRange, type IouType } from './params.ts';
 import type { Cell, Detection } from './prepare.ts';
@@ -61,9 +61,7 @@ export function cellIous(ranked: readonly Detection[], cell: Cell, iouType: IouT
       }
       const { intersection, union } = rleOverlap(dm, gm);
       if (intersection === 0) return;
-      let detectionArea = 0;
-      if (g.crowd) for (let j = 1; j < dm.counts.length; j += 2) detectionArea += dm.counts[j]!;
-      ious[di * G + gi] = intersection / (g.crowd ? detectionArea : union);
+      ious[di * G + gi] = intersection / (g.crowd ? rleArea(dm) : union);
     });
   });
   return ious;
