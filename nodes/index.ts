@@ -8,6 +8,7 @@ import { panopticFusion } from './fusion/panoptic-fusion.ts';
 import { instanceSegmentation } from './heads/instance-segmentation.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { overlay } from './render/overlay.ts';
+import { cocoInstancesSink } from './sinks/coco-instances-sink.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
@@ -36,6 +37,7 @@ export function builtinNodes(): NodeRegistry {
     eventsSink,
     motFileSink,
     panopticPngSink,
+    cocoInstancesSink,
     recordSink,
   ]);
 }
