@@ -8,6 +8,7 @@ import type { FramePacket, Segment } from '../../pipeline/frame.ts';
 import type { Logger } from '../../pipeline/log.ts';
 import { defineSink } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
+import { firstBackpressure, totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
 
 /**
  * The run's instances in the COCO formats, so a run can be scored with `panoptes eval instance`
@@ -93,6 +94,15 @@ export async function openCocoInstancesWriter(resultsPath: string, log: Logger, 
       }
     },
 
+    /** A promise while either file's disk is behind (the shared file queue's backpressure). */
+    backpressure(): Promise<void> | undefined {
+      return results.backpressure() ?? groundTruth.backpressure();
+    },
+
+    get backlog(): QueueBacklog {
+      return totalBacklog([results, groundTruth]);
+    },
+
     async close(): Promise<void> {
       results.write(']');
       groundTruth.write('],"images":[');
@@ -133,6 +143,11 @@ export const cocoInstancesSink = defineSink({
     return {
       write(packet) {
         writers.get(packet.frame.stream)?.write(packet);
+      },
+      // A disk that is behind makes the pipeline wait: no instance is ever dropped.
+      backpressure: () => firstBackpressure(writers.values()),
+      get backlog() {
+        return totalBacklog(writers.values());
       },
       async close() {
         await Promise.all([...writers.values()].map((w) => w.close()));

@@ -301,6 +301,15 @@ export class SinkQueue<M> {
 }
 
 /** The backlogs of several queues added up (a sink with one queue per client or per file). */
+/** The first wait any of `writers` asks for (a disk that is behind), or undefined when none does. */
+export function firstBackpressure(writers: Iterable<{ backpressure(): Promise<void> | undefined }>): Promise<void> | undefined {
+  for (const writer of writers) {
+    const wait = writer.backpressure();
+    if (wait) return wait;
+  }
+  return undefined;
+}
+
 export function totalBacklog(queues: Iterable<{ readonly backlog: QueueBacklog }>): QueueBacklog {
   let queuedBytes = 0;
   let losslessBytes = 0;
