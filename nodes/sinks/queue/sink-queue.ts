@@ -276,7 +276,8 @@ export class SinkQueue<M> {
     }
   }
 
-  private fail(error: Error): void {
+  /** The consumer failed (in a transmit, or on its own, like a stream's 'error'): counted, and the queue is cut. */
+  fail(error: Error): void {
     this.errorCount++;
     this.cut(`cannot send: ${error.message}`, 'error');
     this.settleWaiters();
