@@ -8,10 +8,10 @@
  */
 import type { CroppedMask } from '../../lib/geometry/pixel-runs.ts';
 import { BackgroundModel, type Settle } from './background-model.ts';
+import { CameraMotionEstimator } from './camera-motion.ts';
 import { ConnectedComponents } from './connected-components.ts';
 import { GreyDownscale } from './grey-downscale.ts';
 import { Morphology } from './morphology.ts';
-import { PhaseCorrelation } from './phase-correlation.ts';
 
 export interface MotionOptions {
   /** Width of the grey image the work is done on; the height follows the frame's aspect ratio. */
@@ -29,7 +29,7 @@ export interface MotionOptions {
   readonly closeRadius: number;
   /** Estimate camera motion and move the background with it. */
   readonly compensateCamera: boolean;
-  /** Camera motion estimates less sure than this are taken as "no motion". */
+  /** Camera motion proposals less sure than this (phase correlation peak height) are not considered. */
   readonly minMotionConfidence: number;
 }
 
@@ -68,7 +68,7 @@ interface Sized {
   readonly background: BackgroundModel;
   readonly morphology: Morphology;
   readonly components: ConnectedComponents;
-  readonly correlation: PhaseCorrelation | undefined;
+  readonly cameraMotion: CameraMotionEstimator | undefined;
   /** Grey column and row of each frame column and row. */
   readonly greyColumn: Int32Array;
   readonly greyRow: Int32Array;
@@ -81,7 +81,7 @@ export class MotionSegmenter {
 
   process(frame: RgbFrame, ptsMs: number): MotionResult {
     const sized = this.sizedFor(frame.width, frame.height);
-    const { downscale, grey, foreground, background, morphology, components, correlation } = sized;
+    const { downscale, grey, foreground, background, morphology, components, cameraMotion } = sized;
     const { width: gw, height: gh } = downscale.size;
     const scaleX = frame.width / gw;
     const scaleY = frame.height / gh;
@@ -91,10 +91,9 @@ export class MotionSegmenter {
     const greyMs = performance.now() - t;
 
     t = performance.now();
-    const shift = correlation?.estimate(grey);
-    const trusted = shift !== undefined && shift.confidence >= this.options.minMotionConfidence;
-    const shiftX = trusted ? shift.dx : 0;
-    const shiftY = trusted ? shift.dy : 0;
+    const shift = cameraMotion?.estimate(grey);
+    const shiftX = shift?.dx ?? 0;
+    const shiftY = shift?.dy ?? 0;
     const cameraMotionMs = performance.now() - t;
 
     t = performance.now();
@@ -175,7 +174,7 @@ export class MotionSegmenter {
       background: new BackgroundModel(width, height, this.options),
       morphology: new Morphology(width, height),
       components: new ConnectedComponents(width, height),
-      correlation: this.options.compensateCamera ? new PhaseCorrelation(width, height) : undefined,
+      cameraMotion: this.options.compensateCamera ? new CameraMotionEstimator(width, height, this.options.minMotionConfidence) : undefined,
       greyColumn,
       greyRow,
     };

@@ -38,6 +38,8 @@ export class PhaseCorrelation {
   private im: Float64Array;
   private previousRe: Float64Array;
   private previousIm: Float64Array;
+  private readonly crossRe: Float64Array;
+  private readonly crossIm: Float64Array;
   private hasPrevious = false;
 
   constructor(
@@ -61,6 +63,8 @@ export class PhaseCorrelation {
     this.im = new Float64Array(n);
     this.previousRe = new Float64Array(n);
     this.previousIm = new Float64Array(n);
+    this.crossRe = new Float64Array(n);
+    this.crossIm = new Float64Array(n);
   }
 
   /** Forgets the previous image: the next call has nothing to compare with. */
@@ -69,10 +73,12 @@ export class PhaseCorrelation {
   }
 
   /**
-   * The shift from the previous image given to this one, or undefined for the first image.
-   * `grey` is `width x height`, row-major.
+   * The likeliest shifts from the previous image given to this one, best first (at most
+   * `candidates`: the highest local peaks), or undefined for the first image. `grey` is
+   * `width x height`, row-major. Several, because big moving objects make peaks of their own;
+   * which one is the camera, the caller decides (camera-motion.ts).
    */
-  estimate(grey: Float32Array): ShiftEstimate | undefined {
+  estimate(grey: Float32Array, candidates = 3): ShiftEstimate[] | undefined {
     const { windowWidth: w, windowHeight: h, re, im } = this;
     let mean = 0;
     for (let y = 0; y < h; y++) {
@@ -89,7 +95,7 @@ export class PhaseCorrelation {
       }
     }
     this.fft.transform(re, im);
-    const result = this.hasPrevious ? this.correlate() : undefined;
+    const result = this.hasPrevious ? this.correlate(candidates) : undefined;
     // This spectrum is the next call's previous one; the buffers swap instead of copying.
     [this.previousRe, this.re] = [this.re, this.previousRe];
     [this.previousIm, this.im] = [this.im, this.previousIm];
@@ -97,13 +103,10 @@ export class PhaseCorrelation {
     return result;
   }
 
-  /** The peak of the normalized cross power spectrum of `re/im` (now) and the previous one. */
-  private correlate(): ShiftEstimate {
-    const { windowWidth: w, windowHeight: h, re, im, previousRe, previousIm } = this;
+  /** The peaks of the normalized cross power spectrum of `re/im` (now) and the previous one. */
+  private correlate(candidates: number): ShiftEstimate[] {
+    const { windowWidth: w, windowHeight: h, re, im, previousRe, previousIm, crossRe, crossIm } = this;
     const n = w * h;
-    // Overwrites `re/im` with the cross power spectrum: they are not needed after this.
-    const crossRe = re;
-    const crossIm = im;
     for (let i = 0; i < n; i++) {
       const ar = re[i]!;
       const ai = im[i]!;
@@ -121,19 +124,38 @@ export class PhaseCorrelation {
       }
     }
     this.fft.transform(crossRe, crossIm, true);
-    let best = 0;
-    for (let i = 1; i < n; i++) if (crossRe[i]! > crossRe[best]!) best = i;
-    const px = best % w;
-    const py = (best - px) / w;
     const at = (x: number, y: number) => crossRe[((y + h) % h) * w + ((x + w) % w)]!;
-    const peak = at(px, py);
-    const sx = px + subpixel(at(px - 1, py), peak, at(px + 1, py));
-    const sy = py + subpixel(at(px, py - 1), peak, at(px, py + 1));
-    // The correlation is circular: a peak past half the window is a negative shift.
-    const dx = sx > w / 2 ? sx - w : sx;
-    const dy = sy > h / 2 ? sy - h : sy;
-    return { dx, dy, confidence: Math.max(0, Math.min(1, peak / n)) };
+    // The highest local maxima (3x3, the correlation wraps around), kept sorted.
+    const peaks: number[] = [];
+    for (let py = 0; py < h; py++) {
+      for (let px = 0; px < w; px++) {
+        const value = crossRe[py * w + px]!;
+        if (peaks.length === candidates && value <= crossRe[peaks[peaks.length - 1]!]!) continue;
+        if (!isLocalMaximum(at, px, py, value)) continue;
+        if (peaks.length === candidates) peaks.pop();
+        let k = peaks.length;
+        peaks.push(0);
+        for (; k > 0 && crossRe[peaks[k - 1]!]! < value; k--) peaks[k] = peaks[k - 1]!;
+        peaks[k] = py * w + px;
+      }
+    }
+    return peaks.map((index) => {
+      const px = index % w;
+      const py = (index - px) / w;
+      const peak = crossRe[index]!;
+      const sx = px + subpixel(at(px - 1, py), peak, at(px + 1, py));
+      const sy = py + subpixel(at(px, py - 1), peak, at(px, py + 1));
+      // The correlation is circular: a peak past half the window is a negative shift.
+      return { dx: sx > w / 2 ? sx - w : sx, dy: sy > h / 2 ? sy - h : sy, confidence: Math.max(0, Math.min(1, peak / n)) };
+    });
   }
+}
+
+function isLocalMaximum(at: (x: number, y: number) => number, x: number, y: number, value: number): boolean {
+  for (let dy = -1; dy <= 1; dy++) {
+    for (let dx = -1; dx <= 1; dx++) if ((dx !== 0 || dy !== 0) && at(x + dx, y + dy) > value) return false;
+  }
+  return true;
 }
 
 /** Offset of a peak from its middle sample, from a parabola through three samples. */
