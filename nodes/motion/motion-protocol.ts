@@ -19,5 +19,7 @@ export interface FrameRequest {
 export type MotionRequest = ConfigureRequest | FrameRequest | { readonly type: 'close' };
 
 export type MotionReply =
+  /** Configured: the thread has loaded its code and is ready for frames. */
+  | { readonly type: 'ready' }
   | { readonly type: 'result'; readonly id: number; readonly result: MotionResult }
   | { readonly type: 'failed'; readonly id: number; readonly message: string };

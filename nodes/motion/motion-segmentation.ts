@@ -98,7 +98,15 @@ export const motionSegmentation = defineOperator({
     // One thread per stream and node: the background model is the stream's own. Closed when the graph stops.
     const thread = await ctx.shared(
       `motion-segmentation:${ctx.stream}:${ctx.label}`,
-      async () => new MotionThread(motionOptions),
+      async () => {
+        const started = new MotionThread(motionOptions);
+        // Started while the graph is built, so the first frame does not wait for it.
+        await started.ready.catch(async (err: unknown) => {
+          await started.close();
+          throw err;
+        });
+        return started;
+      },
       (t) => t.close(),
     );
     const ownClasses = motionClassSet(options.className);

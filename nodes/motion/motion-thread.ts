@@ -10,11 +10,16 @@ export class MotionThread {
   private readonly pending = new Map<number, { resolve: (r: MotionResult) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
+  private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** Settles once the thread has loaded its code (about a second the first time: the TypeScript loader). */
+  readonly ready: Promise<void>;
 
   constructor(options: MotionOptions) {
     // A stream that ends without a clean stop must not keep the process alive for this thread.
     this.worker.unref();
+    this.ready = new Promise((resolve, reject) => (this.started = { resolve, reject }));
     this.worker.on('message', (reply: MotionReply) => {
+      if (reply.type === 'ready') return this.started?.resolve();
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (reply.type === 'result') waiter?.resolve(reply.result);
@@ -33,6 +38,7 @@ export class MotionThread {
 
   private fail(err: Error): void {
     this.failure ??= err;
+    this.started?.reject(err);
     for (const waiter of this.pending.values()) waiter.reject(err);
     this.pending.clear();
   }

@@ -23,7 +23,10 @@ const { MotionSegmenter } = await import('./motion-segmenter.ts');
 let segmenter;
 
 port.on('message', (/** @type {import('./motion-protocol.ts').MotionRequest} */ request) => {
-  if (request.type === 'configure') segmenter = new MotionSegmenter(request.options);
+  if (request.type === 'configure') {
+    segmenter = new MotionSegmenter(request.options);
+    port.postMessage({ type: 'ready' });
+  }
   else if (request.type === 'close') port.close();
   else if (request.type === 'frame') {
     try {
