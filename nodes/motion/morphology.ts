@@ -28,8 +28,9 @@ export class Morphology {
 
   /**
    * Dilation (`keep` 1: a pixel is 1 when any in its square is) or erosion (`keep` 0: it is 0
-   * when any is), in place. Outside the image counts as background for dilation and as
-   * foreground for erosion, so borders neither grow nor eat objects.
+   * when any is), in place. Outside the image is background for both, so that opening and
+   * closing stay exact opposites: an object cut by the border comes back whole from an opening
+   * (the dilation restores what the erosion took), and a closing does not glue it to the border.
    */
   filter(mask: Uint8Array, radius: number, keep: 0 | 1): void {
     const { width: w, height: h, scratch } = this;
@@ -37,12 +38,13 @@ export class Morphology {
     // Rows: the distance to the nearest `keep` pixel, left to right then right to left.
     for (let y = 0; y < h; y++) {
       const row = y * w;
-      let last = -Infinity;
+      // Erosion sees the background just outside the image; dilation has nothing to spread from there.
+      let last = keep === 0 ? -1 : -Infinity;
       for (let x = 0; x < w; x++) {
         if (mask[row + x] === keep) last = x;
         scratch[row + x] = x - last <= radius ? keep : other;
       }
-      last = Infinity;
+      last = keep === 0 ? w : Infinity;
       for (let x = w - 1; x >= 0; x--) {
         if (mask[row + x] === keep) last = x;
         if (last - x <= radius) scratch[row + x] = keep;
@@ -50,12 +52,12 @@ export class Morphology {
     }
     // Columns, from the row pass into the mask.
     for (let x = 0; x < w; x++) {
-      let last = -Infinity;
+      let last = keep === 0 ? -1 : -Infinity;
       for (let y = 0; y < h; y++) {
         if (scratch[y * w + x] === keep) last = y;
         mask[y * w + x] = y - last <= radius ? keep : other;
       }
-      last = Infinity;
+      last = keep === 0 ? h : Infinity;
       for (let y = h - 1; y >= 0; y--) {
         if (scratch[y * w + x] === keep) last = y;
         if (last - y <= radius) mask[y * w + x] = keep;

@@ -54,7 +54,7 @@ export const motionSegmentation = defineOperator({
     adaptation: z
       .number()
       .positive()
-      .default(20)
+      .default(40)
       .describe('How fast the background follows a change, in grey levels per second; lower keeps slow or stopped objects longer'),
     warmUp: settle
       .default({ seconds: 2 })
