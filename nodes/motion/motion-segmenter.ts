@@ -91,7 +91,8 @@ export class MotionSegmenter {
     const greyMs = performance.now() - t;
 
     t = performance.now();
-    const shift = cameraMotion?.estimate(grey);
+    // `foreground` still holds the previous frame's moving pixels here.
+    const shift = cameraMotion?.estimate(grey, foreground);
     const shiftX = shift?.dx ?? 0;
     const shiftY = shift?.dy ?? 0;
     const cameraMotionMs = performance.now() - t;
