@@ -14,7 +14,9 @@ import { releasePacket, type CameraMotion } from '../../pipeline/frame.ts';
 import { blobInstances, motionClassSet } from '../../nodes/motion/blob-instances.ts';
 import { motionSegmentation } from '../../nodes/motion/motion-segmentation.ts';
 import { ThingsPanoptic } from '../../nodes/motion/things-panoptic.ts';
+import { builtinNodes } from '../../nodes/index.ts';
 import { ffmpegSource, ffmpegSourceOptions } from '../../nodes/sources/ffmpeg-source.ts';
+import { loadPipeline } from '../../pipeline/load.ts';
 import { chainContext } from '../helpers/data-dir.ts';
 
 const PERSON_COUNTS: Readonly<Record<number, number>> = {
@@ -121,5 +123,14 @@ describe('moving blobs beside a model', () => {
       ['car', 40, [12, 10, 16, 20]],
     ]);
     expect(panoptic.classMap[0]).toBe(255);
+  });
+});
+
+describe('configs with motion', () => {
+  it('motion alone feeds tracker, analytics and overlay; beside models it comes before fusion', () => {
+    const labels = (file: string) =>
+      loadPipeline(file, builtinNodes()).spec.pipeline.map((step) => ('parallel' in step ? step.label : step.node.type));
+    expect(labels('configs/motion-cars.yaml')).toEqual(['motion-segmentation', 'tracker', 'analytics', 'overlay']);
+    expect(labels('configs/aerial-cars.yaml')).toEqual(['models', 'motion-segmentation', 'panoptic-fusion', 'tracker', 'analytics', 'overlay']);
   });
 });
