@@ -6,10 +6,12 @@
  * - the segmentation evaluation benchmark (segmentation-eval.bench.ts);
  * - `eval mot` on a sequence of MOTChallenge size (mot-eval.bench.ts);
  * - `eval instance` on 5,000 COCO annotations, masks and boxes (instance-eval.bench.ts);
- * - what viewers cost the pipeline, and render + encode time at 1280x720 (viewer-clients.bench.ts).
+ * - what viewers cost the pipeline, and render + encode time at 1280x720 (viewer-clients.bench.ts);
+ * - motion segmentation per frame, by step, on a real 768x432 clip (motion.bench.ts).
  */
 import { benchInstanceEval } from './instance-eval.bench.ts';
 import { benchMotEval } from './mot-eval.bench.ts';
+import { benchMotion } from './motion.bench.ts';
 import { benchSegmentationEval } from './segmentation-eval.bench.ts';
 import { benchTracker } from './tracker.bench.ts';
 import { benchViewerClients } from './viewer-clients.bench.ts';
@@ -20,6 +22,7 @@ export interface ComponentBenches {
   readonly motEval: ReturnType<typeof benchMotEval>;
   readonly instanceEval: ReturnType<typeof benchInstanceEval>;
   readonly viewerClients: Awaited<ReturnType<typeof benchViewerClients>>;
+  readonly motion: ReturnType<typeof benchMotion>;
 }
 
 /** Runs the component benchmarks one after the other. */
@@ -29,5 +32,6 @@ export async function benchComponents(): Promise<ComponentBenches> {
   const motEval = benchMotEval();
   const instanceEval = benchInstanceEval();
   const viewerClients = await benchViewerClients();
-  return { tracker, segmentationEval, motEval, instanceEval, viewerClients };
+  const motion = benchMotion();
+  return { tracker, segmentationEval, motEval, instanceEval, viewerClients, motion };
 }

@@ -1,5 +1,6 @@
 /** The benchmark's tables for people (`--json` prints the same figures as one object). */
 import type { ComponentBenches } from './component-benches.ts';
+import { formatMotionBench } from './motion.bench.ts';
 import type { BenchResult } from './pipeline-bench.ts';
 import type { PhaseFigures } from './pipeline-phase.ts';
 import type { SoakResult } from './soak.ts';
@@ -160,5 +161,6 @@ export function formatComponentBenches(r: ComponentBenches): string {
     `  masks (segm) ${i.segmMs} ms, AP ${i.segmAP}; boxes (bbox) ${i.bboxMs} ms, AP ${i.bboxAP}`,
   );
   out.push('', 'viewer clients (default pipeline, 0 vs 50 clients of which 10 never read)', `  ${JSON.stringify(r.viewerClients)}`);
+  out.push('', 'motion segmentation (intel_car-detection.mp4, 768x432, one thread)', ...formatMotionBench(r.motion));
   return out.join('\n') + '\n';
 }

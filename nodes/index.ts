@@ -7,6 +7,7 @@ import { analytics } from './analytics/analytics.ts';
 import { panopticFusion } from './fusion/panoptic-fusion.ts';
 import { instanceSegmentation } from './heads/instance-segmentation.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
+import { motionSegmentation } from './motion/motion-segmentation.ts';
 import { overlay } from './render/overlay.ts';
 import { cocoInstancesSink } from './sinks/coco-instances-sink.ts';
 import { eventsSink } from './sinks/events-sink.ts';
@@ -27,6 +28,7 @@ export function builtinNodes(): NodeRegistry {
     // operators, in the order a typical graph uses them
     semanticSegmentation,
     instanceSegmentation,
+    motionSegmentation,
     panopticFusion,
     tracker,
     analytics,

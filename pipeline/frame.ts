@@ -215,6 +215,17 @@ export interface RenderedOverlay {
   readonly height: number;
 }
 
+/**
+ * How the camera moved since the previous frame of the stream, estimated from the images
+ * (motion-segmentation): `[a, b, c, d, e, f]` maps a point of the previous frame to this one,
+ * `x' = a*x + b*y + c`, `y' = d*x + e*y + f`, in frame pixels. Identity for a fixed camera.
+ */
+export interface CameraMotion {
+  readonly affine: readonly [number, number, number, number, number, number];
+  /** How sure the estimate is, 0..1; below the estimator's own threshold `affine` is the identity. */
+  readonly confidence: number;
+}
+
 /** Something a packet holds that must be given back when the packet is done. */
 export type Lease = () => void;
 
@@ -229,11 +240,13 @@ export interface FramePacket {
   readonly tracks?: readonly TrackedObject[];
   readonly analytics?: FrameAnalytics;
   readonly overlay?: RenderedOverlay;
+  /** Camera motion since the stream's previous frame, where an estimator ran. */
+  readonly cameraMotion?: CameraMotion;
   readonly leases: readonly Lease[];
 }
 
 /** Sections a node can require or add; checked when the graph is built. */
-export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay';
+export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay' | 'cameraMotion';
 
 export function packetOf(frame: Frame, leases: readonly Lease[] = []): FramePacket {
   return { frame, timings: {}, leases };

@@ -61,7 +61,8 @@ export async function openQueuedFile(
   out.on('error', (error) => {
     if (streamError) return; // the same failure, again
     streamError = error;
-    queue.fail(error);
+    // A write's callback has usually told the queue already; count the failure once.
+    if (queue.cutBecause === undefined) queue.fail(error);
   });
   const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
   return {
