@@ -6,7 +6,10 @@
  * From the highest score down, each detection not yet taken absorbs every lower-scoring one of
  * its class whose box overlaps it by more than `threshold` of the SMALLER box (intersection over
  * smaller: a part inside the whole scores 1, where IoU would be small and let both through). The
- * group becomes one instance: the union of the boxes, the best score, the union of the masks.
+ * group becomes one instance: the best score, the union of the masks, and the best detection's
+ * box, grown across the slice borders that cut it to cover the others (SAHI takes the union of
+ * all the boxes; in a crowd that joins a person with a box around two people and swallows the
+ * neighbour).
  *
  * One case intersection over smaller misses: an object wider than the overlap, cut by both
  * borders, so that neither slice holds it whole and its two parts share only the overlap band.
@@ -74,24 +77,20 @@ export function intersectionOverSmaller(boxes: Float32Array, a: number, b: numbe
   return smaller > 0 ? (w * h) / smaller : 0;
 }
 
-/** One mask covering the union of `masks`' rectangles, 1 where any of them is. */
-function unionMask(masks: readonly InstanceMask[]): InstanceMask {
-  if (masks.length === 1) return masks[0]!;
-  let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
-  for (const m of masks) {
-    x1 = Math.min(x1, m.x);
-    y1 = Math.min(y1, m.y);
-    x2 = Math.max(x2, m.x + m.width);
-    y2 = Math.max(y2, m.y + m.height);
-  }
-  const width = x2 - x1;
-  const height = y2 - y1;
+/** One mask over the integer box `[x1, x2) x [y1, y2)`, 1 where any of `masks` is. */
+function unionMask(masks: readonly InstanceMask[], x1: number, y1: number, x2: number, y2: number): InstanceMask {
+  const width = Math.max(0, x2 - x1);
+  const height = Math.max(0, y2 - y1);
   const data = new Uint8Array(width * height);
   for (const m of masks) {
-    for (let y = 0; y < m.height; y++) {
-      const from = y * m.width;
-      const to = (m.y - y1 + y) * width + (m.x - x1);
-      for (let x = 0; x < m.width; x++) if (m.data[from + x] !== 0) data[to + x] = 1;
+    const top = Math.max(m.y, y1);
+    const bottom = Math.min(m.y + m.height, y2);
+    const left = Math.max(m.x, x1);
+    const right = Math.min(m.x + m.width, x2);
+    for (let y = top; y < bottom; y++) {
+      const from = (y - m.y) * m.width - m.x;
+      const to = (y - y1) * width - x1;
+      for (let x = left; x < right; x++) if (m.data[from + x] !== 0) data[to + x] = 1;
     }
   }
   return { x: x1, y: y1, width, height, data };
@@ -154,11 +153,15 @@ export function mergeSliceDetections(
   groups.forEach((group, k) => {
     const lead = group[0]!;
     let x1 = boxes[lead * 4]!, y1 = boxes[lead * 4 + 1]!, x2 = boxes[lead * 4 + 2]!, y2 = boxes[lead * 4 + 3]!;
+    // The lead's box grows only across the slice borders that cut it: there the others saw what
+    // its slice could not. A box the lead holds whole is the object's; a larger box it was merged
+    // with (in a crowd, one box around two people) must not swallow a neighbour.
+    const cut = cuts[lead]!;
     for (const j of group) {
-      x1 = Math.min(x1, boxes[j * 4]!);
-      y1 = Math.min(y1, boxes[j * 4 + 1]!);
-      x2 = Math.max(x2, boxes[j * 4 + 2]!);
-      y2 = Math.max(y2, boxes[j * 4 + 3]!);
+      if (cut & CUT_LEFT) x1 = Math.min(x1, boxes[j * 4]!);
+      if (cut & CUT_TOP) y1 = Math.min(y1, boxes[j * 4 + 1]!);
+      if (cut & CUT_RIGHT) x2 = Math.max(x2, boxes[j * 4 + 2]!);
+      if (cut & CUT_BOTTOM) y2 = Math.max(y2, boxes[j * 4 + 3]!);
     }
     outBoxes[k * 4] = x1;
     outBoxes[k * 4 + 1] = y1;
@@ -166,7 +169,10 @@ export function mergeSliceDetections(
     outBoxes[k * 4 + 3] = y2;
     outScores[k] = scores[lead]!;
     outClasses[k] = classIds[lead]!;
-    if (withMasks) outMasks.push(unionMask(group.map((j) => masks[j]!)));
+    if (withMasks) {
+      const members = group.map((j) => masks[j]!);
+      outMasks.push(members.length === 1 ? members[0]! : unionMask(members, Math.floor(x1), Math.floor(y1), Math.ceil(x2), Math.ceil(y2)));
+    }
   });
   return {
     model: first.model,

@@ -76,24 +76,30 @@ export function decodeYolo(
   }
   const p = tensors.predictions;
 
-  // 1. Best class per anchor, above the score threshold.
+  // 1. Best class per anchor, above the score threshold. The scores are class-major (one row of
+  // `anchors` per class): read them row by row, in memory order, keeping a running best per
+  // anchor, rather than striding down a column per anchor (8400 x 80 floats at 640).
+  const bestScores = new Float32Array(anchors).fill(options.minScore);
+  const bestClasses = new Int32Array(anchors).fill(-1);
+  for (let c = 0; c < classCount; c++) {
+    const row = (4 + c) * anchors;
+    for (let a = 0; a < anchors; a++) {
+      const s = p[row + a]!;
+      if (s >= bestScores[a]!) {
+        bestScores[a] = s;
+        bestClasses[a] = c;
+      }
+    }
+  }
   const candidates: number[] = [];
   const candidateClass: number[] = [];
   const candidateScore: number[] = [];
   for (let a = 0; a < anchors; a++) {
-    let best = -1;
-    let bestScore = options.minScore;
-    for (let c = 0; c < classCount; c++) {
-      const s = p[(4 + c) * anchors + a]!;
-      if (s >= bestScore) {
-        bestScore = s;
-        best = c;
-      }
-    }
+    const best = bestClasses[a]!;
     if (best >= 0 && (!options.keepClass || options.keepClass(best))) {
       candidates.push(a);
       candidateClass.push(best);
-      candidateScore.push(bestScore);
+      candidateScore.push(bestScores[a]!);
     }
   }
 

@@ -81,6 +81,7 @@ interface Setup {
   readonly name: string;
   readonly model: string;
   readonly slices?: SlicesOptions;
+  readonly minScore?: number;
 }
 
 const slices = (raw: unknown): SlicesOptions => slicesSchema.parse(raw);
@@ -90,6 +91,8 @@ const SETUPS: readonly Setup[] = [
   { name: '640, 2x3 slices, overlap 0.2', model: 'yolov8n-seg-640', slices: slices({ grid: [2, 3], overlap: 0.2 }) },
   { name: '640, 2x3 slices + full frame', model: 'yolov8n-seg-640', slices: slices({ grid: [2, 3], overlap: 0.2, fullFrame: true }) },
   { name: '640 detect head, 2x3 slices', model: 'yolov8n-640', slices: slices({ grid: [2, 3], overlap: 0.2 }) },
+  { name: '640, 2x3 slices, minScore 0.4', model: 'yolov8n-seg-640', slices: slices({ grid: [2, 3], overlap: 0.2 }), minScore: 0.4 },
+  { name: '640, 640x640 slices (2x4, native scale)', model: 'yolov8n-seg-640', slices: slices({ size: [640, 640], overlap: 0.2 }) },
 ];
 
 describe('sliced inference on a real crowd frame (MOT17-02, frames 1-4)', () => {
@@ -104,7 +107,7 @@ describe('sliced inference on a real crowd frame (MOT17-02, frames 1-4)', () => 
     }
     for (const setup of SETUPS) {
       const session = sessions.get(setup.model)!;
-      const decode = decoderFor(session.entry, { minScore: 0.25, iouThreshold: 0.45, maxDetections: 300 });
+      const decode = decoderFor(session.entry, { minScore: setup.minScore ?? 0.25, iouThreshold: 0.45, maxDetections: 300 });
       const detect = createDetectorRun(session, decode, setup.slices, 300);
       const perFrame = new Map<number, DetectorResult>();
       for (const f of FRAMES) perFrame.set(f, await detect(frames.get(f)!));
@@ -119,16 +122,17 @@ describe('sliced inference on a real crowd frame (MOT17-02, frames 1-4)', () => 
   const scoreOf = (name: string) => score(new Map([...results.get(name)!].map(([f, r]) => [f, r.instances])));
 
   it('prints recall, precision and the time per slice and per merge', () => {
-    const lines = ['setup | recall | precision | TP/FP/FN | model ms per slice (median) | slices | merge ms (median)'];
+    const lines = ['setup | recall | precision | TP/FP/FN | slices | model ms per slice (median) | decode ms per frame (median) | merge ms per frame (median)'];
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     for (const setup of SETUPS) {
       const s = scoreOf(setup.name);
       const runs = [...results.get(setup.name)!.values()];
       const runMs = runs.flatMap((r) => r.runMs ?? []);
       const mergeMs = runs.map((r) => r.mergeMs ?? NaN);
+      const decodeMs = runs.map((r) => r.decodeMs ?? NaN);
       lines.push(
-        `${setup.name} | ${s.recall.toFixed(3)} | ${s.precision.toFixed(3)} | ${s.tp}/${s.fp}/${s.fn} | ` +
-          `${runMs.length ? median(runMs).toFixed(0) : '-'} | ${runs[0]!.slices?.length ?? 1} | ${setup.slices ? median(mergeMs).toFixed(2) : '-'}`,
+        `${setup.name} | ${s.recall.toFixed(3)} | ${s.precision.toFixed(3)} | ${s.tp}/${s.fp}/${s.fn} | ${runs[0]!.slices?.length ?? 1} | ` +
+          `${runMs.length ? median(runMs).toFixed(0) : '-'} | ${setup.slices ? median(decodeMs).toFixed(1) : '-'} | ${setup.slices ? median(mergeMs).toFixed(2) : '-'}`,
       );
       expect(s.tp + s.fn).toBe(FRAMES.reduce((n, f) => n + pedestrians(f).length, 0));
     }
