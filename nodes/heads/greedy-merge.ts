@@ -6,10 +6,10 @@
  * From the highest score down, each detection not yet taken absorbs every lower-scoring one of
  * its class whose box overlaps it by more than `threshold` of the SMALLER box (intersection over
  * smaller: a part inside the whole scores 1, where IoU would be small and let both through). The
- * group becomes one instance: the best score, the union of the masks, and the best detection's
- * box, grown across the slice borders that cut it to cover the others (SAHI takes the union of
- * all the boxes; in a crowd that joins a person with a box around two people and swallows the
- * neighbour).
+ * group becomes one instance: the best score; the best detection's box, grown across the
+ * slice borders that cut it to cover the others (SAHI takes the union of all the boxes; in a
+ * crowd that joins a person with a box around two people and swallows the neighbour); and the
+ * union of the masks inside that box.
  *
  * One case intersection over smaller misses: an object wider than the overlap, cut by both
  * borders, so that neither slice holds it whole and its two parts share only the overlap band.
