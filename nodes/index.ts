@@ -6,6 +6,7 @@ import { NodeRegistry } from '../pipeline/registry.ts';
 import { analytics } from './analytics/analytics.ts';
 import { panopticFusion } from './fusion/panoptic-fusion.ts';
 import { instanceSegmentation } from './heads/instance-segmentation.ts';
+import { objectDetection } from './heads/object-detection.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { motionSegmentation } from './motion/motion-segmentation.ts';
 import { overlay } from './render/overlay.ts';
@@ -28,6 +29,7 @@ export function builtinNodes(): NodeRegistry {
     // operators, in the order a typical graph uses them
     semanticSegmentation,
     instanceSegmentation,
+    objectDetection,
     motionSegmentation,
     panopticFusion,
     tracker,

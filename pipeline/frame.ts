@@ -98,7 +98,15 @@ export interface Segment {
   readonly score: number;
   readonly trackId?: number;
   readonly trackState?: TrackState;
+  /**
+   * Things only: where the segment's pixels came from. `model`: the instance model's own mask;
+   * `semantic`: a box-only detector's box, filled with the semantic model's pixels of the
+   * matching class; `box`: the box itself, where the semantic model did not see that class.
+   */
+  readonly maskSource?: MaskSource;
 }
+
+export type MaskSource = 'model' | 'semantic' | 'box';
 
 /** Every pixel has one class and one segment: the panoptic frame. */
 export interface PanopticFrame {

@@ -14,17 +14,30 @@
  *    claims, and pixels of void classes, are void (class {@link VOID_CLASS}, segment 0): a
  *    thing without an instance cannot be counted, so it is not reported as one.
  * 5. A stuff class covering fewer than `minArea` pixels is void too.
+ * 6. Detections without a mask (box-only detectors) take, inside their box, the semantic
+ *    model's pixels of their class (person: person and rider), or the whole box where the
+ *    semantic model has too few of them (detection-masks.ts); each thing segment says which
+ *    (`maskSource`).
  *
  * Segment ids: things are 1..T in score order, stuff follows in class order; 0 is void. Each
  * segment leaves with the runs of pixels it owns, found here once for every later stage.
  */
 import { countNonZero, RunList } from '../../lib/geometry/pixel-runs.ts';
 import { VOID_CLASS, type ClassSet, type Instances, type Segment, type SemanticLabels } from '../../pipeline/frame.ts';
+import { paintDetection, type PaintedThing } from './detection-masks.ts';
 
 export interface FusionOptions {
   readonly minArea: number;
   readonly minVisibleFraction: number;
+  /**
+   * Box-only detections: the semantic pixels of the detection's class inside its box are its
+   * mask when they are at least this fraction of the box's free pixels; else the box is.
+   */
+  readonly minSemanticFraction?: number;
 }
+
+/** Default of {@link FusionOptions.minSemanticFraction}. */
+export const MIN_SEMANTIC_FRACTION = 0.15;
 
 /** The panoptic classes (the semantic head's set) and how the instance head's classes map onto them. */
 export interface FusionClasses extends ClassSet {
@@ -71,16 +84,6 @@ export class LabelScaler {
   }
 }
 
-interface PaintedThing {
-  readonly instance: number;
-  classId: number;
-  area: number;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
-
 export function fusePanoptic(
   width: number,
   height: number,
@@ -101,15 +104,28 @@ export function fusePanoptic(
 
   // Instances, highest score first; temporary ids are 1 + position in `painted`.
   const things: PaintedThing[] = [];
-  if (instances?.masks) {
+  if (instances) {
     const order = Array.from({ length: instances.count }, (_, i) => i)
       .filter((i) => classes.instanceToPanoptic[instances.classIds[i]!]! >= 0)
       .sort((a, b) => instances.scores[b]! - instances.scores[a]!);
+    const minSemanticFraction = options.minSemanticFraction ?? MIN_SEMANTIC_FRACTION;
     for (const i of order) {
-      const thing = paintInstance(instances, i, things.length + 1, classes, segmentMap, semantic.labels, scale, width, height);
-      const mask = instances.masks[i]!;
-      const maskArea = countNonZero(mask.data);
-      if (thing.area >= options.minArea && thing.area >= options.minVisibleFraction * maskArea) {
+      const id = things.length + 1;
+      let thing: PaintedThing;
+      if (instances.masks) {
+        thing = paintInstance(instances, i, id, classes, segmentMap, semantic.labels, scale, width, height);
+      } else {
+        const classId = classes.instanceToPanoptic[instances.classIds[i]!]!;
+        const detection = {
+          box: instances.boxes,
+          boxAt: i * 4,
+          classId,
+          alsoClassId: classId === classes.person ? classes.rider : -1,
+          minSemanticFraction,
+        };
+        thing = paintDetection(detection, i, id, segmentMap, semantic.labels, scale, width, height);
+      }
+      if (thing.area >= options.minArea && thing.area >= options.minVisibleFraction * thing.maskArea) {
         things.push(thing);
       } else {
         erase(segmentMap, width, thing, things.length + 1);
@@ -202,6 +218,7 @@ export function fusePanoptic(
     area: t.area,
     bbox: [t.x1, t.y1, t.x2 + 1, t.y2 + 1],
     score: instances!.scores[t.instance]!,
+    maskSource: t.maskSource,
   }));
   for (let c = 0; c < classCount; c++) {
     if (stuffArea[c] === 0 || tooSmall[c]) continue;
@@ -242,6 +259,8 @@ function paintInstance(
     y1: height,
     x2: -1,
     y2: -1,
+    maskArea: countNonZero(mask.data),
+    maskSource: 'model',
   };
   let riderPixels = 0;
   const yEnd = Math.min(mask.y + mask.height, height);
