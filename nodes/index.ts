@@ -11,6 +11,7 @@ import { overlay } from './render/overlay.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
+import { natsSink } from './sinks/nats/nats-sink.ts';
 import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
 import { recordSink } from './sinks/record-sink.ts';
 import { viewerSink } from './sinks/viewer/viewer-sink.ts';
@@ -37,5 +38,6 @@ export function builtinNodes(): NodeRegistry {
     motFileSink,
     panopticPngSink,
     recordSink,
+    natsSink,
   ]);
 }
