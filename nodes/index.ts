@@ -11,6 +11,7 @@ import { overlay } from './render/overlay.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
+import { mqttSink } from './sinks/mqtt/mqtt-sink.ts';
 import { natsSink } from './sinks/nats/nats-sink.ts';
 import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
 import { recordSink } from './sinks/record-sink.ts';
@@ -39,5 +40,6 @@ export function builtinNodes(): NodeRegistry {
     panopticPngSink,
     recordSink,
     natsSink,
+    mqttSink,
   ]);
 }
