@@ -11,7 +11,14 @@
 import type { KV } from '@nats-io/kv';
 
 /** The outcome of a renewal: the new revision, `lost` (someone else holds it, or it expired), or `unknown` (NATS did not answer). */
-export type Renewal = { readonly revision: number } | 'lost' | 'unknown';
+export type Renewal =
+  | {
+      readonly revision: number;
+      /** The revision is a late write of ours, not this renewal: the deadline stays where it was. */
+      readonly deadlineKept?: boolean;
+    }
+  | 'lost'
+  | 'unknown';
 
 /** JetStream's answer when the revision given is not the key's last one. */
 const isRevisionConflict = (error: unknown): boolean => /wrong last sequence|key exists/i.test(String((error as Error)?.message ?? error));
@@ -37,7 +44,13 @@ export class LeaseTable {
     try {
       return { revision: await this.kv.update(stream, this.worker, revision, timeoutMs) };
     } catch (error) {
-      return isRevisionConflict(error) ? 'lost' : 'unknown';
+      if (!isRevisionConflict(error)) return 'unknown';
+      // A renewal that timed out here may still have reached the server (the client sends what
+      // it buffered once it reconnects): if the key holds this worker's name, that write was
+      // ours, as no other worker ever writes it. Its revision is the one to renew next time.
+      const entry = await this.kv.get(stream).catch(() => null);
+      if (entry?.operation === 'PUT' && entry.string() === this.worker) return { revision: entry.revision, deadlineKept: true };
+      return 'lost';
     }
   }
 

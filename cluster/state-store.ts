@@ -6,9 +6,10 @@
  * A crash loses at most the last second of counts; a clean stop loses none (the last write is
  * made before the lease is handed back). Track ids start again on the new worker.
  *
- * Writes are fenced by revision: the new holder first rewrites the key with the revision it
- * read, so a late write from the worker that had the stream before fails instead of going back
- * in time, and that worker stops writing.
+ * Writes are fenced by revision: the new holder first rewrites the key, with its own name, at
+ * the revision it read, so a late write from the worker that had the stream before fails instead
+ * of going back in time, and that worker stops writing. A write of ours that timed out but still
+ * reached the server (sent on reconnect) is recognized by the name in the key, and adopted.
  */
 import type { KV } from '@nats-io/kv';
 import type { FrameAnalytics } from '../pipeline/frame.ts';
@@ -30,6 +31,8 @@ export function totalsOf(analytics: FrameAnalytics, worker: string, nowMs: numbe
   };
 }
 
+const WRITE_TIMEOUT_MS = 1000;
+
 const isConflict = (error: unknown): boolean => /wrong last sequence|key exists/i.test(String((error as Error)?.message ?? error));
 
 /** One stream's saved totals, owned by this worker from {@link StreamState.take} on. */
@@ -42,6 +45,7 @@ export class StreamState {
   private constructor(
     private readonly kv: KV,
     readonly stream: string,
+    private readonly worker: string,
     /** What the stream continues from; undefined the first time it runs. */
     readonly saved: SavedTotals | undefined,
   ) {}
@@ -51,13 +55,13 @@ export class StreamState {
    * few times: a write of the previous holder may land in between, and then its newer totals
    * are the ones to continue from.
    */
-  static async take(kv: KV, stream: string): Promise<StreamState> {
+  static async take(kv: KV, stream: string, worker: string): Promise<StreamState> {
     for (let attempt = 0; ; attempt++) {
       const entry = await kv.get(stream);
       const saved = entry?.operation === 'PUT' ? parseTotals(entry.string()) : undefined;
-      const state = new StreamState(kv, stream, saved);
+      const state = new StreamState(kv, stream, worker, saved);
       try {
-        const text = saved ? entry!.string() : '';
+        const text = JSON.stringify({ ...(saved ?? { lines: {}, zones: {}, unique: {} }), worker, savedAtMs: Date.now() });
         state.revision = entry && entry.operation === 'PUT' ? await kv.update(stream, text, entry.revision) : await kv.create(stream, text);
         return state;
       } catch (error) {
@@ -78,11 +82,20 @@ export class StreamState {
       if (!totals || this.fencedOut) return;
       this.pending = undefined;
       try {
-        this.revision = await this.kv.update(this.stream, JSON.stringify(totals), this.revision);
+        // Bounded: a write stuck on a NATS outage must not hold back the next second's totals.
+        this.revision = await this.kv.update(this.stream, JSON.stringify(totals), this.revision, WRITE_TIMEOUT_MS);
       } catch (error) {
-        if (isConflict(error)) this.fencedOut = true;
-        // NATS away: keep the totals for the next flush.
-        else this.pending ??= totals;
+        if (!isConflict(error)) {
+          // NATS away: keep the totals for the next flush.
+          this.pending ??= totals;
+          return;
+        }
+        const entry = await this.kv.get(this.stream).catch(() => null);
+        const owner = entry?.operation === 'PUT' ? parseTotals(entry.string())?.worker : undefined;
+        if (entry && owner === this.worker) {
+          this.revision = entry.revision;
+          this.pending ??= totals;
+        } else this.fencedOut = true;
       }
     });
     return this.writing;

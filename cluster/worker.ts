@@ -201,12 +201,13 @@ export class ClusterWorker {
     await Promise.all(
       [...this.held].map(async ([stream, lease]) => {
         const sentAtMs = Date.now();
-        const renewal = await this.leases.renew(stream, lease.revision, this.heartbeatMs);
+        // Half a heartbeat: a renewal lost in an outage leaves time for more tries before the lease expires.
+        const renewal = await this.leases.renew(stream, lease.revision, this.heartbeatMs / 2);
         if (this.held.get(stream) !== lease) return;
         if (renewal === 'lost') this.drop(stream, 'its lease was taken over or had expired');
         else if (renewal !== 'unknown') {
           lease.revision = renewal.revision;
-          this.armExpiry(stream, lease, sentAtMs + this.buckets.leaseMs);
+          if (!renewal.deadlineKept) this.armExpiry(stream, lease, sentAtMs + this.buckets.leaseMs);
         }
       }),
     );
@@ -260,7 +261,7 @@ export class ClusterWorker {
     const { worker, log } = this.options;
     let runner: RunningStream;
     try {
-      const state = await StreamState.take(this.buckets.state, stream);
+      const state = await StreamState.take(this.buckets.state, stream, worker);
       if (state.saved) log.info(`cluster: ${stream} continues from the totals ${state.saved.worker} saved`);
       runner = await startStream({
         configFile: this.options.configFile,
