@@ -4,7 +4,7 @@
  * installs them). Each is a child process that dies with its owner.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -96,8 +96,23 @@ export async function startNatsServer(): Promise<LocalServer> {
   return localServer('nats-server', (port) => ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], 'nats', store);
 }
 
-/** `mosquitto` on loopback (its default config: anonymous clients on 127.0.0.1 only). */
+/**
+ * `mosquitto` on loopback, anonymous clients allowed, with persistence: a persistent session
+ * and its queued messages survive a restart, as on a real installation.
+ */
 export async function startMosquitto(): Promise<LocalServer> {
   const folder = mkdtempSync(path.join(tmpdir(), 'panoptes-mqtt-'));
-  return localServer('mosquitto', (port) => ['-p', String(port)], 'mqtt', folder);
+  const conf = path.join(folder, 'mosquitto.conf');
+  return localServer(
+    'mosquitto',
+    (port) => {
+      writeFileSync(
+        conf,
+        [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${folder}/`, 'autosave_interval 1', ''].join('\n'),
+      );
+      return ['-c', conf];
+    },
+    'mqtt',
+    folder,
+  );
 }
