@@ -57,6 +57,9 @@ function program(name: string): string {
 }
 
 async function localServer(what: string, args: (port: number) => string[], scheme: string, files: string): Promise<LocalServer> {
+  if (!hasProgram(what)) {
+    throw new Error(`${what} is not installed: apt-get install ${what} (.ci/run installs it)`);
+  }
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {

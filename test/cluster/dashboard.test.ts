@@ -15,7 +15,7 @@ import { startClusterDashboard, type ClusterDashboard } from '../../cluster/dash
 import { binaryMessage, readBinaryMessage } from '../../nodes/sinks/viewer/frame-messages.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { dataDir } from '../helpers/data-dir.ts';
-import { writeClusterConfig } from './cluster-config.ts';
+import { writeClusterConfig } from '../../bench/cluster-config.ts';
 
 let server: LocalServer;
 let nc: NatsConnection;

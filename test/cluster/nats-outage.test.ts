@@ -14,7 +14,7 @@ import { DEFAULT_LEASE_MS } from '../../cluster/buckets.ts';
 import { FrameWatch, spawnWorker, total, type WorkerProcess } from '../../bench/cluster-harness.ts';
 import { startNatsServer, type LocalServer } from '../../bench/local-servers.ts';
 import { dataDir } from '../helpers/data-dir.ts';
-import { writeClusterConfig } from './cluster-config.ts';
+import { writeClusterConfig } from '../../bench/cluster-config.ts';
 
 let server: LocalServer;
 let nc: NatsConnection;

@@ -6,9 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export function writeClusterConfig(folder: string, dataDir: string, options: { streams: number; fps: number }): string {
+export function writeClusterConfig(folder: string, dataDir: string, options: { streams: number; fps: number; realtime?: boolean }): string {
   const sources = Array.from({ length: options.streams }, (_, i) =>
-    `  - { id: cam${i + 1}, type: mot-detections, path: replay/sequences/MOT17-02-FRCNN, realtime: true, fps: ${options.fps} }`,
+    `  - { id: cam${i + 1}, type: mot-detections, path: replay/sequences/MOT17-02-FRCNN, realtime: ${options.realtime ?? true}, fps: ${options.fps} }`,
   );
   const file = path.join(folder, 'cluster.yaml');
   writeFileSync(
