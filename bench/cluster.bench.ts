@@ -55,7 +55,11 @@ async function recoverOnce(
   const firstFrames = streams.map((s) => frames.frames.find((f) => f.stream === s && f.atMs > stoppedAt && f.worker !== victim)!.atMs);
   const claims = streams.map((s) => leases.find((c) => c.stream === s && c.worker !== undefined && c.worker !== victim && c.atMs > stoppedAt - 50)?.atMs ?? NaN);
   await workers.get(victim)!.exited;
-  workers.set(victim, respawn(victim));
+  // Back to three workers before the next run: the new process has joined and had a heartbeat.
+  const replacement = respawn(victim);
+  workers.set(victim, replacement);
+  await frames.until(() => replacement.output().includes('joined'), 60_000, `${victim} to join again`);
+  await sleep(1500);
   return { framesMs: Math.max(...firstFrames) - stoppedAt, claimsMs: Math.max(...claims) - stoppedAt };
 }
 

@@ -3,10 +3,11 @@
  * config, and each stream runs on the one worker that holds its lease (lease-table.ts).
  *
  * Every heartbeat (a third of the lease period) the worker:
- * 1. renews each lease it holds, with the revision it last wrote; a renewal refused (someone else
+ * 1. tells the others it is alive and its capacity (the workers bucket, same TTL);
+ * 2. renews each lease it holds, with the revision it last wrote; a renewal refused (someone else
  *    holds the key, or it expired) stops the stream at once;
- * 2. tells the others it is alive and its capacity (the workers bucket, same TTL);
- * 3. claims free streams up to its fair share (fair-share.ts): never a stream another worker runs.
+ * 3. claims free streams up to its fair share (fair-share.ts), and past it (up to its capacity)
+ *    a stream left free for a whole heartbeat: never a stream another worker runs.
  *
  * No stream runs on two workers at once: a lease is renewed only by its holder, and a worker
  * whose lease it could not renew stops the stream when the lease would expire, counted from the
@@ -65,6 +66,8 @@ interface HeldLease {
 export class ClusterWorker {
   private readonly held = new Map<string, HeldLease>();
   private readonly cooldown = new Map<string, number>();
+  /** When each free stream was first seen free (by this worker's heartbeats). */
+  private readonly freeSince = new Map<string, number>();
   private readonly leases: LeaseTable;
   private readonly heartbeatMs: number;
   private ticker: NodeJS.Timeout | undefined;
@@ -198,6 +201,9 @@ export class ClusterWorker {
 
   private async tick(): Promise<void> {
     const { worker, log } = this.options;
+    // Presence first: a worker that dies stops being counted no later than its leases expire,
+    // so the survivors' shares already leave it out when they claim its streams.
+    if (this.connection.connected) await this.buckets.workers.put(worker, this.presence()).catch(() => undefined);
     await Promise.all(
       [...this.held].map(async ([stream, lease]) => {
         const sentAtMs = Date.now();
@@ -212,7 +218,6 @@ export class ClusterWorker {
       }),
     );
     if (this.stopping || !this.connection.connected) return;
-    await this.buckets.workers.put(worker, this.presence());
 
     const [presences, holders] = await Promise.all([readAll(this.buckets.workers), this.leases.holders()]);
     const live: WorkerCapacity[] = [...presences].map(([name, text]) => ({ worker: name, capacity: capacityOf(text) }));
@@ -220,12 +225,19 @@ export class ClusterWorker {
     const share = fairShares(this.streams.length, live).get(worker) ?? 0;
     const now = Date.now();
     const free = this.streams.filter((s) => !holders.has(s) && !this.held.has(s) && (this.cooldown.get(s) ?? 0) <= now);
+    for (const stream of this.freeSince.keys()) if (!free.includes(stream)) this.freeSince.delete(stream);
+    for (const stream of free) if (!this.freeSince.has(stream)) this.freeSince.set(stream, now);
     // Workers try the free streams in different orders, so that they rarely race for the same one.
     free.sort((a, b) => hash(worker + a) - hash(worker + b));
     for (const stream of free) {
-      if (this.held.size >= share || this.stopping) break;
+      if (this.stopping || this.held.size >= this.options.capacity) break;
+      // Past its share only for a stream nobody took for a whole heartbeat (a worker counted in
+      // the shares that is gone, or still starting): no stream stays dark over arithmetic.
+      const orphaned = now - this.freeSince.get(stream)! >= this.heartbeatMs;
+      if (this.held.size >= share && !orphaned) continue;
       const sentAtMs = Date.now();
       const revision = await this.leases.claim(stream);
+      this.freeSince.delete(stream);
       if (revision === undefined) continue;
       const lease: HeldLease = { revision, expiresAtMs: 0 };
       this.held.set(stream, lease);
