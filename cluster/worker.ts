@@ -61,6 +61,8 @@ interface HeldLease {
   expiresAtMs: number;
   expiryTimer?: NodeJS.Timeout;
   runner?: RunningStream;
+  /** Settles once the stream's graph is built (or failed to be). */
+  started?: Promise<void>;
 }
 
 export class ClusterWorker {
@@ -243,7 +245,7 @@ export class ClusterWorker {
       this.held.set(stream, lease);
       this.armExpiry(stream, lease, sentAtMs + this.buckets.leaseMs);
       log.info(`cluster: ${worker} claimed ${stream}`);
-      void this.run(stream, lease);
+      lease.started = this.start(stream, lease);
     }
   }
 
@@ -269,7 +271,7 @@ export class ClusterWorker {
     void lease.runner?.stop();
   }
 
-  private async run(stream: string, lease: HeldLease): Promise<void> {
+  private async start(stream: string, lease: HeldLease): Promise<void> {
     const { worker, log } = this.options;
     let runner: RunningStream;
     try {
@@ -290,13 +292,16 @@ export class ClusterWorker {
       return;
     }
     lease.runner = runner;
-    // Lost while it was starting: stop it now.
-    if (this.held.get(stream) !== lease) void runner.stop();
-    const outcome = await runner.ended;
-    if (this.held.get(stream) === lease && !this.stopping) {
+    // Lost (or the worker stopping) while it was starting: stop it now.
+    if (this.held.get(stream) !== lease || this.stopping) {
+      await runner.stop();
+      return;
+    }
+    void runner.ended.then(async (outcome) => {
+      if (this.held.get(stream) !== lease || this.stopping) return;
       log.info(`cluster: ${stream} ${outcome.error ? 'failed' : 'ended'}; handing it back (it starts again in ${RESTART_COOLDOWN_MS / 1000} s)`);
       await this.handBack(stream, lease, RESTART_COOLDOWN_MS);
-    }
+    });
   }
 
   private async handBack(stream: string, lease: HeldLease, cooldownMs: number): Promise<void> {
@@ -316,6 +321,8 @@ export class ClusterWorker {
       const held = [...this.held];
       await Promise.all(
         held.map(async ([stream, lease]) => {
+          // A stream still starting is stopped once built, before its lease goes back.
+          await lease.started;
           await lease.runner?.stop();
           clearTimeout(lease.expiryTimer);
           this.held.delete(stream);
