@@ -6,6 +6,7 @@ import { ConfigError } from '../pipeline/config/validation.ts';
 import { createLogger } from '../pipeline/log.ts';
 import { benchCommand } from './bench-command.ts';
 import { commandGroup, executeCommand } from './command.ts';
+import { dashboardCommand } from './dashboard-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { runCommand } from './run-command.ts';
 
@@ -15,13 +16,19 @@ Commands:
   run <config>    run a pipeline (panoptes run --help for its options)
   eval <metric>   score results against ground truth (panoptes eval --help)
   bench [config]  measure decode, bare inference, pipeline, latency, memory (panoptes bench --help)
+  dashboard       the live dashboard of a cluster of workers (panoptes dashboard --help)
 
 Environment:
   PANOPTES_DATA   folder holding models/ and replay/ (default: ../shared beside the repository)
   PANOPTES_LOG    debug, info, warn or error (default: info)
   FFMPEG_PATH     the ffmpeg binary to use (default: ffmpeg on PATH, else the one npm installed)`;
 
-const panoptes = commandGroup(PANOPTES_USAGE, 'command', { run: runCommand, eval: evalCommand, bench: benchCommand });
+const panoptes = commandGroup(PANOPTES_USAGE, 'command', {
+  run: runCommand,
+  eval: evalCommand,
+  bench: benchCommand,
+  dashboard: dashboardCommand,
+});
 
 /**
  * Runs `panoptes <argv>` and returns the exit code: 0 done, 1 a stream failed or a model, clip

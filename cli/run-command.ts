@@ -28,7 +28,13 @@ Options:
                        boxes, scores) and, beside it as <name>.gt.json, as COCO ground truth
                        (for panoptes eval instance)
   --ep <provider>      onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
-                       (falls back to cpu, with a log line, when it cannot run)`;
+                       (falls back to cpu, with a log line, when it cannot run)
+
+Cluster (README, "Cluster"):
+  --cluster <nats://host:4222>  share the config's streams with the other workers on this NATS
+                       server: each stream runs on one worker; results go to panoptes.<stream>.*
+  --worker <name>      this worker's name (default: host name and process id)
+  --capacity <N>       run at most N streams on this worker (default: no limit)`;
 
 type Entry = Record<string, unknown>;
 const entries = (value: unknown): Entry[] =>
@@ -49,6 +55,9 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
       'save-panoptic': { type: 'string' },
       'save-instances': { type: 'string' },
       ep: { type: 'string' },
+      cluster: { type: 'string' },
+      worker: { type: 'string' },
+      capacity: { type: 'string' },
     },
     positionals: { min: 1, max: 1, expected: 'exactly one config file' },
   });
@@ -61,6 +70,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
   const port = wholeNumber(values.port, '--port', { max: 65535 });
   const foxglovePort = wholeNumber(values.foxglove, '--foxglove', { max: 65535 });
   const ep = executionProviderOption(values.ep);
+  const cluster = clusterOptions(values);
   // A --source path is relative to where the command runs, like any file argument.
   const given = values.source?.startsWith('file://') ? fileURLToPath(values.source) : values.source;
   const source = given === undefined || isUrl(given) || path.isAbsolute(given) ? given : path.resolve(given);
@@ -75,7 +85,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
     import('../pipeline/run.ts'),
     import('../nodes/index.ts'),
   ]);
-  const { spec, dataDir } = loadPipeline(configFile, builtinNodes(), (raw) => {
+  const edit = (raw: Record<string, unknown>) => {
     const sources = entries(raw.sources);
     if (source !== undefined) {
       if (sources.length !== 1) {
@@ -101,7 +111,9 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
     if (values['save-instances'] !== undefined) sinks.push({ type: 'coco-instances', path: values['save-instances'] });
     raw.sinks = sinks;
     if (ep !== undefined) raw.executionProviders = [ep];
-  });
+  };
+  if (cluster) return runClusterWorker({ ...cluster, configFile, edit, log });
+  const { spec, dataDir } = loadPipeline(configFile, builtinNodes(), edit);
 
   const started = Date.now();
   const result = await runPipeline(spec, { dataDir, log });
@@ -116,6 +128,58 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
     );
   }
   return result.outcomes.some((o) => o.error) ? 1 : 0;
+}
+
+/** `--cluster`, `--worker`, `--capacity`: checked here, used by cluster/worker.ts. */
+function clusterOptions(values: { cluster?: string; worker?: string; capacity?: string }) {
+  if (values.cluster === undefined) {
+    const stray = values.worker !== undefined ? '--worker' : values.capacity !== undefined ? '--capacity' : undefined;
+    if (stray) throw new UsageError(`${stray} needs --cluster nats://host:4222`);
+    return undefined;
+  }
+  if (!/^(nats|tls):\/\/[^/]+/.test(values.cluster)) {
+    throw new UsageError(`--cluster: expected a NATS server URL like nats://127.0.0.1:4222, got "${values.cluster}"`);
+  }
+  if (values.worker !== undefined && !/^[A-Za-z0-9_-]+$/.test(values.worker)) {
+    throw new UsageError(`--worker: "${values.worker}" must be letters, digits, - or _ (it is a key in NATS)`);
+  }
+  const capacity = wholeNumber(values.capacity, '--capacity', { min: 1 });
+  return { url: values.cluster, worker: values.worker, capacity: capacity ?? Infinity };
+}
+
+/** A cluster worker until Ctrl-C (which hands its streams back) or SIGTERM. */
+async function runClusterWorker(options: {
+  url: string;
+  worker: string | undefined;
+  capacity: number;
+  configFile: string;
+  edit: (raw: Record<string, unknown>) => void;
+  log: Logger;
+}): Promise<number> {
+  const [{ ClusterWorker }, { defaultWorkerName }] = await Promise.all([
+    import('../cluster/worker.ts'),
+    import('../nodes/sinks/nats/nats-sink.ts'),
+  ]);
+  const worker = await ClusterWorker.start({ ...options, worker: options.worker ?? defaultWorkerName() });
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      options.log.warn(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    signalled = true;
+    options.log.info(`${signal}: handing the streams back`);
+    void worker.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await worker.done;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return 0;
 }
 
 export const runCommand: Command = { usage: RUN_USAGE, run };

@@ -14,6 +14,8 @@ import { cocoInstancesSink } from './sinks/coco-instances-sink.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
+import { mqttSink } from './sinks/mqtt/mqtt-sink.ts';
+import { natsSink } from './sinks/nats/nats-sink.ts';
 import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
 import { recordSink } from './sinks/record-sink.ts';
 import { viewerSink } from './sinks/viewer/viewer-sink.ts';
@@ -43,5 +45,7 @@ export function builtinNodes(): NodeRegistry {
     panopticPngSink,
     cocoInstancesSink,
     recordSink,
+    natsSink,
+    mqttSink,
   ]);
 }

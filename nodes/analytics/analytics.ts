@@ -19,6 +19,18 @@ const lineSchema = z.strictObject({
   anchor: anchorKind.optional().describe('The point of an object that must cross; the node default when omitted'),
 });
 
+const classCounts = z.record(z.string(), z.number().int().min(0));
+
+/** Totals counted before, to continue from: what a stream moved to another worker keeps (cluster/). */
+const resumeSchema = z.strictObject({
+  lines: z.record(z.string(), z.strictObject({ in: classCounts, out: classCounts })).default({}),
+  zones: z.record(z.string(), z.strictObject({ entered: classCounts })).default({}),
+  unique: classCounts.default({}),
+});
+
+/** Saved totals an analytics node continues from (its `resume` option). */
+export type AnalyticsResume = z.input<typeof resumeSchema>;
+
 const zoneSchema = z.strictObject({
   name: z.string().min(1),
   polygon: z.array(point).min(3).describe('Polygon in normalized coordinates'),
@@ -72,6 +84,9 @@ export const analytics = defineOperator({
         halfLifeSeconds: z.number().positive().default(10),
       })
       .default({ personClass: 'person', heatmap: false, heatmapCells: [64, 36], halfLifeSeconds: 10 }),
+    resume: resumeSchema
+      .optional()
+      .describe('Line and zone totals and unique counts to continue from, e.g. saved before a restart; lines and zones not listed start at 0'),
   }),
   async create(options, ctx) {
     const names = [...options.lines.map((l) => l.name), ...options.zones.map((z) => z.name)];
@@ -88,8 +103,16 @@ export const analytics = defineOperator({
       ? new DensityHeatmap(options.crowd.heatmapCells[0], options.crowd.heatmapCells[1], options.crowd.halfLifeSeconds * 1000)
       : undefined;
     const firstAnchor = new Map<number, Point>();
-    const uniqueTotals: Record<string, number> = {};
+    const uniqueTotals: Record<string, number> = { ...options.resume?.unique };
     const uniqueSeen = new Set<number>();
+    for (const line of lines) {
+      const saved = options.resume?.lines[line.counter.line.name];
+      if (saved) line.counter.resumeFrom(saved);
+    }
+    for (const zone of zones) {
+      const saved = options.resume?.zones[zone.zone.name];
+      if (saved) zone.resumeFrom(saved.entered);
+    }
 
     return frameStage(ctx, (packet) => {
       const started = performance.now();

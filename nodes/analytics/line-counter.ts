@@ -1,4 +1,4 @@
-import type { LineEvent, LineTotals } from '../../pipeline/frame.ts';
+import type { ClassCounts, LineEvent, LineTotals } from '../../pipeline/frame.ts';
 import { sideOfPolyline, toPixels, type Point } from './geometry.ts';
 
 /** What counting needs to know of one object in one frame. */
@@ -91,6 +91,12 @@ export class LineCounter {
     this.sides.delete(objectId);
     this.counted.delete(`${objectId}:in`);
     this.counted.delete(`${objectId}:out`);
+  }
+
+  /** Continues from totals counted before (the stream ran elsewhere until now). */
+  resumeFrom(totals: { readonly in: ClassCounts; readonly out: ClassCounts }): void {
+    Object.assign(this.totalIn, totals.in);
+    Object.assign(this.totalOut, totals.out);
   }
 
   totals(): LineTotals {

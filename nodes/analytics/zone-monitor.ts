@@ -1,5 +1,5 @@
 import { runsArea, runsInside } from '../../lib/geometry/pixel-runs.ts';
-import type { ZoneEvent, ZoneTotals } from '../../pipeline/frame.ts';
+import type { ClassCounts, ZoneEvent, ZoneTotals } from '../../pipeline/frame.ts';
 import { insidePolygon, rasterizePolygon, toPixels, type Point } from './geometry.ts';
 
 export interface ZoneDefinition {
@@ -95,6 +95,11 @@ export class ZoneMonitor {
     const m = this.members.get(objectId);
     this.members.delete(objectId);
     return m?.inside ? this.event(stream, 'exit', m, ptsMs) : undefined;
+  }
+
+  /** Continues from entries counted before (the stream ran elsewhere until now). */
+  resumeFrom(entered: ClassCounts): void {
+    Object.assign(this.enteredTotals, entered);
   }
 
   totals(): ZoneTotals {

@@ -4,6 +4,7 @@
  *
  *   cli, scripts             the commands: the one place that wires nodes, evaluation and bench
  *   bench                    benchmarks
+ *   cluster                  workers sharing streams over NATS: wires pipeline and nodes (the bench measures it)
  *   nodes | evaluation       siblings: neither imports the other
  *   pipeline                 packet types, node contract, config, graph, flow control
  *   lib                      formats, geometry, assignment, errors: what several layers share
@@ -24,6 +25,7 @@ const LAYER_RANK: Readonly<Record<string, number>> = {
   pipeline: 1,
   nodes: 2,
   evaluation: 2,
+  cluster: 2.5,
   bench: 3,
   cli: 4,
   scripts: 4,

@@ -1,0 +1,225 @@
+/**
+ * `panoptes dashboard --cluster nats://...`: the viewer's dashboard (viewer/index.html, the
+ * viewer protocol of docs/protocol.md) for every stream of a cluster, fed from the NATS subjects
+ * the workers publish on (nodes/sinks/nats/subjects.ts) rather than from a pipeline:
+ * `video` from `panoptes.<stream>.video`, `counts`, `events` and `stats` from theirs. Each
+ * `stats` entry says which worker runs the stream (`worker`). The streams are the cluster's
+ * config (what the workers announce) plus any seen on the subjects; a stream moving to another
+ * worker is a change of `worker` and a short gap, on the same connection.
+ *
+ * Per client, the same queue as the viewer sink (ClientChannel): frames newest-wins, the rest
+ * lossless, a client that cannot keep up disconnected. The raw `frames` topic is not relayed
+ * (it would cost every worker an extra encode per frame, watched or not).
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { listen, urlHost } from '../nodes/sinks/http-listen.ts';
+import { shareNatsConnection } from '../nodes/sinks/nats/nats-connection.ts';
+import { SUBJECT_ROOT } from '../nodes/sinks/nats/subjects.ts';
+import { isLoopback, refuseUpgrade } from '../nodes/sinks/network-access.ts';
+import { closeWithGrace } from '../nodes/sinks/queue/close-grace.ts';
+import { checkAccess } from '../nodes/sinks/viewer/access.ts';
+import { ClientChannel } from '../nodes/sinks/viewer/client-channel.ts';
+import { ALL_STREAMS, parseClientMessage, PROTOCOL_VERSION, type Topic } from '../nodes/sinks/viewer/protocol.ts';
+import type { Logger } from '../pipeline/log.ts';
+import type { StreamStats } from '../pipeline/metrics.ts';
+import { openBuckets } from './buckets.ts';
+
+const PAGE_URL = new URL('../viewer/index.html', import.meta.url);
+const SOCKET_PATH = '/ws';
+const STATS_INTERVAL_MS = 500;
+const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
+/** What the dashboard relays: the viewer's topics but `frames`. */
+const RELAYED: readonly Topic[] = ['video', 'events', 'counts', 'stats'];
+
+export interface DashboardOptions {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly token?: string | undefined;
+  readonly allowedOrigins?: readonly string[];
+  readonly log: Logger;
+}
+
+export interface ClusterDashboard {
+  /** Where the page is served, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  /** The streams known now, with the worker holding each one's lease (undefined: none, or not known). */
+  streams(): Map<string, string | undefined>;
+  close(): Promise<void>;
+}
+
+export async function startClusterDashboard(options: DashboardOptions): Promise<ClusterDashboard> {
+  const { log } = options;
+  if (!isLoopback(options.host) && options.token === undefined) {
+    throw new Error(`dashboard: binding ${options.host} exposes the cameras to the network; give a --token (8+ characters) or bind 127.0.0.1`);
+  }
+  const page = await readFile(PAGE_URL);
+  const connection = await shareNatsConnection(options.url, log);
+  const { nc } = connection;
+  // Created if no worker has run yet: the dashboard may start first.
+  const { cluster: clusterKv, leases: leasesKv } = await openBuckets(nc);
+
+  /** Stream → its worker now (from the leases), in the order they became known. */
+  const streams = new Map<string, string | undefined>();
+  const stats = new Map<string, StreamStats & { worker: string }>();
+  const channels = new Set<ClientChannel>();
+  const newest = new Map<string, Buffer>();
+  const known = (stream: string) => {
+    if (!streams.has(stream)) streams.set(stream, undefined);
+  };
+
+  const watches: { stop(): void }[] = [];
+  const watchBucket = async (kv: typeof clusterKv, onEntry: (key: string, value: string | undefined) => void) => {
+    const iterator = await kv.watch();
+    watches.push(iterator);
+    void (async () => {
+      for await (const entry of iterator) onEntry(entry.key, entry.operation === 'PUT' ? entry.string() : undefined);
+    })().catch((error: Error) => log.debug(`dashboard: watch ended: ${error.message}`));
+  };
+  await watchBucket(clusterKv, (key, value) => {
+    if (key !== 'streams' || value === undefined) return;
+    try {
+      for (const stream of JSON.parse(value) as string[]) known(stream);
+    } catch {
+      log.warn('dashboard: the cluster bucket holds a stream list that is not JSON');
+    }
+  });
+  // Leases expire without a watch event; the stats' worker names cover that (see below).
+  await watchBucket(leasesKv, (stream, worker) => streams.set(stream, worker));
+
+  const sendTo = (stream: string, topic: Topic, text: string) => {
+    for (const channel of channels) if (channel.wants(stream, topic)) channel.send(text);
+  };
+  const relay = (subject: string, handle: (stream: string, data: Uint8Array, text: () => string) => void) => {
+    const subscription = nc.subscribe(subject);
+    void (async () => {
+      for await (const m of subscription) {
+        const stream = m.subject.split('.')[1]!;
+        known(stream);
+        handle(stream, m.data, () => m.string());
+      }
+    })();
+    return subscription;
+  };
+  const subscriptions = [
+    relay(`${SUBJECT_ROOT}.*.video`, (stream, data) => {
+      const message = Buffer.from(data);
+      newest.set(stream, message);
+      for (const channel of channels) channel.offerFrame(stream, 'video', message);
+    }),
+    relay(`${SUBJECT_ROOT}.*.counts`, (stream, _data, text) => sendTo(stream, 'counts', text())),
+    // JetStream-published events reach plain subscribers too.
+    relay(`${SUBJECT_ROOT}.*.events`, (stream, _data, text) => sendTo(stream, 'events', text())),
+    relay(`${SUBJECT_ROOT}.*.stats`, (stream, _data, text) => {
+      const entry = JSON.parse(text()) as StreamStats & { worker: string; type?: string };
+      delete entry.type;
+      stats.set(stream, entry);
+    }),
+  ];
+
+  const server = createServer((req, res) => servePage(req, res, page));
+  await listen(server, options.host, options.port, 'dashboard');
+  const address = server.address() as AddressInfo;
+  const url = `http://${urlHost(options.host)}:${address.port}`;
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD_BYTES, perMessageDeflate: false });
+  const access = { token: options.token, allowedOrigins: options.allowedOrigins ?? [] };
+  server.on('upgrade', (request, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://dashboard').pathname !== SOCKET_PATH) {
+      refuseUpgrade(socket, 404, `the dashboard's WebSocket is at ${SOCKET_PATH}`);
+      return;
+    }
+    const allowed = checkAccess(request, access);
+    if (!allowed.ok) {
+      log.warn(`dashboard: refused a connection: ${allowed.reason}`);
+      refuseUpgrade(socket, allowed.status, allowed.reason);
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (client) => sockets.emit('connection', client, request));
+  });
+
+  const limits = { inFlightBytes: 1_000_000, maxQueuedBytes: 8_000_000, stuckTimeoutMs: 10_000 };
+  sockets.on('connection', (socket: WebSocket) => {
+    const channel = new ClientChannel(socket, limits, () => undefined, (reason) => log.warn(`dashboard: disconnecting a client: ${reason}`));
+    channels.add(channel);
+    socket.on('close', () => channels.delete(channel));
+    socket.on('error', (error) => log.debug(`dashboard client: ${error.message}`));
+    socket.on('message', (data, isBinary) => {
+      const message = isBinary ? undefined : parseClientMessage(data.toString());
+      if (!message) return channel.send({ type: 'error', code: 'bad-message', message: 'binary messages are not accepted' });
+      if ('error' in message) return channel.send({ type: 'error', code: message.error, message: message.message });
+      if (message.type === 'ping') return channel.send(message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
+      const wanted = message.streams ?? [ALL_STREAMS];
+      // Streams come and go in a cluster: any name may be subscribed to, known yet or not.
+      const unknownTopic = message.topics.find((t) => !(RELAYED as readonly string[]).includes(t));
+      if (unknownTopic) return channel.send({ type: 'error', code: 'unknown-topic', message: `no topic "${unknownTopic}" here; topics: ${RELAYED.join(', ')}` });
+      const topics = message.topics as Topic[];
+      if (message.type === 'subscribe') channel.subscribe(wanted, topics);
+      else channel.unsubscribe(wanted, topics);
+      channel.send({ type: 'subscribed', subscriptions: channel.subscriptionList() });
+      if (message.type === 'subscribe' && topics.includes('video')) {
+        for (const [stream, frame] of newest) channel.offerFrame(stream, 'video', frame);
+      }
+    });
+    channel.send({
+      type: 'hello',
+      server: 'panoptes',
+      protocol: PROTOCOL_VERSION,
+      streams: [...streams.keys()],
+      topics: RELAYED,
+      limits: { maxClientMessageBytes: MAX_CLIENT_PAYLOAD_BYTES, maxQueuedBytes: limits.maxQueuedBytes, stuckTimeoutMs: limits.stuckTimeoutMs },
+    });
+  });
+
+  const statsTimer = setInterval(() => {
+    const now = Date.now();
+    const streamsJson = JSON.stringify([...stats.values()]);
+    for (const channel of channels) {
+      channel.checkStuck(now);
+      if (channel.wants(ALL_STREAMS, 'stats') || [...streams.keys()].some((s) => channel.wants(s, 'stats'))) {
+        channel.send(`{"type":"stats","streams":${streamsJson},"client":${JSON.stringify({ dropped: channel.dropped, queuedBytes: channel.waitingBytes })}}`);
+      }
+    }
+  }, STATS_INTERVAL_MS);
+  statsTimer.unref();
+  log.info(`dashboard on ${url} for the cluster on ${options.url}`);
+
+  return {
+    url,
+    streams: () => new Map(streams),
+    async close() {
+      clearInterval(statsTimer);
+      for (const s of subscriptions) s.unsubscribe();
+      for (const w of watches) w.stop();
+      await Promise.all([...sockets.clients].map((client) => closeWithGrace(client, 1001, 'server shutting down')));
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      await connection.release();
+    },
+  };
+}
+
+/** Only the page: no path maps to a file. */
+function servePage(req: IncomingMessage, res: ServerResponse, page: Buffer): void {
+  const pathname = new URL(req.url ?? '/', 'http://dashboard').pathname;
+  if (pathname !== '/' && pathname !== '/index.html') {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed');
+    return;
+  }
+  res.writeHead(200, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': page.length,
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(req.method === 'HEAD' ? undefined : page);
+}

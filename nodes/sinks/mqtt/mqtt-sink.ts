@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import type { MqttClient } from 'mqtt';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import { defineSink } from '../../../pipeline/node.ts';
+import { frameRecord } from '../frame-record.ts';
+import { byteLengthOf } from '../queue/byte-length.ts';
+import { SinkQueue } from '../queue/sink-queue.ts';
+
+const mqttOptions = z.object({
+  url: z.string().regex(/^(mqtts?|wss?):\/\//, 'a broker URL: mqtt://host:1883').describe('Broker, e.g. mqtt://127.0.0.1:1883'),
+  topicPrefix: z.string().min(1).default('panoptes').describe('Topics are <topicPrefix>/<stream>/...'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  clientId: z.string().optional().describe('Default: panoptes-<random>'),
+  qos: z.union([z.literal(0), z.literal(1)]).default(1).describe('1: the broker acknowledges each message'),
+  maxQueuedBytes: z.number().int().positive().default(8_000_000).describe('Events waiting for the broker before the pipeline waits for it'),
+});
+
+interface Outgoing {
+  readonly topic: string;
+  readonly payload: string;
+  readonly retain: boolean;
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+const RECONNECT_MS = 1000;
+const RETRY_MS = 1000;
+const IN_FLIGHT_BYTES = 256 * 1024;
+const CLOSE_WAIT_MS = 2000;
+
+/** MQTT topic levels cannot hold `/`, `+` or `#`: a stream or class name becomes one level. */
+const level = (name: string) => name.replace(/[/+#]/g, '_');
+
+/**
+ * Publishes to an MQTT broker, for the systems users already run (Home Assistant, Node-RED):
+ * - `<prefix>/<stream>/events`: each line crossing and zone entry or exit, JSON, never dropped;
+ * - `<prefix>/<stream>/counts/<class>`: retained, `{"stream","className","count"}`, published when
+ *   the count changes, so a dashboard that connects later sees the current value at once;
+ * - `<prefix>/<stream>/counts`: retained, every class at once (`{"stream","counts":{...}}`);
+ * - `<prefix>/status`: retained `online`, and `offline` (the broker sends it if we vanish).
+ *
+ * The client reconnects on its own. While the broker is away, events wait in the sinks' lossless
+ * queue (past `maxQueuedBytes` the pipeline waits) and only the newest count per topic is kept.
+ *
+ * ```yaml
+ * sinks:
+ *   - { type: mqtt, url: mqtt://127.0.0.1:1883, topicPrefix: home/cameras }
+ * ```
+ */
+export const mqttSink = defineSink({
+  type: 'mqtt',
+  description: 'Publishes events and retained per-class counts to an MQTT broker (Home Assistant, Node-RED).',
+  options: mqttOptions,
+  async create(options, ctx) {
+    const { connectAsync } = await import('mqtt');
+    const prefix = options.topicPrefix.replace(/\/+$/, '');
+    const statusTopic = `${prefix}/status`;
+    let client: MqttClient;
+    try {
+      client = await connectAsync(options.url, {
+        clientId: options.clientId ?? `panoptes-${Math.random().toString(16).slice(2, 10)}`,
+        username: options.username,
+        password: options.password,
+        reconnectPeriod: RECONNECT_MS,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      });
+    } catch (error) {
+      throw new Error(`mqtt: cannot connect to ${options.url}: ${(error as Error).message} (is the broker running, and are the credentials right?)`);
+    }
+    let closing = false;
+    let warned = false;
+    const queue = new SinkQueue<Outgoing>({
+      byteLength: (m) => byteLengthOf(m.payload) + byteLengthOf(m.topic),
+      inFlightBytes: IN_FLIGHT_BYTES,
+      maxQueuedBytes: options.maxQueuedBytes,
+      overflow: 'backpressure',
+      // Offline, messages wait here (bounded), not in the client's own unbounded queue.
+      canTransmit: () => client.connected,
+      transmit: (message, taken) => {
+        const attempt = () =>
+          client.publish(message.topic, message.payload, { qos: options.qos, retain: message.retain }, (error) => {
+            if (!error || closing) return taken(error);
+            if (!warned) ctx.log.warn(`mqtt: a publish failed (${error.message}); retrying`);
+            warned = true;
+            setTimeout(attempt, RETRY_MS).unref();
+          });
+        attempt();
+      },
+    });
+    client.on('connect', () => {
+      if (warned) ctx.log.info(`mqtt: connected to ${options.url} again`);
+      warned = false;
+      client.publish(statusTopic, 'online', { qos: 1, retain: true });
+      queue.pump();
+    });
+    client.on('offline', () => {
+      if (!warned && !closing) ctx.log.warn(`mqtt: lost ${options.url}; reconnecting every ${RECONNECT_MS / 1000} s`);
+      warned = true;
+    });
+    client.on('error', (error) => ctx.log.debug(`mqtt: ${error.message}`));
+    client.publish(statusTopic, 'online', { qos: 1, retain: true });
+    ctx.log.info(`mqtt: publishing to ${options.url} under ${prefix}/`);
+
+    /** The counts last published per stream, so only changes go out. */
+    const published = new Map<string, Record<string, number>>();
+    const publishCounts = (packet: FramePacket) => {
+      const { stream, counts } = frameRecord(packet);
+      const before = published.get(stream) ?? {};
+      // A class that left the picture goes back to 0, rather than keep its last count forever.
+      const now: Record<string, number> = { ...Object.fromEntries(Object.keys(before).map((c) => [c, 0])), ...counts };
+      let changed = false;
+      for (const [className, count] of Object.entries(now)) {
+        if (before[className] === count) continue;
+        changed = true;
+        const topic = `${prefix}/${level(stream)}/counts/${level(className)}`;
+        queue.offerLatest(topic, { topic, payload: JSON.stringify({ stream, className, count }), retain: true });
+      }
+      if (!changed && published.has(stream)) return;
+      published.set(stream, now);
+      const topic = `${prefix}/${level(stream)}/counts`;
+      queue.offerLatest(topic, { topic, payload: JSON.stringify({ stream, counts: now }), retain: true });
+    };
+
+    return {
+      write(packet) {
+        const stream = level(packet.frame.stream);
+        for (const event of packet.analytics?.events ?? []) {
+          queue.push({ topic: `${prefix}/${stream}/events`, payload: JSON.stringify(event), retain: false });
+        }
+        publishCounts(packet);
+      },
+      backpressure: () => queue.backpressure(),
+      get backlog() {
+        return queue.backlog;
+      },
+      async close() {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([queue.drained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+        clearTimeout(timer);
+        if (queue.pendingMessages > 0) ctx.log.warn(`mqtt: stopping with ${queue.pendingMessages} messages not delivered to ${options.url}`);
+        closing = true;
+        queue.close();
+        if (client.connected) await client.publishAsync(statusTopic, 'offline', { qos: 1, retain: true }).catch(() => undefined);
+        await client.endAsync();
+      },
+    };
+  },
+});
