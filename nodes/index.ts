@@ -10,6 +10,7 @@ import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { overlay } from './render/overlay.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
+import { metricsSink } from './sinks/metrics/metrics-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
 import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
 import { recordSink } from './sinks/record-sink.ts';
@@ -37,5 +38,6 @@ export function builtinNodes(): NodeRegistry {
     motFileSink,
     panopticPngSink,
     recordSink,
+    metricsSink,
   ]);
 }

@@ -164,6 +164,8 @@ export function defaultStallTimeoutMs(fps: number): number {
 
 const DEFAULT_STALL_MS = 3000;
 const DEFAULT_START_TIMEOUT_MS = 15_000;
+/** How long ffmpeg analyses a live stream before its first frame, in microseconds. */
+const LIVE_ANALYZE_US = 1_000_000;
 const STALL_FRAME_INTERVALS = 5;
 /** A file is truncated when ffmpeg stops this far short of the frames its container announces. */
 const TRUNCATION_TOLERANCE = 0.95;
@@ -379,6 +381,10 @@ function buildCommand(
   const inputOptions = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
   if (!input.live && options.realtime) inputOptions.push('-re');
   if (!input.live && options.loop) inputOptions.push('-stream_loop', '-1');
+  // ffmpeg analyses a stream for 5 s of its time before the first frame; a live stream delivers
+  // that in real time, so every (re)connect would cost 5 s. The stream was probed when the graph
+  // was built and its frames are passed through as they come: one second of analysis is plenty.
+  if (input.live) inputOptions.push('-analyzeduration', String(LIVE_ANALYZE_US));
 
   // The packaged ffmpeg is 4.1: `-vsync` (not 5.1's `-fps_mode`) sets the frame timing.
   const timing = input.live ? ['-vsync', 'passthrough'] : ['-vsync', 'cfr', '-r', `${info.fpsNum}/${info.fpsDen}`];

@@ -1,0 +1,137 @@
+/**
+ * A pipeline run to inject faults into, and the figures the fault suite checks: every state each
+ * stream went through (timestamped), how long a stream took to run again after a fault, and how
+ * many frames each stream processed over a window. Used by test/faults/ (small graphs, a few
+ * faults) and by faults.bench.ts (configs/multi.yaml, 20 kills and 5 camera restarts).
+ */
+import { buildGraph, type Graph, type StreamOutcome } from '../pipeline/graph.ts';
+import { createLogger, type Logger } from '../pipeline/log.ts';
+import { PipelineMetrics, type SourceState } from '../pipeline/metrics.ts';
+import { checkConfigFile } from '../pipeline/config/config-file.ts';
+import { resolveGraphSpec } from '../pipeline/config/resolve.ts';
+import { builtinNodes } from '../nodes/index.ts';
+import { killSource, sourcePids } from './faults-camera.ts';
+
+export interface StateSeen {
+  readonly stream: string;
+  readonly state: SourceState;
+  readonly atMs: number;
+}
+
+/** Metrics that also keep every change of a source's state, with the time it happened. */
+export class RecordingMetrics extends PipelineMetrics {
+  readonly seen: StateSeen[] = [];
+
+  override sourceState(stream: string, state: SourceState): void {
+    const last = this.seen.findLast((s) => s.stream === stream);
+    if (last?.state !== state) this.seen.push({ stream, state, atMs: performance.now() });
+    super.sourceState(stream, state);
+  }
+
+  stateOf(stream: string): SourceState | undefined {
+    return this.seen.findLast((s) => s.stream === stream)?.state;
+  }
+
+  processedOf(stream: string): number {
+    return this.snapshot().find((s) => s.stream === stream)?.processed ?? 0;
+  }
+}
+
+/** One fault and what followed: the states the stream went through, and its time back to running. */
+export interface Recovery {
+  readonly fault: string;
+  /** From the fault to the stream's first frame after it. */
+  readonly recoveryMs: number;
+  readonly states: readonly SourceState[];
+}
+
+export class FaultRun {
+  readonly outcomes: Promise<StreamOutcome[]>;
+
+  private constructor(
+    readonly graph: Graph,
+    readonly metrics: RecordingMetrics,
+    /** Every log line of the run, debug ones included. */
+    readonly lines: readonly string[],
+  ) {
+    this.outcomes = graph.run();
+  }
+
+  /**
+   * Builds and starts the graph of `config` (a parsed config file's object). Log lines are kept
+   * in {@link lines} (debug included: the ffmpeg pids come from them); `echo` also prints them.
+   */
+  static async start(config: unknown, options: { dataDir: string; echo?: Logger }): Promise<FaultRun> {
+    const lines: string[] = [];
+    const log = createLogger('debug', (line) => {
+      lines.push(line);
+      if (!line.startsWith('debug')) options.echo?.info(line);
+    });
+    const metrics = new RecordingMetrics();
+    const spec = resolveGraphSpec(checkConfigFile(config, 'fault-run'), 'fault-run', builtinNodes());
+    const graph = await buildGraph(spec, { dataDir: options.dataDir, log, metrics });
+    return new FaultRun(graph, metrics, lines);
+  }
+
+  /** Polls `condition` every 10 ms; rejects naming `what` after `timeoutMs`. */
+  async waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!condition()) {
+      if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** The pid of the ffmpeg that `stream`'s source runs now. */
+  currentPid(stream: string): number | undefined {
+    return sourcePids(this.lines, stream).at(-1);
+  }
+
+  /**
+   * Injects a fault with `inject`, then waits (up to `timeoutMs`) until `stream` has left
+   * `running` and has processed a frame again; returns the time that took and the states seen.
+   */
+  async faultAndRecover(stream: string, fault: string, inject: () => void | Promise<void>, timeoutMs: number): Promise<Recovery> {
+    await this.waitFor(() => this.metrics.stateOf(stream) === 'running', timeoutMs, `${stream} running before the fault`);
+    const from = this.metrics.seen.length;
+    const startedAt = performance.now();
+    await inject();
+    await this.waitFor(() => this.metrics.seen.slice(from).some((s) => s.stream === stream && s.state !== 'running'), timeoutMs, `${stream} to notice ${fault}`);
+    const processed = this.metrics.processedOf(stream);
+    await this.waitFor(
+      () => this.metrics.stateOf(stream) === 'running' && this.metrics.processedOf(stream) > processed,
+      timeoutMs,
+      `${stream} running again after ${fault}`,
+    );
+    const back = this.metrics.seen.slice(from).findLast((s) => s.stream === stream && s.state === 'running')!;
+    const states = this.metrics.seen.slice(from).filter((s) => s.stream === stream).map((s) => s.state);
+    return { fault, recoveryMs: back.atMs - startedAt, states };
+  }
+
+  /** Kills `stream`'s ffmpeg with `signal` and waits for it to come back. */
+  killAndRecover(stream: string, signal: NodeJS.Signals, timeoutMs: number): Promise<Recovery> {
+    return this.faultAndRecover(
+      stream,
+      `ffmpeg killed with ${signal}`,
+      () => {
+        const pid = this.currentPid(stream);
+        if (pid === undefined || !killSource(pid, signal)) throw new Error(`no running ffmpeg for ${stream} to kill`);
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Frames per second each stream processed over the next `ms`. */
+  async rates(ms: number): Promise<Record<string, number>> {
+    const before = new Map(this.metrics.snapshot().map((s) => [s.stream, s.processed]));
+    const startedAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    const seconds = (performance.now() - startedAt) / 1000;
+    return Object.fromEntries(this.metrics.snapshot().map((s) => [s.stream, (s.processed - (before.get(s.stream) ?? 0)) / seconds]));
+  }
+
+  async stop(): Promise<StreamOutcome[]> {
+    await this.graph.stop();
+    return this.outcomes;
+  }
+}
