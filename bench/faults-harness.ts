@@ -5,10 +5,10 @@
  * faults) and by faults.bench.ts (configs/multi.yaml, 20 kills and 5 camera restarts).
  */
 import { buildGraph, type Graph, type StreamOutcome } from '../pipeline/graph.ts';
-import { createLogger, type Logger } from '../pipeline/log.ts';
+import { createLogger } from '../pipeline/log.ts';
 import { PipelineMetrics, type SourceState } from '../pipeline/metrics.ts';
 import { checkConfigFile } from '../pipeline/config/config-file.ts';
-import { resolveGraphSpec } from '../pipeline/config/resolve.ts';
+import { resolveGraphSpec, type GraphSpec } from '../pipeline/config/resolve.ts';
 import { builtinNodes } from '../nodes/index.ts';
 import { killSource, sourcePids } from './faults-camera.ts';
 
@@ -43,6 +43,10 @@ export interface Recovery {
   /** From the fault to the stream's first frame after it. */
   readonly recoveryMs: number;
   readonly states: readonly SourceState[];
+  /** When (performance.now()) it ran again. */
+  readonly recoveredAtMs: number;
+  /** The backoff waits the source logged meanwhile (`reconnecting in N ms`), in order. */
+  readonly backoffMs: readonly number[];
 }
 
 export class FaultRun {
@@ -61,14 +65,18 @@ export class FaultRun {
    * Builds and starts the graph of `config` (a parsed config file's object). Log lines are kept
    * in {@link lines} (debug included: the ffmpeg pids come from them); `echo` also prints them.
    */
-  static async start(config: unknown, options: { dataDir: string; echo?: Logger }): Promise<FaultRun> {
+  static start(config: unknown, options: { dataDir: string; echo?: (line: string) => void }): Promise<FaultRun> {
+    return FaultRun.startSpec(resolveGraphSpec(checkConfigFile(config, 'fault-run'), 'fault-run', builtinNodes()), options);
+  }
+
+  /** {@link start} for a spec already resolved (a config file read with loadPipeline). */
+  static async startSpec(spec: GraphSpec, options: { dataDir: string; echo?: (line: string) => void }): Promise<FaultRun> {
     const lines: string[] = [];
     const log = createLogger('debug', (line) => {
       lines.push(line);
-      if (!line.startsWith('debug')) options.echo?.info(line);
+      if (!line.startsWith('debug')) options.echo?.(line);
     });
     const metrics = new RecordingMetrics();
-    const spec = resolveGraphSpec(checkConfigFile(config, 'fault-run'), 'fault-run', builtinNodes());
     const graph = await buildGraph(spec, { dataDir: options.dataDir, log, metrics });
     return new FaultRun(graph, metrics, lines);
   }
@@ -94,6 +102,7 @@ export class FaultRun {
   async faultAndRecover(stream: string, fault: string, inject: () => void | Promise<void>, timeoutMs: number): Promise<Recovery> {
     await this.waitFor(() => this.metrics.stateOf(stream) === 'running', timeoutMs, `${stream} running before the fault`);
     const from = this.metrics.seen.length;
+    const fromLine = this.lines.length;
     const startedAt = performance.now();
     await inject();
     await this.waitFor(() => this.metrics.seen.slice(from).some((s) => s.stream === stream && s.state !== 'running'), timeoutMs, `${stream} to notice ${fault}`);
@@ -105,7 +114,14 @@ export class FaultRun {
     );
     const back = this.metrics.seen.slice(from).findLast((s) => s.stream === stream && s.state === 'running')!;
     const states = this.metrics.seen.slice(from).filter((s) => s.stream === stream).map((s) => s.state);
-    return { fault, recoveryMs: back.atMs - startedAt, states };
+    const backoffMs = this.lines
+      .slice(fromLine)
+      .filter((line) => line.includes(`:${stream}:source]`))
+      .flatMap((line) => {
+        const wait = /reconnecting in (\d+) ms/.exec(line);
+        return wait ? [Number(wait[1])] : [];
+      });
+    return { fault, recoveryMs: back.atMs - startedAt, recoveredAtMs: back.atMs, states, backoffMs };
   }
 
   /** Kills `stream`'s ffmpeg with `signal` and waits for it to come back. */
