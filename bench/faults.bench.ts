@@ -9,10 +9,12 @@
  *   is stopped `restarts` times for `downMs` and started again on the same port.
  *
  * Reported: each fault's recovery time against its budget (the backoff wait plus 2 s; for a
- * camera, from the moment it is back), the states seen, and the frame rate of the streams not
- * under fault during each phase against a baseline measured before any fault (target ±10%).
+ * camera, from the moment it is back), the states seen, and the frame rate (frames decoded per
+ * second) of the streams not under fault during each phase against a baseline measured before
+ * any fault (target ±10%), with the rate through the whole pipeline beside it.
  * The config's sinks are replaced by a metrics sink on a free port: no viewer port needed.
  */
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { builtinNodes } from '../nodes/index.ts';
 import { loadPipeline } from '../pipeline/load.ts';
@@ -42,10 +44,15 @@ export interface FaultFigure {
 export interface PhaseRates {
   readonly phase: string;
   readonly seconds: number;
-  /** Frames per second of each stream not under fault in this phase. */
+  /** Frames per second each stream not under fault took in (decoded) in this phase: its frame rate. */
   readonly fps: Readonly<Record<string, number>>;
-  /** fps / baseline fps - 1, per stream. */
+  /** fps / baseline fps - 1, per stream: the figure held to ±10%. */
   readonly change: Readonly<Record<string, number>>;
+  /**
+   * Frames per second that went through the whole pipeline. Not held to the baseline: the
+   * streams share the CPU, so a stream that is down leaves the others more of it.
+   */
+  readonly processedFps: Readonly<Record<string, number>>;
 }
 
 export interface FaultsBenchResult {
@@ -54,7 +61,11 @@ export interface FaultsBenchResult {
   readonly camera: string;
   readonly kills: readonly FaultFigure[];
   readonly cameraRestarts: readonly FaultFigure[];
+  /** Decoded frames per second of every stream before any fault. */
   readonly baseline: Readonly<Record<string, number>>;
+  readonly baselineProcessed: Readonly<Record<string, number>>;
+  /** The machine's 1-minute load average at the start and the end (other work on it skews rates). */
+  readonly loadAverage: readonly [number, number];
   readonly phases: readonly PhaseRates[];
   readonly failures: readonly string[];
 }
@@ -68,7 +79,8 @@ const SETTLE_MS = 10_000;
 const BETWEEN_KILLS_MS = 1000;
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGKILL', 'SIGTERM', 'SIGINT'];
 
-type Counts = Map<string, number>;
+/** Decoded and processed frames per stream at one moment. */
+type Counts = Map<string, { decoded: number; processed: number }>;
 
 export async function benchFaults(options: FaultsBenchOptions, progress: (line: string) => void): Promise<FaultsBenchResult> {
   const kills = options.kills ?? 20;
@@ -95,13 +107,20 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
   (servedSource.options as { uri: string }).uri = camera.url;
 
   progress(`faults: ${spec.sources.length} streams from ${options.config}; killing ${killed}'s ffmpeg ${kills} times, restarting ${served}'s camera ${restarts} times`);
-  const run = await FaultRun.startSpec(spec, { dataDir });
+  const loadAtStart = loadavg()[0]!;
+  // Warnings and errors on stderr as they come: the faults' own log lines, and anything else.
+  const run = await FaultRun.startSpec(spec, { dataDir, echo: (line) => !line.startsWith('info') && process.stderr.write(`${line}\n`) });
   const failures: string[] = [];
-  const counts = (): Counts => new Map(run.metrics.snapshot().map((s) => [s.stream, s.processed]));
+  const counts = (): Counts => new Map(run.metrics.snapshot().map((s) => [s.stream, { decoded: s.decoded, processed: s.processed }]));
   const ratesSince = (before: Counts, startedAt: number, streams: readonly string[]) => {
     const seconds = (performance.now() - startedAt) / 1000;
     const after = counts();
-    return { seconds, fps: Object.fromEntries(streams.map((s) => [s, ((after.get(s) ?? 0) - (before.get(s) ?? 0)) / seconds])) };
+    const rate = (s: string, key: 'decoded' | 'processed') => ((after.get(s)?.[key] ?? 0) - (before.get(s)?.[key] ?? 0)) / seconds;
+    return {
+      seconds,
+      fps: Object.fromEntries(streams.map((s) => [s, rate(s, 'decoded')])),
+      processedFps: Object.fromEntries(streams.map((s) => [s, rate(s, 'processed')])),
+    };
   };
   const figure = (r: Recovery, fromMs: number, budgetMs: number): FaultFigure => ({
     fault: r.fault,
@@ -119,13 +138,14 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
     let before = counts();
     let startedAt = performance.now();
     await new Promise((resolve) => setTimeout(resolve, BASELINE_MS));
-    const baseline = ratesSince(before, startedAt, streams).fps;
+    const baselineRates = ratesSince(before, startedAt, streams);
+    const baseline = baselineRates.fps;
 
     const phases: PhaseRates[] = [];
     const phase = (name: string, watched: readonly string[], since: Counts, at: number) => {
-      const { seconds, fps } = ratesSince(since, at, watched);
+      const { seconds, fps, processedFps } = ratesSince(since, at, watched);
       const change = Object.fromEntries(watched.map((s) => [s, (fps[s] ?? 0) / (baseline[s] ?? 1) - 1]));
-      phases.push({ phase: name, seconds: round(seconds), fps: roundAll(fps, 2), change: roundAll(change, 3) });
+      phases.push({ phase: name, seconds: round(seconds), fps: roundAll(fps, 2), change: roundAll(change, 3), processedFps: roundAll(processedFps, 2) });
       for (const [stream, c] of Object.entries(change)) {
         if (Math.abs(c) > RATE_TOLERANCE) failures.push(`${name}: ${stream} ran at ${round((fps[stream] ?? 0), 2)} fps, ${round(c * 100)}% from its baseline ${round(baseline[stream] ?? 0, 2)}`);
       }
@@ -178,6 +198,8 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
       kills: killFigures,
       cameraRestarts: restartFigures,
       baseline: roundAll(baseline, 2),
+      baselineProcessed: roundAll(baselineRates.processedFps, 2),
+      loadAverage: [round(loadAtStart, 1), round(loadavg()[0]!, 1)],
       phases,
       failures,
     };
@@ -204,9 +226,17 @@ export function formatFaults(result: FaultsBenchResult): string {
   };
   describe(`ffmpeg of ${result.killed} killed`, result.kills);
   describe(`camera of ${result.camera} restarted (time from its return)`, result.cameraRestarts);
-  lines.push('', `baseline fps: ${Object.entries(result.baseline).map(([s, f]) => `${s} ${f}`).join(', ')}`);
+  lines.push(
+    '',
+    `load average ${result.loadAverage[0]} at the start, ${result.loadAverage[1]} at the end`,
+    `frames in per second (decoded), baseline: ${Object.entries(result.baseline).map(([s, f]) => `${s} ${f}`).join(', ')}`,
+  );
   for (const p of result.phases) {
-    lines.push(`during ${p.phase} (${p.seconds} s): ${Object.entries(p.fps).map(([s, f]) => `${s} ${f} (${(p.change[s]! * 100).toFixed(1)}%)`).join(', ')}`);
+    lines.push(`  during ${p.phase} (${p.seconds} s): ${Object.entries(p.fps).map(([s, f]) => `${s} ${f} (${(p.change[s]! * 100).toFixed(1)}%)`).join(', ')}`);
+  }
+  lines.push(`frames through the pipeline per second, baseline: ${Object.entries(result.baselineProcessed).map(([s, f]) => `${s} ${f}`).join(', ')}`);
+  for (const p of result.phases) {
+    lines.push(`  during ${p.phase}: ${Object.entries(p.processedFps).map(([s, f]) => `${s} ${f}`).join(', ')}`);
   }
   lines.push('', result.failures.length === 0 ? 'all within target' : `outside target:\n  ${result.failures.join('\n  ')}`, '');
   return lines.join('\n');

@@ -132,8 +132,9 @@ export function superviseSource<T>(
       const reason = error?.message ?? 'the source ended';
       const givingUp = giveUpReason(options.reconnect, restarts, now - downSince);
       if (givingUp) {
-        enter({ state: 'failed', reason: `${reason}; ${givingUp}` });
-        subscriber.error(new Error(`${reason}; ${givingUp}`, { cause: error }));
+        // The give-up first: the last failure's message may run over several lines (ffmpeg's stderr).
+        enter({ state: 'failed', reason: `${givingUp}; the last failure: ${reason}` });
+        subscriber.error(new Error(`${givingUp}; the last failure: ${reason}`, { cause: error }));
         return;
       }
       restarts++;

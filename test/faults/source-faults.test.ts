@@ -79,6 +79,41 @@ function report(recoveries: readonly Recovery[]): void {
 }
 
 describe('source faults', () => {
+  it('a source that died and may not come back fails its stream, never a clean end: a killed plain file, a camera given up on', async () => {
+    const camera = new LiveHttpCamera(path.join(dataDir(), ROAD));
+    await camera.start();
+    const run = await FaultRun.start(
+      {
+        sources: [
+          { id: 'plain', type: 'ffmpeg', uri: ROAD, realtime: true, resize: { width: 320 } },
+          { id: 'camera', type: 'ffmpeg', uri: camera.url, resize: { width: 320 }, reconnect: { initialDelayMs: 100, jitter: 0, giveUpAfterTries: 2 } },
+        ],
+        pipeline: [],
+        sinks: [],
+      },
+      { dataDir: dataDir() },
+    );
+    try {
+      await run.waitFor(() => run.metrics.readiness().ready, WAIT_MS, 'both streams running');
+      process.kill(run.currentPid('plain')!, 'SIGKILL');
+      await camera.stop();
+      const outcomes = await Promise.race([
+        run.outcomes,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the streams did not end')), WAIT_MS)),
+      ]);
+      expect(outcomes.map((o) => [o.stream, o.error?.message.split('\n')[0]])).toEqual([
+        ['plain', `ffmpeg failed reading ${ROAD}: was killed with signal SIGKILL; last lines of its stderr: (nothing on stderr)`],
+        ['camera', expect.stringMatching(/^gave up after 2 restarts without a frame \(giveUpAfterTries 2\); the last failure: ffmpeg failed reading http/)],
+      ]);
+      expect(run.metrics.seen.filter((s) => s.stream === 'camera').map((s) => s.state)).toEqual(['starting', 'running', 'reconnecting', 'failed']);
+      expect(run.metrics.stateOf('plain')).toBe('failed');
+      expect(run.lines.filter((line) => /stream (plain|camera) ended/.test(line))).toEqual([]);
+    } finally {
+      await run.stop();
+      await camera.stop();
+    }
+  }, 60_000);
+
   it("a looping file's ffmpeg killed three ways and suspended: restarted each time, readyz follows, nothing lost", async () => {
     const events = path.join(scratch, 'kills.jsonl');
     const run = await FaultRun.start(

@@ -73,7 +73,7 @@ describe('superviseSource', () => {
       const { output$, changes } = supervise(testScheduler, [cold('a-#', beats, died), cold('#', {}, died)], {
         reconnect: policy({ giveUpAfterTries: 2 }),
       });
-      const gaveUp = 'ffmpeg exited with code 1; gave up after 2 restarts without a frame (giveUpAfterTries 2)';
+      const gaveUp = 'gave up after 2 restarts without a frame (giveUpAfterTries 2); the last failure: ffmpeg exited with code 1';
       // Dies at 2, restarts at 12 and 32 die at once: the third death gives up.
       expectObservable(output$).toBe('a 31ms #', { a: 'a' }, new Error(gaveUp));
       testScheduler.flush();
@@ -87,7 +87,7 @@ describe('superviseSource', () => {
     testScheduler.run(({ cold, expectObservable }) => {
       const { output$ } = supervise(testScheduler, [cold('a-#', beats), cold('#')], { reconnect: policy({ giveUpAfterMs: 30 }) });
       // Down from 2; deaths at 12 (10 down), 32 (30 down: gives up).
-      expectObservable(output$).toBe('a 31ms #', { a: 'a' }, new Error('error; gave up after 30 ms without a frame (giveUpAfterMs 30)'));
+      expectObservable(output$).toBe('a 31ms #', { a: 'a' }, new Error('gave up after 30 ms without a frame (giveUpAfterMs 30); the last failure: error'));
     });
   });
 
