@@ -189,9 +189,7 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
     for (const f of [...killFigures, ...restartFigures]) {
       if (!f.withinBudget) failures.push(`${f.fault}: running again after ${f.recoveryMs} ms, budget ${f.budgetMs} ms`);
     }
-    const outcomes = await run.stop();
-    for (const o of outcomes) if (o.error) failures.push(`stream ${o.stream} failed: ${o.error.message}`);
-    return {
+    const result: FaultsBenchResult = {
       config: options.config,
       killed,
       camera: served,
@@ -203,6 +201,11 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
       phases,
       failures,
     };
+    // The figures first: they are measured, whatever happens while stopping.
+    progress(`faults: measured:\n${formatFaults(result)}`);
+    const outcomes = await run.stop();
+    for (const o of outcomes) if (o.error) failures.push(`stream ${o.stream} failed: ${o.error.message}`);
+    return result;
   } finally {
     await run.stop();
     await camera.stop();
