@@ -96,6 +96,7 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
     killed = String(first.id);
     served = String(last.id);
     first.loop = true;
+    delete last.loop; // it becomes a stream URL below, where loop means nothing
     raw.sinks = [{ type: 'metrics', port: 0 }];
     if (options.ep) raw.executionProviders = [options.ep];
   });
