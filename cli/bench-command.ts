@@ -25,12 +25,16 @@ Options:
   --no-live           skip the live (paced) run that measures latency
   --soak <N>          instead: a lossless run of N frames per source, resident memory sampled
   --sample-every <N>  soak sampling interval in frames (default 250)
+  --faults            instead: the fault bench (default config configs/multi.yaml): the first
+                      stream's ffmpeg killed 20 times, the last stream served by a local HTTP
+                      camera restarted 5 times; recovery times and the other streams' rates
   --all               then the tracker, segmentation-evaluation and viewer-client benchmarks
                       (what npm run bench runs)
   --json              one JSON object on stdout instead of tables
                       (with --all: { pipeline, tracker, segmentationEval, viewerClients })`;
 
 const DEFAULT_BENCH_CONFIG = fileURLToPath(new URL('../configs/dashcam.yaml', import.meta.url));
+const DEFAULT_FAULTS_CONFIG = fileURLToPath(new URL('../configs/multi.yaml', import.meta.url));
 
 /** `panoptes bench`: returns the process exit code (0 done, 1 a stream failed). */
 async function bench(args: readonly string[], write: Write = writeToStdout): Promise<number> {
@@ -42,6 +46,7 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
       'no-live': { type: 'boolean', default: false },
       soak: { type: 'string' },
       'sample-every': { type: 'string' },
+      faults: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -51,7 +56,7 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
     write(BENCH_USAGE + '\n');
     return 0;
   }
-  const config = positionals[0] ?? DEFAULT_BENCH_CONFIG;
+  const config = positionals[0] ?? (values.faults ? DEFAULT_FAULTS_CONFIG : DEFAULT_BENCH_CONFIG);
   const frames = wholeNumber(values.frames, '--frames', { min: 2 }) ?? 200;
   const runs = wholeNumber(values.runs, '--runs', { min: 1 }) ?? 50;
   const ep = executionProviderOption(values.ep);
@@ -72,7 +77,11 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
   const shownConfig = path.relative(process.cwd(), config) || config;
 
   let pipeline: { figures: object; table: string; failed: boolean };
-  if (soakFrames !== undefined) {
+  if (values.faults) {
+    const { benchFaults, formatFaults } = await import('../bench/faults.bench.ts');
+    const faults = await benchFaults({ config, ...(ep ? { ep } : {}) }, progress);
+    pipeline = { figures: { config: shownConfig, faults }, table: formatFaults(faults), failed: faults.failures.length > 0 };
+  } else if (soakFrames !== undefined) {
     const soak = await benchSoak({ config, frames: soakFrames, sampleEvery, ep }, log, progress);
     pipeline = { figures: { config: shownConfig, soak }, table: formatSoak(shownConfig, soak), failed: soak.failures.length > 0 };
   } else {

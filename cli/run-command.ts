@@ -19,6 +19,8 @@ Options:
                        (default: paced at the file's own frame rate, like a live camera)
   --port <N>           serve the viewer on this port (adds a viewer if the config has none)
   --foxglove <port>    serve the Foxglove WebSocket protocol on this port (0 = any free port)
+  --metrics-port <N>   serve /metrics (Prometheus), /healthz and /readyz on this port
+                       (the viewer's port serves them too)
   --events <file>      write one JSON line per processed frame to <file>
   --record <file.mp4>  record the overlaid video (H.264, plays in real time)
   --mot-out <file>     write the confirmed tracks in MOTChallenge format (for panoptes eval mot)
@@ -50,6 +52,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
       port: { type: 'string' },
       events: { type: 'string' },
       foxglove: { type: 'string' },
+      'metrics-port': { type: 'string' },
       'mot-out': { type: 'string' },
       record: { type: 'string' },
       'save-panoptic': { type: 'string' },
@@ -69,6 +72,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
   const maxFrames = wholeNumber(values['max-frames'], '--max-frames');
   const port = wholeNumber(values.port, '--port', { max: 65535 });
   const foxglovePort = wholeNumber(values.foxglove, '--foxglove', { max: 65535 });
+  const metricsPort = wholeNumber(values['metrics-port'], '--metrics-port', { max: 65535 });
   const ep = executionProviderOption(values.ep);
   const cluster = clusterOptions(values);
   // A --source path is relative to where the command runs, like any file argument.
@@ -104,6 +108,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
       else sinks.push({ type: 'viewer', port });
     }
     if (foxglovePort !== undefined) sinks.push({ type: 'foxglove', port: foxglovePort });
+    if (metricsPort !== undefined) sinks.push({ type: 'metrics', port: metricsPort });
     if (values.events !== undefined) sinks.push({ type: 'events', path: values.events });
     if (values.record !== undefined) sinks.push({ type: 'record', path: values.record });
     if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
@@ -124,7 +129,8 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
       .join(', ');
     log.info(
       `${s.stream}: ${s.processed} frames processed of ${s.decoded} decoded in ${seconds.toFixed(1)} s ` +
-        `(${(s.processed / seconds).toFixed(1)} frames/s), dropped ${s.dropped}${drops ? ` (${drops})` : ''}, errors ${s.errors}`,
+        `(${(s.processed / seconds).toFixed(1)} frames/s), dropped ${s.dropped}${drops ? ` (${drops})` : ''}, errors ${s.errors}` +
+        (s.reconnects > 0 || s.stalls > 0 ? `, source restarted ${s.reconnects} times (stalls ${s.stalls})` : ''),
     );
   }
   return result.outcomes.some((o) => o.error) ? 1 : 0;

@@ -13,6 +13,7 @@ import { overlay } from './render/overlay.ts';
 import { cocoInstancesSink } from './sinks/coco-instances-sink.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
+import { metricsSink } from './sinks/metrics/metrics-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
 import { mqttSink } from './sinks/mqtt/mqtt-sink.ts';
 import { natsSink } from './sinks/nats/nats-sink.ts';
@@ -47,5 +48,6 @@ export function builtinNodes(): NodeRegistry {
     recordSink,
     natsSink,
     mqttSink,
+    metricsSink,
   ]);
 }

@@ -124,6 +124,7 @@ export async function buildGraph(
   try {
     for (const source of spec.sources) {
       const lossless = source.node.lossless?.(source.options) ?? false;
+      metrics.sourceState(source.id, 'starting');
       const chainContext = (label: string, position: number): ChainContext => ({
         ...context,
         stream: source.id,
@@ -159,7 +160,9 @@ export async function buildGraph(
       chains.push({ stream: source.id, frames$ });
     }
     for (const sink of spec.sinks) {
-      sinks.push(await sink.node.create(sink.options, { ...context, log: log.child(sink.label) }));
+      const created = await sink.node.create(sink.options, { ...context, log: log.child(sink.label) });
+      sinks.push(created);
+      if (created.status) metrics.watchSink(sink.label, () => created.status?.());
     }
   } catch (err) {
     await disposeAll();
@@ -203,6 +206,7 @@ export async function buildGraph(
           ({ stream, frames$ }) =>
             new Promise<StreamOutcome>((resolve) => {
               const finish = (error?: Error) => {
+                metrics.sourceState(stream, error ? 'failed' : 'ended');
                 if (error) log.error(`stream ${stream} failed: ${error.message}`);
                 else log.info(`stream ${stream} ended`);
                 endStream(stream, error);

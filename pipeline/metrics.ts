@@ -1,7 +1,36 @@
 /**
  * Counters the pipeline keeps per stream: what came in, what came out, what was dropped where,
- * and how long frames took. Sinks read {@link PipelineMetrics.snapshot}; nothing here blocks.
+ * how long frames took, and where each source is in its life cycle. Sinks read
+ * {@link PipelineMetrics.snapshot}; the same figures, plus histograms, sink backlogs, inference
+ * providers and process memory, are kept for Prometheus in {@link PipelineMetrics.registry}
+ * (served at `/metrics`). Nothing here blocks.
  */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Where a stream's source is: `starting` (no frame yet), `running`, `stalled` (no frame for its
+ * stall timeout), `reconnecting` (restarting after a death or a stall), `failed` (gave up, or
+ * died and may not restart), `ended` (the input ended by itself, e.g. the end of a file).
+ */
+export const SOURCE_STATES = ['starting', 'running', 'stalled', 'reconnecting', 'failed', 'ended'] as const;
+export type SourceState = (typeof SOURCE_STATES)[number];
+
+/** What a sink that serves clients or queues bytes reports (see `Sink.status`). */
+export interface SinkStatus {
+  /** Connected clients, for a server. */
+  readonly clients?: number;
+  /** Bytes waiting in the sink's queues, not yet handed to a socket or a file. */
+  readonly queuedBytes: number;
+  /** Bytes handed over and not yet taken. */
+  readonly inFlightBytes?: number;
+}
+
+/** Whether every stream is running, and where each one is. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly streams: readonly { readonly stream: string; readonly state: SourceState; readonly sinceMs: number }[];
+}
+
 export interface StreamStats {
   readonly stream: string;
   /** Frames the source decoded. */
@@ -24,6 +53,12 @@ export interface StreamStats {
   readonly latencyMs: number;
   /** Mean milliseconds per node over the recent frames. */
   readonly nodeMs: Readonly<Record<string, number>>;
+  /** Where the source is in its life cycle. */
+  readonly state: SourceState;
+  /** Times the source was restarted after it died or stalled. */
+  readonly reconnects: number;
+  /** Times the source went without a frame past its stall timeout. */
+  readonly stalls: number;
 }
 
 const FPS_WINDOW_MS = 3000;
@@ -39,19 +74,158 @@ class StreamCounters {
   readonly nodeMs: Record<string, number> = {};
   /** Completion times of recent frames, oldest first, for the fps window. */
   readonly recent: number[] = [];
+  state: SourceState = 'starting';
+  stateSince: number;
+  reconnects = 0;
+  stalls = 0;
 
-  constructor(readonly stream: string) {}
+  constructor(
+    readonly stream: string,
+    now: number,
+  ) {
+    this.stateSince = now;
+  }
+}
+
+/** Seconds; inference steps take milliseconds to a second, a whole frame up to several. */
+const NODE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+
+/** The Prometheus series, registered on the metrics' own registry (never the global one). */
+class PrometheusSeries {
+  readonly decoded: Counter<'stream'>;
+  readonly processed: Counter<'stream'>;
+  readonly dropped: Counter<'stream' | 'place'>;
+  readonly skipped: Counter<'stream' | 'place'>;
+  readonly errors: Counter<'stream'>;
+  readonly nodeSeconds: Histogram<'stream' | 'node'>;
+  readonly latencySeconds: Histogram<'stream'>;
+  readonly reconnects: Counter<'stream'>;
+  readonly stalls: Counter<'stream'>;
+
+  constructor(
+    readonly registry: Registry,
+    metrics: PipelineMetrics,
+    sinks: ReadonlyMap<string, () => SinkStatus | undefined>,
+    providers: ReadonlyMap<string, string>,
+  ) {
+    const registers = [registry];
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    this.decoded = counter('panoptes_frames_decoded_total', 'Frames the source decoded (in)', ['stream']);
+    this.processed = counter('panoptes_frames_processed_total', 'Frames that reached the sinks (out)', ['stream']);
+    this.dropped = counter('panoptes_frames_dropped_total', 'Frames dropped, by place (source, flow-limiter, watchdog, a node)', ['stream', 'place']);
+    this.skipped = counter('panoptes_frames_skipped_total', 'Frames a sink skipped for one slow client, by place', ['stream', 'place']);
+    this.errors = counter('panoptes_frame_errors_total', 'Frames that failed in a node and were skipped', ['stream']);
+    this.reconnects = counter('panoptes_source_reconnects_total', 'Restarts of the source after it died or stalled', ['stream']);
+    this.stalls = counter('panoptes_source_stalls_total', 'Times the source went without a frame past its stall timeout', ['stream']);
+    this.nodeSeconds = new Histogram({
+      name: 'panoptes_node_duration_seconds',
+      help: 'Time a node spent on a frame',
+      labelNames: ['stream', 'node'],
+      buckets: NODE_BUCKETS,
+      registers,
+    });
+    this.latencySeconds = new Histogram({
+      name: 'panoptes_frame_latency_seconds',
+      help: 'End-to-end latency: from decode to the sinks',
+      labelNames: ['stream'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: 'panoptes_source_state',
+      help: `1 for the state each stream's source is in (${SOURCE_STATES.join(', ')}), 0 for the others`,
+      labelNames: ['stream', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { stream, state } of metrics.readiness().streams) {
+          for (const each of SOURCE_STATES) this.set({ stream, state: each }, each === state ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'panoptes_sink_clients',
+      help: 'Clients connected to a server sink (viewer, foxglove)',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sink, status] of sinks) {
+          const clients = status()?.clients;
+          if (clients !== undefined) this.set({ sink }, clients);
+        }
+      },
+    });
+    new Gauge({
+      name: 'panoptes_sink_queued_bytes',
+      help: "Bytes waiting in a sink's queues (for a server: all its clients' queues), by lane: queued or in flight",
+      labelNames: ['sink', 'lane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sink, status] of sinks) {
+          const now = status();
+          if (!now) continue;
+          this.set({ sink, lane: 'queued' }, now.queuedBytes);
+          if (now.inFlightBytes !== undefined) this.set({ sink, lane: 'in-flight' }, now.inFlightBytes);
+        }
+      },
+    });
+    new Gauge({
+      name: 'panoptes_inference_provider_info',
+      help: 'The onnxruntime execution provider that runs each model (always 1)',
+      labelNames: ['model', 'provider'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, provider] of providers) this.set({ model, provider }, 1);
+      },
+    });
+    // Memory (resident, heap), CPU, event loop lag, handles: prom-client's standard process series.
+    collectDefaultMetrics({ register: registry });
+  }
 }
 
 export class PipelineMetrics {
   private readonly streams = new Map<string, StreamCounters>();
+  private readonly sinks = new Map<string, () => SinkStatus | undefined>();
+  private readonly providers = new Map<string, string>();
+  private series: PrometheusSeries | undefined;
 
   constructor(private readonly now: () => number = () => Date.now()) {}
+
+  /**
+   * The Prometheus registry with every series above; created on first use, from which point
+   * frames are also counted there (a pipeline that serves `/metrics` asks for it before the first frame).
+   */
+  get registry(): Registry {
+    return this.prometheus().registry;
+  }
+
+  private prometheus(): PrometheusSeries {
+    if (!this.series) {
+      this.series = new PrometheusSeries(new Registry(), this, this.sinks, this.providers);
+      // Counts from before the registry existed, so the two views agree.
+      for (const c of this.streams.values()) {
+        const stream = { stream: c.stream };
+        this.series.decoded.inc(stream, c.decoded);
+        this.series.processed.inc(stream, c.processed);
+        this.series.errors.inc(stream, c.errors);
+        this.series.reconnects.inc(stream, c.reconnects);
+        this.series.stalls.inc(stream, c.stalls);
+        for (const [place, n] of Object.entries(c.drops)) this.series.dropped.inc({ ...stream, place }, n);
+        for (const [place, n] of Object.entries(c.skipped)) this.series.skipped.inc({ ...stream, place }, n);
+      }
+    }
+    return this.series;
+  }
 
   private of(stream: string): StreamCounters {
     let counters = this.streams.get(stream);
     if (!counters) {
-      counters = new StreamCounters(stream);
+      counters = new StreamCounters(stream, this.now());
       this.streams.set(stream, counters);
     }
     return counters;
@@ -59,21 +233,62 @@ export class PipelineMetrics {
 
   decoded(stream: string): void {
     this.of(stream).decoded++;
+    this.series?.decoded.inc({ stream });
   }
 
   drop(stream: string, where: string, count = 1): void {
     const drops = this.of(stream).drops;
     drops[where] = (drops[where] ?? 0) + count;
+    this.series?.dropped.inc({ stream, place: where }, count);
   }
 
   /** A frame one client of a sink did not get (it was too slow); the pipeline lost nothing. */
   skip(stream: string, where: string): void {
     const skipped = this.of(stream).skipped;
     skipped[where] = (skipped[where] ?? 0) + 1;
+    this.series?.skipped.inc({ stream, place: where });
   }
 
   error(stream: string): void {
     this.of(stream).errors++;
+    this.series?.errors.inc({ stream });
+  }
+
+  /** The source of `stream` entered `state`. */
+  sourceState(stream: string, state: SourceState): void {
+    const counters = this.of(stream);
+    if (counters.state === state) return;
+    counters.state = state;
+    counters.stateSince = this.now();
+  }
+
+  /** The source of `stream` is being restarted (it died or stalled). */
+  reconnect(stream: string): void {
+    this.of(stream).reconnects++;
+    this.series?.reconnects.inc({ stream });
+  }
+
+  /** The source of `stream` went without a frame past its stall timeout. */
+  stall(stream: string): void {
+    this.of(stream).stalls++;
+    this.series?.stalls.inc({ stream });
+  }
+
+  /** Sink `label` reports its clients and queued bytes through `status` (read on every scrape). */
+  watchSink(label: string, status: () => SinkStatus | undefined): void {
+    this.sinks.set(label, status);
+  }
+
+  /** Model `model` runs on execution provider `provider`. */
+  inferenceProvider(model: string, provider: string): void {
+    this.providers.set(model, provider);
+  }
+
+  /** Ready when every stream's source is running; lists where each one is either way. */
+  readiness(): Readiness {
+    const now = this.now();
+    const streams = [...this.streams.values()].map((c) => ({ stream: c.stream, state: c.state, sinceMs: now - c.stateSince }));
+    return { ready: streams.length > 0 && streams.every((s) => s.state === 'running'), streams };
   }
 
   /** Records a frame that reached the sinks, with its per-node timings. */
@@ -82,6 +297,13 @@ export class PipelineMetrics {
     const now = this.now();
     counters.processed++;
     counters.latencyMs = now - capturedAtMs;
+    // A source that does not report its life cycle is running once its frames come through.
+    if (counters.state === 'starting') this.sourceState(stream, 'running');
+    if (this.series) {
+      this.series.processed.inc({ stream });
+      this.series.latencySeconds.observe({ stream }, counters.latencyMs / 1000);
+      for (const [node, ms] of Object.entries(timings)) this.series.nodeSeconds.observe({ stream, node }, ms / 1000);
+    }
     counters.recent.push(now);
     while (counters.recent.length > 0 && now - counters.recent[0]! > FPS_WINDOW_MS) counters.recent.shift();
     for (const [node, ms] of Object.entries(timings)) {
@@ -106,6 +328,9 @@ export class PipelineMetrics {
         fps: spanMs > 0 ? ((inWindow.length - 1) * 1000) / spanMs : 0,
         latencyMs: c.latencyMs,
         nodeMs: { ...c.nodeMs },
+        state: c.state,
+        reconnects: c.reconnects,
+        stalls: c.stalls,
       };
     });
   }

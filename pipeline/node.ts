@@ -15,7 +15,7 @@ import type { Observable, OperatorFunction } from 'rxjs';
 import type { z } from 'zod';
 import type { FramePacket, PacketSection } from './frame.ts';
 import type { Logger } from './log.ts';
-import type { PipelineMetrics } from './metrics.ts';
+import type { PipelineMetrics, SinkStatus } from './metrics.ts';
 
 export type ExecutionProvider = 'cuda' | 'tensorrt' | 'webgpu' | 'cpu';
 export type InferenceSchedule = 'parallel' | 'exclusive';
@@ -69,6 +69,11 @@ export interface Sink {
    * the sink losing data or growing its memory.
    */
   backpressure?(): Promise<void> | undefined;
+  /**
+   * Clients and queued bytes, for `/metrics` (read on every scrape): servers and queued sinks
+   * report it, so a slow consumer shows before it costs memory.
+   */
+  status?(): SinkStatus;
   /** A stream ended (end of file, or its source failed with `error`). */
   streamEnded?(stream: string, error?: Error): void;
   /** Flushes and frees what the sink holds; called once when the graph stops. */

@@ -23,9 +23,11 @@ export async function openModel(
   }
   // With the exclusive schedule, one runner for every model of the graph: runs take turns.
   const runner = ctx.inferenceSchedule === 'exclusive' ? await ctx.shared('inference-runner', async () => new ExclusiveRunner()) : undefined;
-  return ctx.shared(
+  const session = await ctx.shared(
     `model:${id}`,
     () => openModelSession(entry, ctx.dataDir, ctx.executionProviders, ctx.log.child('inference'), runner),
-    (session) => session.release(),
+    (opened) => opened.release(),
   );
+  ctx.metrics.inferenceProvider(id, session.provider);
+  return session;
 }

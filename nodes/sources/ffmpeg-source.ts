@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
-import { Observable } from 'rxjs';
+import { defer, fromEvent, Observable, of, take, takeUntil } from 'rxjs';
 import { z } from 'zod';
 import { BufferPool } from '../../pipeline/buffer-pool.ts';
 import { packetOf, type FramePacket } from '../../pipeline/frame.ts';
@@ -24,6 +24,8 @@ import { defineSource, type ChainContext } from '../../pipeline/node.ts';
 import { ffmpegPath, type ResolvedBinary } from './ffmpeg-binary.ts';
 import { isUrl, probeVideo, type VideoInfo } from './probe.ts';
 import { RawFrameReader } from './raw-frame-reader.ts';
+import { DEFAULT_RECONNECT, reconnectOptions } from './reconnect-policy.ts';
+import { superviseSource, type SourceBeat } from './supervise-source.ts';
 
 const resizeSchema = z.strictObject({
   width: z.number().int().positive().describe('Output width in pixels.'),
@@ -57,6 +59,24 @@ export const ffmpegSourceOptions = z.strictObject({
     // alive in a live stream; with fewer buffers the source would drop the newest frame.
     .default(12)
     .describe('Frame buffers that may be in flight downstream at once; when all are out, the source waits (lossless) or drops (live).'),
+  reconnect: z
+    .union([z.literal(false), reconnectOptions])
+    .optional()
+    .describe(
+      'Stream URLs and looping files are restarted when ffmpeg dies, ends or stalls, after an exponential backoff with jitter; false: the stream fails instead. Left out, the defaults.',
+    ),
+  stallTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('A live source without a frame for this long is stalled (logged, counted, restarted); left out, 3 s or 5 frame intervals, whichever is longer.'),
+  startTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Left out, 15 s: how long a live source's ffmpeg may take to its first frame (connecting, probing) before that counts as a stall."),
 });
 
 export type FfmpegSourceOptions = z.infer<typeof ffmpegSourceOptions>;
@@ -84,7 +104,9 @@ export function outputSizeOf(
  *
  * `create` probes the input, so a missing or unreadable clip fails while the graph is built.
  * Each subscription runs its own ffmpeg, which is killed when the subscriber unsubscribes or
- * `ctx.signal` aborts (the observable then completes).
+ * `ctx.signal` aborts (the observable then completes). A stream URL or a looping file has a life
+ * cycle (supervise-source.ts): when its ffmpeg dies, ends or stalls it is started again after a
+ * backoff, and `seq` goes on counting where it was; the state is in the metrics and the log.
  */
 export const ffmpegSource = defineSource<FfmpegSourceOptions>({
   type: 'ffmpeg',
@@ -132,20 +154,94 @@ type CommandWithProcess = ffmpeg.FfmpegCommand & { ffmpegProc?: ChildProcess };
 /** How many of ffmpeg's last stderr lines an error carries. */
 const STDERR_TAIL_LINES = 8;
 
-function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observable<FramePacket> {
+/**
+ * The stall timeout a live source gets when its config names none: a few seconds, or a few frame
+ * intervals of a slow camera, whichever is longer.
+ */
+export function defaultStallTimeoutMs(fps: number): number {
+  return Math.max(DEFAULT_STALL_MS, Math.round((STALL_FRAME_INTERVALS * 1000) / fps));
+}
+
+const DEFAULT_STALL_MS = 3000;
+const DEFAULT_START_TIMEOUT_MS = 15_000;
+/** How long ffmpeg analyses a live stream before its first frame, in microseconds. */
+const LIVE_ANALYZE_US = 1_000_000;
+const STALL_FRAME_INTERVALS = 5;
+/** A file is truncated when ffmpeg stops this far short of the frames its container announces. */
+const TRUNCATION_TOLERANCE = 0.95;
+
+function decode(plan: DecodePlan): Observable<FramePacket> {
+  const { options, ctx, input, info } = plan;
+  // A camera or a looping file never ends by itself: when its ffmpeg dies, it is started again.
+  const restartable = input.live || options.loop;
+  const reconnect = restartable && options.reconnect !== false ? (options.reconnect ?? DEFAULT_RECONNECT) : false;
+  // A lossless source waits on its consumer, so a silence there is not a stall.
+  const stallTimeoutMs = ctx.lossless ? undefined : (options.stallTimeoutMs ?? defaultStallTimeoutMs(info.fps));
+  const log = ctx.log;
+
+  return defer(() => {
+    const frameBytes = plan.size.width * plan.size.height * 3;
+    // Shared memory: inference threads read the frame where it is, without a copy each. One pool
+    // for every attempt: frames of an attempt that died may still be downstream.
+    const pool = new BufferPool(() => new Uint8Array(new SharedArrayBuffer(frameBytes)), options.poolSize);
+    // Counted across attempts: seq keeps growing over restarts, and a live clock keeps running.
+    const clock: StreamClock = { nextSeq: 0, firstFrameAtMs: undefined };
+    let attempts = 0;
+    const frames$ = superviseSource(
+      () => decodeAttempt(plan, pool, clock, ++attempts, restartable && reconnect === false),
+      { reconnect, stallTimeoutMs, startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS },
+      (change) => {
+        ctx.metrics.sourceState(ctx.stream, change.state);
+        switch (change.state) {
+          case 'running':
+            if (change.downMs !== undefined) log.info(`${options.uri}: running again after ${Math.round(change.downMs)} ms without a frame`);
+            break;
+          case 'stalled':
+            ctx.metrics.stall(ctx.stream);
+            log.warn(`${options.uri}: stalled: ${change.reason ?? ''}${reconnect === false ? '' : '; restarting it'}`);
+            break;
+          case 'reconnecting':
+            ctx.metrics.reconnect(ctx.stream);
+            log.warn(`${options.uri}: ${change.reason ?? 'ended'}; reconnecting in ${change.delayMs ?? 0} ms (restart ${change.attempt ?? 1} in a row)`);
+            break;
+          case 'failed':
+            log.error(`${options.uri}: ${change.reason ?? 'failed'}`);
+            break;
+          default:
+            break;
+        }
+      },
+    );
+    const limited$ = options.maxFrames === undefined ? frames$ : frames$.pipe(take(options.maxFrames));
+    // Stopping the pipeline completes the stream (and, by unsubscribing, kills ffmpeg).
+    const aborted$ = ctx.signal.aborted ? of(true) : fromEvent(ctx.signal, 'abort').pipe(take(1));
+    return limited$.pipe(takeUntil(aborted$));
+  });
+}
+
+/** Where a stream's numbering stands, kept across the attempts of one subscription. */
+interface StreamClock {
+  nextSeq: number;
+  firstFrameAtMs: number | undefined;
+}
+
+/**
+ * One ffmpeg run: emits each decoded frame (and a beat for each frame dropped at the source),
+ * completes when ffmpeg has exited 0 and every byte it wrote has been read, errors when it fails.
+ * Unsubscribing kills it.
+ */
+function decodeAttempt(
+  { options, ctx, input, info, size, binary }: DecodePlan,
+  pool: BufferPool<Uint8Array>,
+  clock: StreamClock,
+  attempt: number,
+  endIsFailure: boolean,
+): Observable<SourceBeat<FramePacket>> {
   const frameBytes = size.width * size.height * 3;
 
-  return new Observable<FramePacket>((subscriber) => {
-    if (ctx.signal.aborted) {
-      subscriber.complete();
-      return;
-    }
-
-    // Shared memory: inference threads read the frame where it is, without a copy each.
-    const pool = new BufferPool(() => new Uint8Array(new SharedArrayBuffer(frameBytes)), options.poolSize);
+  return new Observable<SourceBeat<FramePacket>>((subscriber) => {
     const stderrTail: string[] = [];
-    let emitted = 0;
-    let firstFrameAtMs: number | undefined;
+    const firstSeq = clock.nextSeq;
     let stopped = false;
     let child: ChildProcess | undefined;
     let outputEnded = false;
@@ -155,32 +251,43 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
 
     // Done once every byte ffmpeg wrote has been read *and* it has exited 0, in either order.
     const completeIfDone = () => {
-      if (outputEnded && exitedCleanly) subscriber.complete();
+      if (!outputEnded || !exitedCleanly) return;
+      const read = clock.nextSeq - firstSeq;
+      warnIfTruncated(options, input, info, read, ctx);
+      if (endIsFailure) {
+        subscriber.error(new Error(`${options.uri}: the stream ended (ffmpeg exited 0 after ${read} frames); reconnect is off, so the stream is over`));
+      } else subscriber.complete();
     };
 
     const ptsMsOf = (seq: number): number => {
       if (!input.live) return (seq * 1000 * info.fpsDen) / info.fpsNum;
       const now = performance.now();
-      firstFrameAtMs ??= now;
-      return now - firstFrameAtMs;
+      clock.firstFrameAtMs ??= now;
+      return now - clock.firstFrameAtMs;
     };
 
     const reader = new RawFrameReader({
       frameBytes,
       pool,
       whenPoolFull: ctx.lossless ? 'pause' : 'drop',
-      onFrame: (data, release, seq) => {
+      onFrame: (data, release, index) => {
+        const seq = firstSeq + index;
+        clock.nextSeq = seq + 1;
         ctx.metrics.decoded(ctx.stream);
         const { width, height } = size;
         const ptsMs = ptsMsOf(seq);
-        subscriber.next(packetOf({ stream: ctx.stream, seq, ptsMs, width, height, data, capturedAtMs: Date.now() }, [release]));
-        emitted++;
-        if (options.maxFrames !== undefined && emitted >= options.maxFrames) subscriber.complete();
+        subscriber.next({
+          kind: 'frame',
+          value: packetOf({ stream: ctx.stream, seq, ptsMs, width, height, data, capturedAtMs: Date.now() }, [release]),
+        });
       },
-      onDrop: (seq) => {
+      onDrop: (index) => {
+        const seq = firstSeq + index;
+        clock.nextSeq = seq + 1;
         ptsMsOf(seq); // a dropped first frame still starts a live stream's clock
         ctx.metrics.decoded(ctx.stream);
         ctx.metrics.drop(ctx.stream, 'source');
+        subscriber.next({ kind: 'alive' });
       },
       resumeProducer: () => {
         const write = heldWrite;
@@ -217,7 +324,7 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
 
     command.on('start', (commandLine) => {
       child = command.ffmpegProc;
-      ctx.log.debug(`ffmpeg started (pid ${child?.pid ?? '?'}): ${commandLine}`);
+      ctx.log.debug(`ffmpeg started (pid ${child?.pid ?? '?'}), attempt ${attempt}: ${commandLine}`);
       // Unsubscribed while fluent-ffmpeg was still checking capabilities: the process is born now.
       if (stopped) child?.kill('SIGKILL');
     });
@@ -236,14 +343,10 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
       completeIfDone();
     });
 
-    const onAbort = () => subscriber.complete();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-
     command.pipe(output, { end: true });
 
     return () => {
       stopped = true;
-      ctx.signal.removeEventListener('abort', onAbort);
       reader.close();
       // Let a paused pipe finish into the closed reader, so nothing is left hanging on it.
       const write = heldWrite;
@@ -252,6 +355,20 @@ function decode({ options, ctx, input, info, size, binary }: DecodePlan): Observ
       if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     };
   });
+}
+
+/**
+ * A file that ends well short of the frames (or the duration) its container announces was cut
+ * off: decoding "succeeded", but the user must hear that the video is not whole.
+ */
+function warnIfTruncated(options: FfmpegSourceOptions, input: Input, info: VideoInfo, read: number, ctx: ChainContext): void {
+  if (input.live || options.loop) return;
+  const expected = info.frameCount ?? (info.durationMs === undefined ? undefined : Math.round((info.durationMs * info.fps) / 1000));
+  if (expected === undefined || read >= expected * TRUNCATION_TOLERANCE) return;
+  ctx.log.warn(
+    `${input.location}: the video ended early, after ${read} of the ${expected} frames its container announces: ` +
+      'the file is truncated or damaged (re-download or re-encode it)',
+  );
 }
 
 function buildCommand(
@@ -264,6 +381,10 @@ function buildCommand(
   const inputOptions = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
   if (!input.live && options.realtime) inputOptions.push('-re');
   if (!input.live && options.loop) inputOptions.push('-stream_loop', '-1');
+  // ffmpeg analyses a stream for 5 s of its time before the first frame; a live stream delivers
+  // that in real time, so every (re)connect would cost 5 s. The stream was probed when the graph
+  // was built and its frames are passed through as they come: one second of analysis is plenty.
+  if (input.live) inputOptions.push('-analyzeduration', String(LIVE_ANALYZE_US));
 
   // The packaged ffmpeg is 4.1: `-vsync` (not 5.1's `-fps_mode`) sets the frame timing.
   const timing = input.live ? ['-vsync', 'passthrough'] : ['-vsync', 'cfr', '-r', `${info.fpsNum}/${info.fpsDen}`];

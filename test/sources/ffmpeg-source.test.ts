@@ -217,7 +217,8 @@ describe('ffmpeg source', () => {
     const server = await serveFile(path.join(videos, 'solidWhiteRight.mp4'));
     try {
       const { port } = server.address() as AddressInfo;
-      const { source } = await openSource({ uri: `http://127.0.0.1:${port}/clip.mp4` }, { lossless: false });
+      // A stream URL is restarted when it ends; maxFrames ends this one after the clip's frames.
+      const { source } = await openSource({ uri: `http://127.0.0.1:${port}/clip.mp4`, maxFrames: 221 }, { lossless: false });
       const { frames } = await decodeAll(source);
       expect(frames.length).toBe(221); // released at once, so none dropped
       expect(frames[0]!.ptsMs).toBe(0);
@@ -226,6 +227,32 @@ describe('ffmpeg source', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('fails a stream URL that ends when reconnect is off: a camera does not end by itself', async () => {
+    const server = await serveFile(path.join(videos, 'udacity_vehicle_detection_test_video.mp4'));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const uri = `http://127.0.0.1:${port}/clip.mp4`;
+      const { ctx, source } = await openSource({ uri, reconnect: false }, { lossless: false });
+      const failure = decodeAll(source);
+      await expect(failure).rejects.toThrow(`${uri}: the stream ended (ffmpeg exited 0 after 38 frames); reconnect is off`);
+      expect(ctx.metrics.snapshot()[0]).toMatchObject({ decoded: 38, reconnects: 0 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('warns, naming the file, when a file ends before the frames its container announces', async () => {
+    // The first 40% of an mp4 whose index (moov) comes first: it probes as whole, decodes a part.
+    const whole = readFileSync(path.join(videos, 'solidWhiteRight.mp4'));
+    const truncated = path.join(scratch, 'truncated.mp4');
+    writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length * 0.4)));
+    const { ctx, source } = await openSource({ uri: truncated, realtime: false });
+    const { frames } = await decodeAll(source);
+    expect(frames.length).toBeLessThan(221);
+    expect(ctx.log.lines.some((line) => line.includes(`${truncated}: the video ended early, after ${frames.length} of the 221 frames`))).toBe(true);
   });
 
   it('fails at build time on a missing file, naming it', async () => {

@@ -213,6 +213,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
       sendImage(packet, channels.image.id, timestampNs);
     },
     backlog: () => totalBacklog(sessions),
+    status: () => ({ clients: sessions.size, ...totalBacklog(sessions) }),
     streamEnded(stream, error) {
       const status = error
         ? { op: 'status' as const, level: StatusLevel.error, message: `stream ${stream} failed: ${error.message}` }

@@ -7,7 +7,8 @@
  * messages are built once and shared. Each client has its own queue (client-channel.ts, on the
  * sinks' shared queue, ../queue/sink-queue.ts): frames are newest-wins, events and counts are
  * never dropped, and a client that cannot keep up is disconnected rather than allowed to grow the
- * server's memory. Nothing in `write` ever waits on a client.
+ * server's memory. Nothing in `write` ever waits on a client. The same port answers `/metrics`,
+ * `/healthz` and `/readyz` (../metrics/health-routes.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -17,6 +18,7 @@ import { z } from 'zod';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
 import { listen, urlHost } from '../http-listen.ts';
 import { isLoopback, refuseUpgrade } from '../network-access.ts';
+import { healthRoutes } from '../metrics/health-routes.ts';
 import { checkAccess } from './access.ts';
 import { closeWithGrace } from '../queue/close-grace.ts';
 import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
@@ -69,7 +71,11 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
   }
   // Read the page now so a missing file fails while the graph is built, not on the first visit.
   const page = await readFile(PAGE_URL);
-  const server = createServer((req, res) => servePage(req, res, page));
+  // /metrics, /healthz and /readyz beside the page, under the same token rules.
+  const health = healthRoutes(ctx.metrics, options);
+  const server = createServer((req, res) => {
+    if (!health(req, res)) servePage(req, res, page);
+  });
   await listen(server, options.host, options.port, 'viewer');
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(options.host)}:${address.port}`;
@@ -172,6 +178,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     url,
     waitingBytes: () => [...channels].reduce((n, c) => n + c.waitingBytes, 0),
     backlog: () => totalBacklog(channels),
+    status: () => ({ clients: channels.size, ...totalBacklog(channels) }),
     write(packet) {
       const { stream } = packet.frame;
       streams.add(stream);
