@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../pipeline/log.ts';
@@ -188,6 +189,15 @@ class Recorder {
     await this.queue.drained();
     this.queue.close();
     this.finishing = true;
+    if (this.lastWrittenIndex < 0 && this.failedBecause === undefined) {
+      // Stopped before the first frame: nothing to record, and ffmpeg given no input fails. No
+      // file rather than a file that does not play.
+      this.ffmpeg.kill('SIGKILL');
+      await this.exited;
+      await rm(this.file, { force: true });
+      this.log.info(`recording ${this.file}: no frame reached the recorder; no file written`);
+      return;
+    }
     this.ffmpeg.stdin.end();
     const code = await this.exited;
     if (this.failedBecause !== undefined) throw new Error(this.failedBecause);
