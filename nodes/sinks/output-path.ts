@@ -17,6 +17,9 @@ export function outputFileProblem(file: string): string | undefined {
   if (existing?.isDirectory()) return `cannot write ${absolute}: it is a directory; give a file name`;
   const folderProblem = folderProblemOf(path.dirname(absolute), absolute);
   if (folderProblem) return folderProblem;
+  // A FIFO or a device (/dev/stdout) is written as it is; opening one here could block until
+  // its reader comes.
+  if (existing && !existing.isFile()) return undefined;
   try {
     closeSync(openSync(absolute, 'a'));
   } catch (error) {
