@@ -5,9 +5,13 @@
  * - the tracker micro-benchmark (tracker.bench.ts), with 50 and 200 objects;
  * - the segmentation evaluation benchmark (segmentation-eval.bench.ts);
  * - `eval mot` on a sequence of MOTChallenge size (mot-eval.bench.ts);
- * - what viewers cost the pipeline, and render + encode time at 1280x720 (viewer-clients.bench.ts).
+ * - `eval instance` on 5,000 COCO annotations, masks and boxes (instance-eval.bench.ts);
+ * - what viewers cost the pipeline, and render + encode time at 1280x720 (viewer-clients.bench.ts);
+ * - motion segmentation per frame, by step, on a real 768x432 clip (motion.bench.ts).
  */
+import { benchInstanceEval } from './instance-eval.bench.ts';
 import { benchMotEval } from './mot-eval.bench.ts';
+import { benchMotion } from './motion.bench.ts';
 import { benchSegmentationEval } from './segmentation-eval.bench.ts';
 import { benchTracker } from './tracker.bench.ts';
 import { benchViewerClients } from './viewer-clients.bench.ts';
@@ -16,7 +20,9 @@ export interface ComponentBenches {
   readonly tracker: readonly ReturnType<typeof benchTracker>[];
   readonly segmentationEval: Awaited<ReturnType<typeof benchSegmentationEval>>;
   readonly motEval: ReturnType<typeof benchMotEval>;
+  readonly instanceEval: ReturnType<typeof benchInstanceEval>;
   readonly viewerClients: Awaited<ReturnType<typeof benchViewerClients>>;
+  readonly motion: ReturnType<typeof benchMotion>;
 }
 
 /** Runs the component benchmarks one after the other. */
@@ -24,6 +30,8 @@ export async function benchComponents(): Promise<ComponentBenches> {
   const tracker = [50, 200].map((n) => benchTracker(n));
   const segmentationEval = await benchSegmentationEval();
   const motEval = benchMotEval();
+  const instanceEval = benchInstanceEval();
   const viewerClients = await benchViewerClients();
-  return { tracker, segmentationEval, motEval, viewerClients };
+  const motion = benchMotion();
+  return { tracker, segmentationEval, motEval, instanceEval, viewerClients, motion };
 }

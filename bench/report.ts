@@ -1,5 +1,6 @@
 /** The benchmark's tables for people (`--json` prints the same figures as one object). */
 import type { ComponentBenches } from './component-benches.ts';
+import { formatMotionBench } from './motion.bench.ts';
 import type { BenchResult } from './pipeline-bench.ts';
 import type { PhaseFigures } from './pipeline-phase.ts';
 import type { SoakResult } from './soak.ts';
@@ -153,6 +154,13 @@ export function formatComponentBenches(r: ComponentBenches): string {
   for (const t of r.tracker) out.push(`  ${t.objects} objects: ${t.msPerFrame.toFixed(2)} ms per frame (${t.tracks} tracks alive)`);
   out.push('', 'segmentation evaluation', `  ${JSON.stringify(r.segmentationEval)}`);
   out.push('', 'eval mot (250 frames x 24 objects)', `  ${r.motEval.bestMs} ms for ${r.motEval.rows} rows`);
+  const i = r.instanceEval;
+  out.push(
+    '',
+    `eval instance (${i.annotations} COCO annotations, ${i.results} results, 500 images of 640x480)`,
+    `  masks (segm) ${i.segmMs} ms, AP ${i.segmAP}; boxes (bbox) ${i.bboxMs} ms, AP ${i.bboxAP}`,
+  );
   out.push('', 'viewer clients (default pipeline, 0 vs 50 clients of which 10 never read)', `  ${JSON.stringify(r.viewerClients)}`);
+  out.push('', 'motion segmentation (intel_car-detection.mp4, 768x432, one thread)', ...formatMotionBench(r.motion));
   return out.join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 import { commandGroup } from './command.ts';
+import { EVAL_INSTANCE_USAGE, evalInstanceCommand } from './eval-instance-command.ts';
 import { EVAL_MOT_USAGE, evalMotCommand } from './eval-mot-command.ts';
 import { EVAL_SEGMENTATION_USAGE, evalSegmentationCommand } from './eval-segmentation-command.ts';
 
@@ -9,6 +10,7 @@ Metrics:
   semantic        IoU, Dice, pixel and class accuracy (label-map PNGs)
   panoptic        PQ, SQ, RQ (COCO panoptic PNG + JSON)
   video-panoptic  VPQ and STQ (sequences of COCO panoptic PNGs)
+  instance        COCO average precision of masks or boxes: AP, AP50, AR... (COCO JSON)
 
 ${EVAL_MOT_USAGE}
 
@@ -16,7 +18,9 @@ ${EVAL_SEGMENTATION_USAGE.semantic}
 
 ${EVAL_SEGMENTATION_USAGE.panoptic}
 
-${EVAL_SEGMENTATION_USAGE['video-panoptic']}`;
+${EVAL_SEGMENTATION_USAGE['video-panoptic']}
+
+${EVAL_INSTANCE_USAGE}`;
 
 /** `panoptes eval <metric>`. */
 export const evalCommand = commandGroup(EVAL_USAGE, 'metric', {
@@ -27,4 +31,5 @@ export const evalCommand = commandGroup(EVAL_USAGE, 'metric', {
     usage: EVAL_SEGMENTATION_USAGE['video-panoptic'],
     run: (args) => evalSegmentationCommand('video-panoptic', args),
   },
+  instance: { usage: EVAL_INSTANCE_USAGE, run: (args) => evalInstanceCommand(args) },
 });

@@ -26,6 +26,9 @@ Options:
   --mot-out <file>     write the confirmed tracks in MOTChallenge format (for panoptes eval mot)
   --save-panoptic <dir>  write a COCO panoptic PNG per frame and a JSON per stream
                        (track ids as instance ids; for panoptes eval panoptic / video-panoptic)
+  --save-instances <file.json>  write the confirmed thing instances as COCO results (RLE masks,
+                       boxes, scores) and, beside it as <name>.gt.json, as COCO ground truth
+                       (for panoptes eval instance)
   --ep <provider>      onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
                        (falls back to cpu, with a log line, when it cannot run)`;
 
@@ -46,6 +49,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
       'mot-out': { type: 'string' },
       record: { type: 'string' },
       'save-panoptic': { type: 'string' },
+      'save-instances': { type: 'string' },
       ep: { type: 'string' },
     },
     positionals: { min: 1, max: 1, expected: 'exactly one config file' },
@@ -103,6 +107,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
     if (values.record !== undefined) sinks.push({ type: 'record', path: values.record });
     if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
     if (values['save-panoptic'] !== undefined) sinks.push({ type: 'panoptic-png', dir: values['save-panoptic'] });
+    if (values['save-instances'] !== undefined) sinks.push({ type: 'coco-instances', path: values['save-instances'] });
     raw.sinks = sinks;
     if (ep !== undefined) raw.executionProviders = [ep];
   });

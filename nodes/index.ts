@@ -6,8 +6,11 @@ import { NodeRegistry } from '../pipeline/registry.ts';
 import { analytics } from './analytics/analytics.ts';
 import { panopticFusion } from './fusion/panoptic-fusion.ts';
 import { instanceSegmentation } from './heads/instance-segmentation.ts';
+import { objectDetection } from './heads/object-detection.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
+import { motionSegmentation } from './motion/motion-segmentation.ts';
 import { overlay } from './render/overlay.ts';
+import { cocoInstancesSink } from './sinks/coco-instances-sink.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
 import { motFileSink } from './sinks/mot-file-sink.ts';
@@ -26,6 +29,8 @@ export function builtinNodes(): NodeRegistry {
     // operators, in the order a typical graph uses them
     semanticSegmentation,
     instanceSegmentation,
+    objectDetection,
+    motionSegmentation,
     panopticFusion,
     tracker,
     analytics,
@@ -36,6 +41,7 @@ export function builtinNodes(): NodeRegistry {
     eventsSink,
     motFileSink,
     panopticPngSink,
+    cocoInstancesSink,
     recordSink,
   ]);
 }

@@ -98,7 +98,15 @@ export interface Segment {
   readonly score: number;
   readonly trackId?: number;
   readonly trackState?: TrackState;
+  /**
+   * Things only: where the segment's pixels came from. `model`: the instance model's own mask;
+   * `semantic`: a box-only detector's box, filled with the semantic model's pixels of the
+   * matching class; `box`: the box itself, where the semantic model did not see that class.
+   */
+  readonly maskSource?: MaskSource;
 }
+
+export type MaskSource = 'model' | 'semantic' | 'box';
 
 /** Every pixel has one class and one segment: the panoptic frame. */
 export interface PanopticFrame {
@@ -215,6 +223,17 @@ export interface RenderedOverlay {
   readonly height: number;
 }
 
+/**
+ * How the camera moved since the previous frame of the stream, estimated from the images
+ * (motion-segmentation): `[a, b, c, d, e, f]` maps a point of the previous frame to this one,
+ * `x' = a*x + b*y + c`, `y' = d*x + e*y + f`, in frame pixels. Identity for a fixed camera.
+ */
+export interface CameraMotion {
+  readonly affine: readonly [number, number, number, number, number, number];
+  /** How sure the estimate is, 0..1; below the estimator's own threshold `affine` is the identity. */
+  readonly confidence: number;
+}
+
 /** Something a packet holds that must be given back when the packet is done. */
 export type Lease = () => void;
 
@@ -229,11 +248,13 @@ export interface FramePacket {
   readonly tracks?: readonly TrackedObject[];
   readonly analytics?: FrameAnalytics;
   readonly overlay?: RenderedOverlay;
+  /** Camera motion since the stream's previous frame, where an estimator ran. */
+  readonly cameraMotion?: CameraMotion;
   readonly leases: readonly Lease[];
 }
 
 /** Sections a node can require or add; checked when the graph is built. */
-export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay';
+export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay' | 'cameraMotion';
 
 export function packetOf(frame: Frame, leases: readonly Lease[] = []): FramePacket {
   return { frame, timings: {}, leases };

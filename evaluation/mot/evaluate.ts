@@ -9,7 +9,16 @@
 import { clearCounts, clearMetrics, sumClearCounts, type ClearCounts, type ClearMetrics } from './clear-metrics.ts';
 import { hotaCounts, hotaMetrics, sumHotaCounts, type HotaCounts, type HotaMetrics } from './hota.ts';
 import { identityCounts, identityMetrics, sumIdentityCounts, type IdentityCounts, type IdentityMetrics } from './identity-metrics.ts';
-import { findSequences, pairSequences, parseMotText, readMotFile, type MotRows } from '../../lib/formats/mot-file.ts';
+import {
+  AUTO_LAYOUT_RULE,
+  findSequences,
+  pairSequences,
+  parseMotText,
+  readMotFile,
+  type MotLayout,
+  type MotLayoutOption,
+  type MotRows,
+} from '../../lib/formats/mot-file.ts';
 import { EVALUATION_RULES, prepareSequence, type PreprocessCounts } from './preprocess.ts';
 
 /**
@@ -85,9 +94,17 @@ export function combinedMetrics(parts: readonly SequenceCounts[]): MotMetrics {
   );
 }
 
+/** How the ground-truth files' columns 8 to 10 were read: the option, and what each sequence got. */
+export interface GtFormatReport {
+  readonly option: MotLayoutOption;
+  readonly rule: string;
+  readonly sequences: Readonly<Record<string, MotLayout>>;
+}
+
 /** The command's JSON output. */
 export interface MotReport {
   readonly iouThreshold: number;
+  readonly gtFormat: GtFormatReport;
   readonly rules: readonly string[];
   readonly sequences: Readonly<Record<string, MotMetrics>>;
   readonly combined: MotMetrics;
@@ -107,23 +124,34 @@ export interface EvaluateMotOptions {
   /** A MOTChallenge file or a folder of `<seq>.txt` files. */
   readonly pred: string;
   readonly iouThreshold: number;
+  /** How to read ground truth's columns 8 to 10 (default `auto`). */
+  readonly gtFormat?: MotLayoutOption;
 }
 
+const GT_FORMAT_RULES: Readonly<Record<MotLayoutOption, string>> = {
+  auto: AUTO_LAYOUT_RULE,
+  mot15: 'MOT15: columns 8 to 10 are world coordinates x, y, z, ignored; every row is a pedestrian',
+  mot16: 'MOT16: columns 8 and 9 are class and visibility',
+};
+
 /** Loads, pairs and evaluates the sequences under `gt` and `pred`. */
-export function evaluateMot({ gt, pred, iouThreshold }: EvaluateMotOptions): MotReport {
+export function evaluateMot({ gt, pred, iouThreshold, gtFormat = 'auto' }: EvaluateMotOptions): MotReport {
   const { pairs, unmatchedPredictions } = pairSequences(findSequences(gt, '--gt'), findSequences(pred, '--pred'));
   const warnings: string[] = [];
   const sequences: Record<string, MotMetrics> = {};
   const preprocessing: Record<string, PreprocessCounts> = {};
   const parts: SequenceCounts[] = [];
   const missingPredictions: string[] = [];
+  const layouts: Record<string, MotLayout> = {};
   for (const { name, gtFile, predFile } of pairs) {
     if (predFile === null) {
       missingPredictions.push(name);
       warnings.push(`sequence ${name}: no prediction file ${name}.txt, scored as an empty prediction (every object missed)`);
     }
-    const gtRows = readMotFile(gtFile);
-    const predRows = predFile === null ? parseMotText('', `${name} (no prediction)`) : readMotFile(predFile);
+    const gtRows = readMotFile(gtFile, gtFormat);
+    layouts[name] = gtRows.layout;
+    // A prediction's columns after conf are never read: MOT15 reading only checks they are numbers.
+    const predRows = predFile === null ? parseMotText('', `${name} (no prediction)`) : readMotFile(predFile, 'mot15');
     const counts = countSequence(gtRows, predRows, iouThreshold);
     if (gtRows.count > 0 && counts.preprocessing.gtEvaluated === 0) {
       warnings.push(
@@ -140,6 +168,7 @@ export function evaluateMot({ gt, pred, iouThreshold }: EvaluateMotOptions): Mot
   }
   return {
     iouThreshold,
+    gtFormat: { option: gtFormat, rule: GT_FORMAT_RULES[gtFormat], sequences: layouts },
     rules: EVALUATION_RULES,
     sequences,
     combined: combinedMetrics(parts),

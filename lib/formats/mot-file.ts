@@ -1,10 +1,12 @@
 /**
  * MOTChallenge text files, and the folder layouts that hold one sequence per file.
  *
- * A row is `frame,id,left,top,width,height[,conf[,class[,visibility[,unused]]]]`. Ground truth uses
- * conf as "evaluate this row" (0 = ignore), class and visibility; a tracker's output puts its score
- * in conf and world coordinates (-1) after it, which evaluation ignores. Rows are kept column-wise
- * in typed arrays because every metric loops over them.
+ * A row is `frame,id,left,top,width,height[,conf[,class[,visibility[,unused]]]]` (MOT16 and later).
+ * Ground truth uses conf as "evaluate this row" (0 = ignore), class and visibility; a tracker's
+ * output puts its score in conf and world coordinates (-1) after it, which evaluation ignores.
+ * The 2D MOT 2015 layout puts world coordinates `x, y, z` in columns 8 to 10 instead, and has no
+ * classes: every row is a pedestrian (as py-motmetrics' `mot15-2D` loader and TrackEval read it).
+ * Rows are kept column-wise in typed arrays because every metric loops over them.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +28,27 @@ export interface MotRows {
   readonly classId: Int32Array;
   /** 1-based line of each row, so later checks can point at it. */
   readonly line: Int32Array;
+  /** How columns 8 to 10 were read. */
+  readonly layout: MotLayout;
+}
+
+/**
+ * What columns 8 to 10 hold: `mot16` (MOT16 and later) class, visibility and an unused value;
+ * `mot15` world coordinates x, y, z, every row a pedestrian ({@link NO_CLASS}).
+ */
+export type MotLayout = 'mot15' | 'mot16';
+
+/** A layout, or `auto`: decided from the file by {@link AUTO_LAYOUT_RULE}. */
+export type MotLayoutOption = MotLayout | 'auto';
+
+export const AUTO_LAYOUT_RULE =
+  'auto reads a file as MOT15 when some row has 10 values whose columns 8 to 10 cannot be MOT16\'s class, visibility ' +
+  'and unused value (column 8 not a whole number, column 9 neither -1 nor in [0, 1], or column 10 not -1), else as MOT16; ' +
+  'a file whose columns 8 to 10 are -1 reads the same either way';
+
+/** Whether a row of 10 values cannot be MOT16 (see {@link AUTO_LAYOUT_RULE}). */
+function worldCoordinates(column8: number, column9: number, column10: number): boolean {
+  return !Number.isInteger(column8) || (column9 !== -1 && (column9 < 0 || column9 > 1)) || column10 !== -1;
 }
 
 /** The class of a row that has no class column, and what MOT15-style files write there. */
@@ -53,9 +76,11 @@ function finiteNumber(text: string, what: string, source: string, line: number):
 /**
  * Parses the text of one MOTChallenge file. Values are separated by commas (spaces around them
  * are fine) or by whitespace, as py-motmetrics accepts; blank lines are skipped. Throws an Error
- * naming `source` and the line for anything else.
+ * naming `source` and the line for anything else. `layout` says how to read columns 8 to 10;
+ * with `mot16` (the default) a class must be a whole number, with `mot15` and `auto` the three
+ * values must be numbers.
  */
-export function parseMotText(text: string, source: string): MotRows {
+export function parseMotText(text: string, source: string, layout: MotLayoutOption = 'mot16'): MotRows {
   const lines = text.split(/\r?\n/);
   const capacity = lines.length;
   const frame = new Int32Array(capacity);
@@ -67,6 +92,9 @@ export function parseMotText(text: string, source: string): MotRows {
   const conf = new Float64Array(capacity);
   const classId = new Int32Array(capacity);
   const lineOf = new Int32Array(capacity);
+  // Column 8 as a number, for `auto` and `mot15`, and whether some row had world coordinates.
+  const column8 = layout === 'mot16' ? undefined : new Float64Array(capacity);
+  let sawWorldCoordinates = false;
   let count = 0;
   for (let i = 0; i < lines.length; i++) {
     const trimmed = lines[i]!.trim();
@@ -87,12 +115,30 @@ export function parseMotText(text: string, source: string): MotRows {
     width[count] = finiteNumber(fields[4]!, 'width', source, lineNumber);
     height[count] = finiteNumber(fields[5]!, 'height', source, lineNumber);
     conf[count] = fields.length > 6 ? finiteNumber(fields[6]!, 'conf', source, lineNumber) : 1;
-    classId[count] = fields.length > 7 ? wholeNumber(fields[7]!, 'class', source, lineNumber) : NO_CLASS;
+    if (column8 === undefined) {
+      classId[count] = fields.length > 7 ? wholeNumber(fields[7]!, 'class', source, lineNumber) : NO_CLASS;
+    } else {
+      const extra = fields.slice(7).map((f, k) => finiteNumber(f, `column ${8 + k}`, source, lineNumber));
+      column8[count] = extra[0] ?? NO_CLASS;
+      if (extra.length === 3 && worldCoordinates(extra[0]!, extra[1]!, extra[2]!)) sawWorldCoordinates = true;
+      classId[count] = NO_CLASS;
+    }
     lineOf[count] = lineNumber;
     count++;
   }
+  const read: MotLayout = layout === 'auto' ? (sawWorldCoordinates ? 'mot15' : 'mot16') : layout;
+  if (layout === 'auto' && read === 'mot16') {
+    for (let r = 0; r < count; r++) {
+      const value = column8![r]!;
+      if (!Number.isInteger(value)) {
+        fail(source, lineOf[r]!, `class "${value}" is not a whole number (if columns 8 to 10 are MOT15 world coordinates, read the file as MOT15)`);
+      }
+      classId[r] = value;
+    }
+  }
   return {
     source,
+    layout: read,
     count,
     frame: frame.slice(0, count),
     id: id.slice(0, count),
@@ -106,8 +152,8 @@ export function parseMotText(text: string, source: string): MotRows {
   };
 }
 
-/** Reads and parses one MOTChallenge file. */
-export function readMotFile(file: string): MotRows {
+/** Reads and parses one MOTChallenge file (see {@link parseMotText} for `layout`). */
+export function readMotFile(file: string, layout: MotLayoutOption = 'mot16'): MotRows {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -115,7 +161,7 @@ export function readMotFile(file: string): MotRows {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot read ${file}: ${reason}`);
   }
-  return parseMotText(text, file);
+  return parseMotText(text, file, layout);
 }
 
 /** Where `<gt>` or `<pred>` puts its sequences: one file, or a folder of named sequences. */

@@ -22,20 +22,72 @@ export function countNonZero(data: Uint8Array): number {
   return n;
 }
 
-/** Runs found by the scan, as `(id, start, end)` triples; kept between calls, grown when short. */
-let scratch = new Uint32Array(3 * 4096);
+/**
+ * Runs as they are found, in scan order, as `(id, start, end)` triples; {@link RunList.bySegment}
+ * groups them per segment. One list is kept and reused by its owner, so finding a frame's runs
+ * allocates only the result.
+ */
+export class RunList {
+  private triples = new Uint32Array(3 * 4096);
+  private length = 0;
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  add(id: number, start: number, end: number): void {
+    if (this.length + 3 > this.triples.length) {
+      const grown = new Uint32Array(this.triples.length * 2);
+      grown.set(this.triples);
+      this.triples = grown;
+    }
+    this.triples[this.length] = id;
+    this.triples[this.length + 1] = start;
+    this.triples[this.length + 2] = end;
+    this.length += 3;
+  }
+
+  /** The runs of each id in `ids` (in that order), in scan order; runs of other ids are left out. The arrays share one buffer. */
+  bySegment(ids: readonly number[]): Uint32Array[] {
+    let maxId = 0;
+    for (const id of ids) if (id > maxId) maxId = id;
+    const slotOf = new Int32Array(maxId + 1).fill(-1);
+    ids.forEach((id, slot) => (slotOf[id] = slot));
+    const slotAt = (t: number) => {
+      const id = this.triples[t]!;
+      return id <= maxId ? slotOf[id]! : -1;
+    };
+    const counts = new Uint32Array(ids.length);
+    for (let t = 0; t < this.length; t += 3) {
+      const slot = slotAt(t);
+      if (slot >= 0) counts[slot]!++;
+    }
+    // A counting sort: each segment's runs keep their scan order.
+    const offsets = new Uint32Array(ids.length + 1);
+    for (let s = 0; s < ids.length; s++) offsets[s + 1] = offsets[s]! + counts[s]! * 2;
+    const all = new Uint32Array(offsets[ids.length]!);
+    const next = offsets.slice(0, ids.length);
+    for (let t = 0; t < this.length; t += 3) {
+      const slot = slotAt(t);
+      if (slot < 0) continue;
+      const at = next[slot]!;
+      all[at] = this.triples[t + 1]!;
+      all[at + 1] = this.triples[t + 2]!;
+      next[slot] = at + 2;
+    }
+    return ids.map((_, s) => all.subarray(offsets[s]!, offsets[s + 1]!));
+  }
+}
+
+const scanned = new RunList();
 
 /**
- * The runs of every id in `ids` (in that order) in `map`, from one pass over the map. The
- * arrays share one buffer. Pixels of other ids (0, void, included) are skipped.
+ * The runs of every id in `ids` (in that order) in `map`, from one pass over the map. Pixels of
+ * other ids (0, void, included) are skipped. Fusion finds them during its own pass instead; this
+ * is for maps made elsewhere.
  */
 export function segmentRuns(map: Uint32Array, width: number, ids: readonly number[]): Uint32Array[] {
-  let maxId = 0;
-  for (const id of ids) if (id > maxId) maxId = id;
-  const slotOf = new Int32Array(maxId + 1).fill(-1);
-  ids.forEach((id, slot) => (slotOf[id] = slot));
-  const counts = new Uint32Array(ids.length);
-  let found = 0;
+  scanned.clear();
   for (let rowStart = 0; rowStart < map.length; rowStart += width) {
     const rowEnd = rowStart + width;
     let p = rowStart;
@@ -44,33 +96,10 @@ export function segmentRuns(map: Uint32Array, width: number, ids: readonly numbe
       const start = p;
       p++;
       while (p < rowEnd && map[p] === id) p++;
-      const slot = id <= maxId ? slotOf[id]! : -1;
-      if (slot < 0) continue;
-      if (found + 3 > scratch.length) {
-        const grown = new Uint32Array(scratch.length * 2);
-        grown.set(scratch);
-        scratch = grown;
-      }
-      scratch[found] = slot;
-      scratch[found + 1] = start;
-      scratch[found + 2] = p;
-      found += 3;
-      counts[slot]!++;
+      if (id !== 0) scanned.add(id, start, p);
     }
   }
-  // Group the runs by segment, keeping scan order within each (a counting sort).
-  const offsets = new Uint32Array(ids.length + 1);
-  for (let s = 0; s < ids.length; s++) offsets[s + 1] = offsets[s]! + counts[s]! * 2;
-  const all = new Uint32Array(offsets[ids.length]!);
-  const next = offsets.slice(0, ids.length);
-  for (let t = 0; t < found; t += 3) {
-    const slot = scratch[t]!;
-    const at = next[slot]!;
-    all[at] = scratch[t + 1]!;
-    all[at + 1] = scratch[t + 2]!;
-    next[slot] = at + 2;
-  }
-  return ids.map((_, s) => all.subarray(offsets[s]!, offsets[s + 1]!));
+  return scanned.bySegment(ids);
 }
 
 /** Pixels the runs cover. */

@@ -14,17 +14,30 @@
  *    claims, and pixels of void classes, are void (class {@link VOID_CLASS}, segment 0): a
  *    thing without an instance cannot be counted, so it is not reported as one.
  * 5. A stuff class covering fewer than `minArea` pixels is void too.
+ * 6. Detections without a mask (box-only detectors) take, inside their box, the semantic
+ *    model's pixels of their class (person: person and rider), or the whole box where the
+ *    semantic model has too few of them (detection-masks.ts); each thing segment says which
+ *    (`maskSource`).
  *
  * Segment ids: things are 1..T in score order, stuff follows in class order; 0 is void. Each
  * segment leaves with the runs of pixels it owns, found here once for every later stage.
  */
-import { countNonZero, segmentRuns } from '../../lib/geometry/pixel-runs.ts';
+import { countNonZero, RunList } from '../../lib/geometry/pixel-runs.ts';
 import { VOID_CLASS, type ClassSet, type Instances, type Segment, type SemanticLabels } from '../../pipeline/frame.ts';
+import { paintDetection, type PaintedThing } from './detection-masks.ts';
 
 export interface FusionOptions {
   readonly minArea: number;
   readonly minVisibleFraction: number;
+  /**
+   * Box-only detections: the semantic pixels of the detection's class inside its box are its
+   * mask when they are at least this fraction of the box's free pixels; else the box is.
+   */
+  readonly minSemanticFraction?: number;
 }
+
+/** Default of {@link FusionOptions.minSemanticFraction}. */
+export const MIN_SEMANTIC_FRACTION = 0.15;
 
 /** The panoptic classes (the semantic head's set) and how the instance head's classes map onto them. */
 export interface FusionClasses extends ClassSet {
@@ -45,8 +58,12 @@ export interface FusionResult {
   readonly segments: Segment[];
 }
 
-/** Nearest-neighbour lookup tables from frame pixels to label-map pixels, made once per size. */
+/**
+ * Nearest-neighbour lookup tables from frame pixels to label-map pixels, made once per size, and
+ * the run list fusion reuses from frame to frame: the per-stream state fusion keeps.
+ */
 export class LabelScaler {
+  readonly runs = new RunList();
   private key = '';
   private columns = new Int32Array(0);
   private rowStarts = new Int32Array(0);
@@ -65,16 +82,6 @@ export class LabelScaler {
     }
     return { columns: this.columns, rowStarts: this.rowStarts };
   }
-}
-
-interface PaintedThing {
-  readonly instance: number;
-  classId: number;
-  area: number;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
 }
 
 export function fusePanoptic(
@@ -97,15 +104,28 @@ export function fusePanoptic(
 
   // Instances, highest score first; temporary ids are 1 + position in `painted`.
   const things: PaintedThing[] = [];
-  if (instances?.masks) {
+  if (instances) {
     const order = Array.from({ length: instances.count }, (_, i) => i)
       .filter((i) => classes.instanceToPanoptic[instances.classIds[i]!]! >= 0)
       .sort((a, b) => instances.scores[b]! - instances.scores[a]!);
+    const minSemanticFraction = options.minSemanticFraction ?? MIN_SEMANTIC_FRACTION;
     for (const i of order) {
-      const thing = paintInstance(instances, i, things.length + 1, classes, segmentMap, semantic.labels, scale, width, height);
-      const mask = instances.masks[i]!;
-      const maskArea = countNonZero(mask.data);
-      if (thing.area >= options.minArea && thing.area >= options.minVisibleFraction * maskArea) {
+      const id = things.length + 1;
+      let thing: PaintedThing;
+      if (instances.masks) {
+        thing = paintInstance(instances, i, id, classes, segmentMap, semantic.labels, scale, width, height);
+      } else {
+        const classId = classes.instanceToPanoptic[instances.classIds[i]!]!;
+        const detection = {
+          box: instances.boxes,
+          boxAt: i * 4,
+          classId,
+          alsoClassId: classId === classes.person ? classes.rider : -1,
+          minSemanticFraction,
+        };
+        thing = paintDetection(detection, i, id, segmentMap, semantic.labels, scale, width, height);
+      }
+      if (thing.area >= options.minArea && thing.area >= options.minVisibleFraction * thing.maskArea) {
         things.push(thing);
       } else {
         erase(segmentMap, width, thing, things.length + 1);
@@ -126,6 +146,9 @@ export function fusePanoptic(
   const { columns, rowStarts } = scale;
   // The label map is coarser than the frame, so stuff comes in runs along a row: areas and boxes
   // are updated once per run, not once per pixel.
+  // Each segment's runs are noted on the way, so no later stage has to find its pixels again.
+  const runs = scaler.runs;
+  runs.clear();
   for (let y = 0; y < height; y++) {
     const labelRow = rowStarts[y]!;
     const rowStart = y * width;
@@ -134,8 +157,14 @@ export function fusePanoptic(
       let p = rowStart + x;
       const seg = segmentMap[p]!;
       if (seg !== 0) {
-        classMap[p] = thingClass[seg]!;
-        x++;
+        const runStart = p;
+        const c = thingClass[seg]!;
+        do {
+          classMap[p] = c;
+          x++;
+          p++;
+        } while (x < width && segmentMap[p] === seg);
+        runs.add(seg, runStart, p);
         continue;
       }
       const c = labels[labelRow + columns[x]!]!;
@@ -153,6 +182,7 @@ export function fusePanoptic(
         p++;
       } while (x < width && segmentMap[p] === 0 && labels[labelRow + columns[x]!] === c);
       stuffArea[c] += x - runStart;
+      runs.add(id, rowStart + runStart, p);
       const b = c * 4;
       if (runStart < stuffBox[b]!) stuffBox[b] = runStart;
       if (y < stuffBox[b + 1]!) stuffBox[b + 1] = y;
@@ -188,6 +218,7 @@ export function fusePanoptic(
     area: t.area,
     bbox: [t.x1, t.y1, t.x2 + 1, t.y2 + 1],
     score: instances!.scores[t.instance]!,
+    maskSource: t.maskSource,
   }));
   for (let c = 0; c < classCount; c++) {
     if (stuffArea[c] === 0 || tooSmall[c]) continue;
@@ -202,8 +233,9 @@ export function fusePanoptic(
       score: 1,
     });
   }
-  const runs = segmentRuns(segmentMap.subarray(0, pixels), width, kept.map((s) => s.id));
-  return { segments: kept.map((segment, k) => ({ ...segment, runs: runs[k]! })) };
+  // Stuff voided above is not in `kept`, so its runs are left out here.
+  const runsBySegment = runs.bySegment(kept.map((s) => s.id));
+  return { segments: kept.map((segment, k) => ({ ...segment, runs: runsBySegment[k]! })) };
 }
 
 /** Claims the free pixels of instance `i`'s mask for segment `id`; measures what it got. */
@@ -227,6 +259,8 @@ function paintInstance(
     y1: height,
     x2: -1,
     y2: -1,
+    maskArea: countNonZero(mask.data),
+    maskSource: 'model',
   };
   let riderPixels = 0;
   const yEnd = Math.min(mask.y + mask.height, height);

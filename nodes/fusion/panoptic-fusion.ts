@@ -3,7 +3,7 @@ import { BufferPool } from '../../pipeline/buffer-pool.ts';
 import { withSection, type ClassSet, type Lease, type PanopticFrame } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
-import { fusePanoptic, LabelScaler, type FusionClasses } from './fuse-panoptic.ts';
+import { fusePanoptic, LabelScaler, MIN_SEMANTIC_FRACTION, type FusionClasses } from './fuse-panoptic.ts';
 
 /** COCO's thing classes as Cityscapes names them; COCO has no rider (see fuse-panoptic.ts). */
 const COCO_TO_CITYSCAPES: Record<string, string> = {
@@ -21,7 +21,8 @@ const MAP_POOL_SIZE = 6;
 
 /**
  * Panoptic fusion: semantic classes plus instance masks into one panoptic frame at the frame's
- * resolution (rules in fuse-panoptic.ts).
+ * resolution (rules in fuse-panoptic.ts). Instances without masks (object-detection) get theirs
+ * from the semantic model's pixels inside their boxes, or the boxes (detection-masks.ts).
  *
  * ```yaml
  * - { type: panoptic-fusion, minArea: 64 }
@@ -45,6 +46,14 @@ export const panopticFusion = defineOperator({
       .max(1)
       .default(0.5)
       .describe('An instance hidden behind higher-scoring ones beyond this fraction of its mask is dropped'),
+    minSemanticFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(MIN_SEMANTIC_FRACTION)
+      .describe(
+        'Box-only detections (object-detection): the semantic pixels of their class inside the box are the mask when they fill at least this fraction of it; else the box is',
+      ),
     thingClasses: z
       .record(z.string(), z.string())
       .default(COCO_TO_CITYSCAPES)

@@ -1,7 +1,10 @@
 /**
- * Decodes the YOLOv8-seg output format into {@link Instances}: boxes, class scores and mask
- * coefficients per anchor (`output0`, `[1, 4 + classes + 32, anchors]`), and 32 mask prototypes
- * (`output1`, `[1, 32, ph, pw]`).
+ * Decodes the YOLOv8/11 output formats into {@link Instances}: boxes and class scores per anchor
+ * (`output0`, `[1, 4 + classes (+ 32 mask coefficients), anchors]`), and for the segmentation
+ * head 32 mask prototypes (`output1`, `[1, 32, ph, pw]`; 80x80 at 320, 160x160 at 640). Boxes
+ * are fractions of the input or input pixels, as the catalog's `boxUnits` says. The detect head
+ * is the same layout without coefficients and prototypes (yolo-detect), so one decoder reads
+ * both.
  *
  * Per kept anchor the mask is `sigmoid(coefficients · prototypes) > 0.5`, cropped to the box and
  * mapped back through the letterbox into frame pixels. The product is only evaluated on the
@@ -9,7 +12,7 @@
  * interpolated logits, so no per-pixel exp and no full-size upsampled mask.
  */
 import type { ClassSet, InstanceMask, Instances } from '../../pipeline/frame.ts';
-import type { InputTransform } from '../inference/preprocess.ts';
+import type { DecodeGeometry } from './box-detections.ts';
 import { nonMaxSuppression } from './non-max-suppression.ts';
 
 export interface YoloSegOptions {
@@ -31,12 +34,13 @@ export interface YoloSegTensors {
   readonly prototypeDims: readonly number[];
 }
 
-export interface YoloSegGeometry {
-  readonly inputWidth: number;
-  readonly inputHeight: number;
-  readonly frameWidth: number;
-  readonly frameHeight: number;
-  readonly transform: InputTransform;
+/** A detect head's `output0`: the segmentation layout without mask coefficients and prototypes. */
+export type YoloTensors = Pick<YoloSegTensors, 'predictions' | 'predictionDims'> & Partial<YoloSegTensors>;
+
+/** Where the model's input came from in the frame, and how output0 gives its boxes. */
+export interface YoloSegGeometry extends DecodeGeometry {
+  /** output0's boxes: fractions of the input (ST's 320 export, the default) or input pixels (Ultralytics). */
+  readonly boxUnits?: 'normalized' | 'pixels';
 }
 
 const MASK_COEFFICIENTS = 32;
@@ -48,45 +52,69 @@ export function decodeYoloSeg(
   geometry: YoloSegGeometry,
   options: YoloSegOptions,
 ): Instances {
+  return decodeYolo(model, classes, tensors, geometry, options);
+}
+
+/**
+ * Either YOLO head: with prototypes, instances with masks; without (the detect head), boxes
+ * only (`masks` undefined).
+ */
+export function decodeYolo(
+  model: string,
+  classes: ClassSet,
+  tensors: YoloTensors,
+  geometry: YoloSegGeometry,
+  options: YoloSegOptions,
+): Instances {
   const [, channels, anchors] = tensors.predictionDims as [number, number, number];
-  const classCount = channels - 4 - MASK_COEFFICIENTS;
+  const withMasks = tensors.prototypes !== undefined && tensors.prototypeDims !== undefined;
+  const classCount = channels - 4 - (withMasks ? MASK_COEFFICIENTS : 0);
   if (classCount !== classes.names.length) {
     throw new Error(
-      `${model}: output0 has ${classCount} class rows, the catalog lists ${classes.names.length} classes`,
+      `${model}: output0 has ${classCount} class rows, the catalog lists ${classes.names.length} classes (is the decoder right: yolo-seg reads 32 mask rows more than yolo-detect?)`,
     );
   }
   const p = tensors.predictions;
 
-  // 1. Best class per anchor, above the score threshold.
+  // 1. Best class per anchor, above the score threshold. The scores are class-major (one row of
+  // `anchors` per class): read them row by row, in memory order, keeping a running best per
+  // anchor, rather than striding down a column per anchor (8400 x 80 floats at 640).
+  const bestScores = new Float32Array(anchors).fill(options.minScore);
+  const bestClasses = new Int32Array(anchors).fill(-1);
+  for (let c = 0; c < classCount; c++) {
+    const row = (4 + c) * anchors;
+    for (let a = 0; a < anchors; a++) {
+      const s = p[row + a]!;
+      if (s >= bestScores[a]!) {
+        bestScores[a] = s;
+        bestClasses[a] = c;
+      }
+    }
+  }
   const candidates: number[] = [];
   const candidateClass: number[] = [];
   const candidateScore: number[] = [];
   for (let a = 0; a < anchors; a++) {
-    let best = -1;
-    let bestScore = options.minScore;
-    for (let c = 0; c < classCount; c++) {
-      const s = p[(4 + c) * anchors + a]!;
-      if (s >= bestScore) {
-        bestScore = s;
-        best = c;
-      }
-    }
+    const best = bestClasses[a]!;
     if (best >= 0 && (!options.keepClass || options.keepClass(best))) {
       candidates.push(a);
       candidateClass.push(best);
-      candidateScore.push(bestScore);
+      candidateScore.push(bestScores[a]!);
     }
   }
 
   // 2. Boxes in input pixels, then NMS there (the letterbox is uniform, so IoU is unchanged).
   const n = candidates.length;
   const inputBoxes = new Float32Array(n * 4);
+  const normalized = (geometry.boxUnits ?? 'normalized') === 'normalized';
+  const unitX = normalized ? geometry.inputWidth : 1;
+  const unitY = normalized ? geometry.inputHeight : 1;
   for (let i = 0; i < n; i++) {
     const a = candidates[i]!;
-    const cx = p[a]! * geometry.inputWidth;
-    const cy = p[anchors + a]! * geometry.inputHeight;
-    const w = p[2 * anchors + a]! * geometry.inputWidth;
-    const h = p[3 * anchors + a]! * geometry.inputHeight;
+    const cx = p[a]! * unitX;
+    const cy = p[anchors + a]! * unitY;
+    const w = p[2 * anchors + a]! * unitX;
+    const h = p[3 * anchors + a]! * unitY;
     inputBoxes.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], i * 4);
   }
   const kept = nonMaxSuppression(
@@ -97,8 +125,11 @@ export function decodeYoloSeg(
     options.maxDetections,
   );
 
-  // 3. Undo the letterbox, clip to the frame, and decode each kept mask.
-  const { transform: t, frameWidth, frameHeight } = geometry;
+  // 3. Undo the letterbox, clip to the frame (or the slice), and decode each kept mask.
+  const { transform: t } = geometry;
+  const region = geometry.region ?? { x: 0, y: 0, width: geometry.frameWidth, height: geometry.frameHeight };
+  const right = region.x + region.width;
+  const bottom = region.y + region.height;
   const count = kept.length;
   const boxes = new Float32Array(count * 4);
   const scores = new Float32Array(count);
@@ -107,19 +138,20 @@ export function decodeYoloSeg(
   const coefficients = new Float32Array(MASK_COEFFICIENTS);
   kept.forEach((i, k) => {
     const b = i * 4;
-    const x1 = clamp((inputBoxes[b]! - t.padX) / t.scaleX, 0, frameWidth);
-    const y1 = clamp((inputBoxes[b + 1]! - t.padY) / t.scaleY, 0, frameHeight);
-    const x2 = clamp((inputBoxes[b + 2]! - t.padX) / t.scaleX, 0, frameWidth);
-    const y2 = clamp((inputBoxes[b + 3]! - t.padY) / t.scaleY, 0, frameHeight);
+    const x1 = clamp((inputBoxes[b]! - t.padX) / t.scaleX, region.x, right);
+    const y1 = clamp((inputBoxes[b + 1]! - t.padY) / t.scaleY, region.y, bottom);
+    const x2 = clamp((inputBoxes[b + 2]! - t.padX) / t.scaleX, region.x, right);
+    const y2 = clamp((inputBoxes[b + 3]! - t.padY) / t.scaleY, region.y, bottom);
     boxes.set([x1, y1, x2, y2], k * 4);
     scores[k] = candidateScore[i]!;
     classIds[k] = candidateClass[i]!;
+    if (!withMasks) return;
     const a = candidates[i]!;
     for (let m = 0; m < MASK_COEFFICIENTS; m++) coefficients[m] = p[(4 + classCount + m) * anchors + a]!;
-    masks.push(decodeMask(coefficients, tensors, geometry, x1, y1, x2, y2));
+    masks.push(decodeMask(coefficients, tensors as YoloSegTensors, geometry, x1, y1, x2, y2));
   });
 
-  return { model, count, boxes, scores, classIds, classes, masks };
+  return { model, count, boxes, scores, classIds, classes, masks: withMasks ? masks : undefined };
 }
 
 function clamp(v: number, lo: number, hi: number): number {

@@ -2,6 +2,7 @@
 import type { ExecutionProvider } from '../../pipeline/node.ts';
 import type { ModelInput } from './model-catalog.ts';
 import type { RgbImage } from './preprocess.ts';
+import type { SliceRegion } from './slices.ts';
 
 export interface OpenRequest {
   readonly type: 'open';
@@ -32,7 +33,21 @@ export interface RunRequest {
   readonly outputs: readonly string[];
 }
 
-export type WorkerRequest = OpenRequest | RunRequest | { readonly type: 'release' };
+/**
+ * Runs the model on several regions of one frame (slices.ts) as one unit: in one batched run
+ * when the model's batch dimension is dynamic, one run after the other otherwise. The other
+ * requests wait until all of them are done.
+ */
+export interface RunSlicesRequest {
+  readonly type: 'run-slices';
+  readonly id: number;
+  readonly inputName: string;
+  readonly image: RgbImage;
+  readonly regions: readonly SliceRegion[];
+  readonly outputs: readonly string[];
+}
+
+export type WorkerRequest = OpenRequest | RunRequest | RunSlicesRequest | { readonly type: 'release' };
 
 export interface OutputTensor {
   readonly type: string;
@@ -49,7 +64,17 @@ export type WorkerReply =
       readonly inputNames: readonly string[];
       readonly outputNames: readonly string[];
       readonly inputShapes: readonly { readonly name: string; readonly shape: readonly (number | string)[] | undefined }[];
+      /** The model's batch dimension is dynamic: slices run as one batch. */
+      readonly batchesSlices: boolean;
     }
   | { readonly type: 'open-failed'; readonly failures: readonly string[] }
   | { readonly type: 'result'; readonly id: number; readonly outputs: Readonly<Record<string, OutputTensor>> }
+  | {
+      readonly type: 'slices-result';
+      readonly id: number;
+      /** The outputs of each region, in request order, each with batch dimension 1. */
+      readonly slices: readonly Readonly<Record<string, OutputTensor>>[];
+      /** Milliseconds of each model run (one when batched, one per region otherwise). */
+      readonly runMs: readonly number[];
+    }
   | { readonly type: 'run-failed'; readonly id: number; readonly message: string };

@@ -74,6 +74,9 @@ let modelInput;
  */
 const idlePreprocessors = new Map();
 
+/** Whether the session's input takes any batch size: slices then run as one batch. */
+let batchesSlices = false;
+
 /**
  * The input tensor of a run request, and what to do once the run is over with it.
  * @param {import('./inference-protocol.ts').RunInput} input
@@ -82,12 +85,26 @@ const idlePreprocessors = new Map();
  */
 function prepareInput(input, model) {
   if ('tensor' in input) return { tensor: input.tensor, done: () => {} };
-  const key = `${input.image.width}x${input.image.height}`;
+  return prepareImage(input.image, undefined, model);
+}
+
+/**
+ * A frame, or one region of it, prepared by an idle preprocessor of that frame size and region
+ * (each slice keeps its own: its resize plan and padding are made once, not once per frame).
+ * @param {import('./preprocess.ts').RgbImage} image
+ * @param {import('./slices.ts').SliceRegion | undefined} region
+ * @param {import('./model-catalog.ts').ModelInput} model
+ * @returns {{ tensor: Float32Array, done: () => void }}
+ */
+function prepareImage(image, region, model) {
+  const key = region
+    ? `${image.width}x${image.height}@${region.x},${region.y},${region.width}x${region.height}`
+    : `${image.width}x${image.height}`;
   let idle = idlePreprocessors.get(key);
   if (!idle) idlePreprocessors.set(key, (idle = []));
   const prepare = idle.pop() ?? createPreprocessor(model);
   const pool = idle;
-  return { tensor: prepare(input.image).tensor, done: () => void pool.push(prepare) };
+  return { tensor: prepare(image, region).tensor, done: () => void pool.push(prepare) };
 }
 
 /** @param {unknown} err */
@@ -101,7 +118,7 @@ async function open(request) {
     try {
       modelInput = request.modelInput;
       deviceLock = provider === 'webgpu' ? request.deviceLock : undefined;
-      session = await holdingDevice(() =>
+      const created = await holdingDevice(() =>
         ort.InferenceSession.create(request.weights, {
           executionProviders: [provider],
           graphOptimizationLevel: 'all',
@@ -110,13 +127,18 @@ async function open(request) {
           extra: { session: { intra_op: { allow_spinning: '0' } } },
         }),
       );
+      session = created;
+      const inputShapes = created.inputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : undefined }));
+      const batch = inputShapes.find((i) => i.name === request.modelInput.name)?.shape?.[0];
+      batchesSlices = typeof batch !== 'number' || batch < 0;
       port.postMessage({
         type: 'opened',
         provider,
         failures,
-        inputNames: session.inputNames,
-        outputNames: session.outputNames,
-        inputShapes: session.inputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : undefined })),
+        inputNames: created.inputNames,
+        outputNames: created.outputNames,
+        inputShapes,
+        batchesSlices,
       });
       return;
     } catch (err) {
@@ -140,21 +162,113 @@ async function run(request, prepared) {
     const feeds = { [request.inputName]: new ort.Tensor('float32', input.tensor, dims) };
     const running = session;
     const results = await holdingDevice(() => running.run(feeds, request.outputs));
-    /** @type {Record<string, import('./inference-protocol.ts').OutputTensor>} */
-    const outputs = {};
     /** @type {ArrayBuffer[]} */
     const transfer = [];
-    for (const [name, tensor] of Object.entries(results)) {
-      const data = /** @type {Float32Array | Uint8Array} */ (tensor.data);
-      outputs[name] = { type: tensor.type, dims: [...tensor.dims], data };
-      // Outputs own their buffers: hand them over instead of copying.
-      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) transfer.push(/** @type {ArrayBuffer} */ (data.buffer));
-    }
-    port.postMessage({ type: 'result', id: request.id, outputs }, transfer);
+    port.postMessage({ type: 'result', id: request.id, outputs: collectOutputs(results, transfer) }, transfer);
   } catch (err) {
     port.postMessage({ type: 'run-failed', id: request.id, message: firstLine(err) });
   } finally {
     input?.done();
+  }
+}
+
+/**
+ * The session's outputs as protocol tensors; buffers they own are added to `transfer`.
+ * @param {ort.InferenceSession.OnnxValueMapType} results
+ * @param {ArrayBuffer[]} transfer
+ */
+function collectOutputs(results, transfer) {
+  /** @type {Record<string, import('./inference-protocol.ts').OutputTensor>} */
+  const outputs = {};
+  for (const [name, tensor] of Object.entries(results)) {
+    const data = /** @type {Float32Array | Uint8Array} */ (tensor.data);
+    outputs[name] = { type: tensor.type, dims: [...tensor.dims], data };
+    // Outputs own their buffers: hand them over instead of copying.
+    if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !transfer.includes(/** @type {ArrayBuffer} */ (data.buffer))) {
+      transfer.push(/** @type {ArrayBuffer} */ (data.buffer));
+    }
+  }
+  return outputs;
+}
+
+/**
+ * Batch tensors for slices, per slice count: made once, reused for every frame.
+ * @type {Map<number, Float32Array>}
+ */
+const batchTensors = new Map();
+
+/**
+ * Every slice of one frame, as one unit: one batched run when the batch dimension is dynamic,
+ * else one run per slice. Each slice's outputs come back with batch dimension 1 (views into the
+ * batched outputs, without a copy).
+ * @param {import('./inference-protocol.ts').RunSlicesRequest} request
+ * @param {() => { tensor: Float32Array, done: () => void }[]} prepared the slices' inputs, or why they failed
+ */
+async function runSlices(request, prepared) {
+  /** @type {{ tensor: Float32Array, done: () => void }[]} */
+  let inputs = [];
+  try {
+    if (!session || !modelInput) throw new Error('no session: open it first');
+    inputs = prepared();
+    const running = session;
+    const size = 3 * modelInput.height * modelInput.width;
+    /** @type {Record<string, import('./inference-protocol.ts').OutputTensor>[]} */
+    const slices = [];
+    /** @type {number[]} */
+    const runMs = [];
+    /** @type {ArrayBuffer[]} */
+    const transfer = [];
+    if (batchesSlices && inputs.length > 1) {
+      const n = inputs.length;
+      let batch = batchTensors.get(n);
+      if (!batch) batchTensors.set(n, (batch = new Float32Array(n * size)));
+      inputs.forEach((input, i) => batch.set(input.tensor, i * size));
+      const feeds = { [request.inputName]: new ort.Tensor('float32', batch, [n, 3, modelInput.height, modelInput.width]) };
+      const started = performance.now();
+      const results = await holdingDevice(() => running.run(feeds, request.outputs));
+      runMs.push(performance.now() - started);
+      const outputs = collectOutputs(results, transfer);
+      for (let i = 0; i < n; i++) {
+        /** @type {Record<string, import('./inference-protocol.ts').OutputTensor>} */
+        const slice = {};
+        for (const [name, tensor] of Object.entries(outputs)) {
+          const per = tensor.data.length / n;
+          slice[name] = { type: tensor.type, dims: [1, ...tensor.dims.slice(1)], data: tensor.data.subarray(i * per, (i + 1) * per) };
+        }
+        slices.push(slice);
+      }
+    } else {
+      for (const input of inputs) {
+        const feeds = { [request.inputName]: new ort.Tensor('float32', input.tensor, [1, 3, modelInput.height, modelInput.width]) };
+        const started = performance.now();
+        const results = await holdingDevice(() => running.run(feeds, request.outputs));
+        runMs.push(performance.now() - started);
+        slices.push(collectOutputs(results, transfer));
+      }
+    }
+    port.postMessage({ type: 'slices-result', id: request.id, slices, runMs }, transfer);
+  } catch (err) {
+    port.postMessage({ type: 'run-failed', id: request.id, message: firstLine(err) });
+  } finally {
+    for (const input of inputs) input.done();
+  }
+}
+
+/**
+ * @param {import('./inference-protocol.ts').RunSlicesRequest} request
+ * @returns {() => { tensor: Float32Array, done: () => void }[]}
+ */
+function prepareSlicesOnArrival(request) {
+  const model = modelInput;
+  if (!model) return () => { throw new Error('no session: open it first'); };
+  /** @type {{ tensor: Float32Array, done: () => void }[]} */
+  const inputs = [];
+  try {
+    for (const region of request.regions) inputs.push(prepareImage(request.image, region, model));
+    return () => inputs;
+  } catch (err) {
+    for (const input of inputs) input.done();
+    return () => { throw err; };
   }
 }
 
@@ -183,6 +297,10 @@ port.on('message', (/** @type {import('./inference-protocol.ts').WorkerRequest} 
     // or for the device lock), the next input gets ready.
     const prepared = prepareOnArrival(request);
     runs = runs.then(() => run(request, prepared));
+  }
+  else if (request.type === 'run-slices') {
+    const prepared = prepareSlicesOnArrival(request);
+    runs = runs.then(() => runSlices(request, prepared));
   }
   else if (request.type === 'release') {
     // After the runs already asked for: a release that waited for the device lock while this

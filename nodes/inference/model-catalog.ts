@@ -11,6 +11,14 @@ import type { ClassSet } from '../../pipeline/frame.ts';
 
 export type { ClassSet } from '../../pipeline/frame.ts';
 
+/**
+ * How a model's outputs are read: `semantic-labels` (argmax label map), `yolo-seg` (YOLOv8/11
+ * boxes, scores, mask coefficients and prototypes), and the box-only detectors `yolo-detect`
+ * (YOLOv8/11 detect head), `yolox` and `nanodet`.
+ */
+export const DECODERS = ['semantic-labels', 'yolo-seg', 'yolo-detect', 'yolox', 'nanodet'] as const;
+export type Decoder = (typeof DECODERS)[number];
+
 const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 
@@ -38,7 +46,12 @@ const modelSchema = z.object({
   license: z.string(),
   input: inputSchema,
   outputs: z.array(z.string()).min(1),
-  decoder: z.enum(['semantic-labels', 'yolo-seg']),
+  decoder: z.enum(DECODERS),
+  /**
+   * YOLO layouts: whether output0's cx, cy, w, h are fractions of the input (ST's 320 export) or
+   * input pixels (Ultralytics' own exporter).
+   */
+  boxUnits: z.enum(['normalized', 'pixels']).default('pixels'),
   classes: z.string(),
 });
 
@@ -57,7 +70,8 @@ export interface ModelEntry {
   readonly license: string;
   readonly input: ModelInput;
   readonly outputs: readonly string[];
-  readonly decoder: 'semantic-labels' | 'yolo-seg';
+  readonly decoder: Decoder;
+  readonly boxUnits: 'normalized' | 'pixels';
   readonly classes: ClassSet;
 }
 

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../pipeline/log.ts';
 import type { ExecutionProvider } from '../../pipeline/node.ts';
 import type { OutputTensor, RunInput, WorkerReply, WorkerRequest } from './inference-protocol.ts';
+import type { SliceRegion } from './slices.ts';
 import type { ModelEntry, ModelInput } from './model-catalog.ts';
 import type { RgbImage } from './preprocess.ts';
 import { ExclusiveRunner } from './exclusive-runner.ts';
@@ -13,7 +14,16 @@ import { ModelFileError, readVerifiedModel } from './model-file.ts';
 
 export type OutputTensors = Readonly<Record<string, OutputTensor>>;
 
+/** What the model returned for each slice of a frame, and how long its runs took. */
+export interface SlicedOutputs {
+  /** One set of outputs per region, in the order asked, each with batch dimension 1. */
+  readonly slices: readonly OutputTensors[];
+  /** Milliseconds of each model run on the model's thread: one if batched, else one per slice. */
+  readonly runMs: readonly number[];
+}
+
 type OpenReply = Extract<WorkerReply, { type: 'opened' | 'open-failed' }>;
+type ResultReply = Extract<WorkerReply, { type: 'result' | 'slices-result' }>;
 
 export interface ModelSession {
   readonly entry: ModelEntry;
@@ -32,6 +42,15 @@ export interface ModelSession {
    * frame unchanged until the returned promise settles.
    */
   runImage(image: RgbImage, priority?: number): Promise<OutputTensors>;
+  /**
+   * Runs the model on each region of the frame (slices.ts), all of them as one unit: one turn of
+   * the exclusive schedule, one request to the model's thread, which prepares every slice and
+   * runs them as one batch when the model takes any batch size ({@link batchesSlices}), one
+   * after the other otherwise. Keep the frame unchanged until the promise settles.
+   */
+  runSlices(image: RgbImage, regions: readonly SliceRegion[], priority?: number): Promise<SlicedOutputs>;
+  /** The model's batch dimension is dynamic, so slices run as one batch. */
+  readonly batchesSlices: boolean;
   release(): Promise<void>;
 }
 
@@ -43,7 +62,7 @@ const DEVICE_LOCK = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_EL
 /** A worker thread hosting one session, with request/reply matching. */
 class SessionWorker {
   private readonly worker = new Worker(WORKER_URL);
-  private readonly pending = new Map<number, { resolve: (o: OutputTensors) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (reply: ResultReply) => void; reject: (e: Error) => void }>();
   private opened: ((reply: OpenReply) => void) | undefined;
   private nextId = 1;
   private failure: Error | undefined;
@@ -72,7 +91,7 @@ class SessionWorker {
     }
     const waiter = this.pending.get(reply.id);
     this.pending.delete(reply.id);
-    if (reply.type === 'result') waiter?.resolve(reply.outputs);
+    if (reply.type === 'result' || reply.type === 'slices-result') waiter?.resolve(reply);
     else waiter?.reject(new Error(`model ${this.modelId}: ${reply.message}`));
   }
 
@@ -93,12 +112,24 @@ class SessionWorker {
     });
   }
 
-  run(inputName: string, input: RunInput, outputs: readonly string[]): Promise<OutputTensors> {
+  async run(inputName: string, input: RunInput, outputs: readonly string[]): Promise<OutputTensors> {
+    const reply = await this.request((id) => ({ type: 'run', id, inputName, input, outputs }));
+    if (reply.type !== 'result') throw new Error(`model ${this.modelId}: expected a result, got ${reply.type}`);
+    return reply.outputs;
+  }
+
+  async runSlices(inputName: string, image: RgbImage, regions: readonly SliceRegion[], outputs: readonly string[]): Promise<SlicedOutputs> {
+    const reply = await this.request((id) => ({ type: 'run-slices', id, inputName, image, regions, outputs }));
+    if (reply.type !== 'slices-result') throw new Error(`model ${this.modelId}: expected slice results, got ${reply.type}`);
+    return { slices: reply.slices, runMs: reply.runMs };
+  }
+
+  private request(make: (id: number) => WorkerRequest): Promise<ResultReply> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.send({ type: 'run', id, inputName, input, outputs });
+      this.send(make(id));
     });
   }
 
@@ -141,6 +172,10 @@ const DECODER_OUTPUTS: Record<ModelEntry['decoder'], readonly { type: string; ra
     { type: 'float32', rank: 3 },
     { type: 'float32', rank: 4 },
   ],
+  'yolo-detect': [{ type: 'float32', rank: 3 }],
+  yolox: [{ type: 'float32', rank: 3 }],
+  // Class scores then box distances, per stride (8, 16, 32).
+  nanodet: Array.from({ length: 6 }, () => ({ type: 'float32', rank: 3 })),
 };
 
 /** A model whose outputs have another type or rank would be decoded into garbage: refuse it. */
@@ -191,6 +226,10 @@ export async function openModelSession(
   const run = (tensor: Float32Array, priority?: number) => scheduled({ tensor }, priority);
   // Only what the worker reads crosses to it: not the frame's stream name, timestamps...
   const runImage = ({ width, height, data }: RgbImage, priority?: number) => scheduled({ image: { width, height, data } }, priority);
+  const runSlices = ({ width, height, data }: RgbImage, regions: readonly SliceRegion[], priority = 0) => {
+    const direct = () => worker.runSlices(entry.input.name, { width, height, data }, regions, entry.outputs);
+    return runner ? runner.run(priority, direct) : direct();
+  };
   try {
     checkSignature(entry, opened);
     // The first run pays for memory planning and kernel selection; do it before the first
@@ -200,5 +239,13 @@ export async function openModelSession(
     await worker.release();
     throw err;
   }
-  return { entry, provider: opened.provider, run, runImage, release: () => worker.release() };
+  return {
+    entry,
+    provider: opened.provider,
+    run,
+    runImage,
+    runSlices,
+    batchesSlices: opened.batchesSlices,
+    release: () => worker.release(),
+  };
 }

@@ -3,6 +3,7 @@
  * written into one buffer that is reused for every frame.
  */
 import type { ModelInput } from './model-catalog.ts';
+import type { SliceRegion } from './slices.ts';
 
 /** How frame pixels map into the model's input: `model = frame * scale + pad`, per axis. */
 export interface InputTransform {
@@ -18,7 +19,11 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
-export type Preprocessor = (image: RgbImage) => { tensor: Float32Array; transform: InputTransform };
+/**
+ * Prepares `image`, or only its `region` (a slice, see slices.ts), as the model's input. The
+ * transform maps region pixels to model pixels; {@link sliceTransform} maps frame pixels.
+ */
+export type Preprocessor = (image: RgbImage, region?: SliceRegion) => { tensor: Float32Array; transform: InputTransform };
 
 /** Source index pairs and weights for bilinear sampling along one axis (half-pixel centres). */
 interface AxisPlan {
@@ -42,8 +47,8 @@ function planAxis(outSize: number, srcSize: number, scale: number): AxisPlan {
 }
 
 interface ResizePlan {
-  readonly srcWidth: number;
-  readonly srcHeight: number;
+  /** Frame size and region the plan is for. */
+  readonly key: string;
   readonly transform: InputTransform;
   /** The region of the input the frame covers (the rest is padding). */
   readonly contentWidth: number;
@@ -65,18 +70,39 @@ export function inputTransformFor(input: ModelInput, srcWidth: number, srcHeight
   return { scaleX: scale, scaleY: scale, padX, padY };
 }
 
-function planResize(input: ModelInput, srcWidth: number, srcHeight: number): ResizePlan {
+/**
+ * The transform from frame pixels to model pixels when the model looks at `region` of the frame:
+ * the region's own transform, shifted by the region's origin. Decoders map boxes and masks back
+ * to the frame through it, exactly as for a whole frame.
+ */
+export function sliceTransform(input: ModelInput, region: SliceRegion): InputTransform {
+  const t = inputTransformFor(input, region.width, region.height);
+  return { scaleX: t.scaleX, scaleY: t.scaleY, padX: t.padX - region.x * t.scaleX, padY: t.padY - region.y * t.scaleY };
+}
+
+function shiftAxis(plan: AxisPlan, by: number): AxisPlan {
+  if (by !== 0) {
+    for (let i = 0; i < plan.lo.length; i++) {
+      plan.lo[i] += by;
+      plan.hi[i] += by;
+    }
+  }
+  return plan;
+}
+
+function planResize(input: ModelInput, key: string, region: SliceRegion): ResizePlan {
+  const { x, y, width: srcWidth, height: srcHeight } = region;
   const transform = inputTransformFor(input, srcWidth, srcHeight);
   const contentWidth = Math.min(input.width - transform.padX, Math.round(srcWidth * transform.scaleX));
   const contentHeight = Math.min(input.height - transform.padY, Math.round(srcHeight * transform.scaleY));
   return {
-    srcWidth,
-    srcHeight,
+    key,
     transform,
     contentWidth,
     contentHeight,
-    xs: planAxis(contentWidth, srcWidth, transform.scaleX),
-    ys: planAxis(contentHeight, srcHeight, transform.scaleY),
+    // Sampling positions are found within the region, then moved to where it is in the frame.
+    xs: shiftAxis(planAxis(contentWidth, srcWidth, transform.scaleX), x),
+    ys: shiftAxis(planAxis(contentHeight, srcHeight, transform.scaleY), y),
   };
 }
 
@@ -89,17 +115,25 @@ export function createPreprocessor(input: ModelInput): Preprocessor {
   const plane = width * height;
   const tensor = new Float32Array(3 * plane);
   // Normalization is affine, so it commutes with bilinear interpolation: x = v * gain + offset.
+  // mean and std are per output plane, in `colorOrder` (the catalog's convention): BGR models
+  // list the blue mean first.
   const gain = input.normalize.std.map((s) => input.normalize.scale / s);
   const offset = input.normalize.mean.map((m, c) => -m / input.normalize.std[c]!);
   // Output plane c reads source channel sourceChannel[c] of the RGB frame.
   const sourceChannel = input.colorOrder === 'rgb' ? [0, 1, 2] : [2, 1, 0];
   let plan: ResizePlan | undefined;
 
-  return (image) => {
-    if (!plan || plan.srcWidth !== image.width || plan.srcHeight !== image.height) {
-      plan = planResize(input, image.width, image.height);
+  return (image, region) => {
+    const key = region
+      ? `${image.width}x${image.height}@${region.x},${region.y},${region.width}x${region.height}`
+      : `${image.width}x${image.height}`;
+    if (!plan || plan.key !== key) {
+      if (region && (region.x < 0 || region.y < 0 || region.x + region.width > image.width || region.y + region.height > image.height)) {
+        throw new Error(`slice ${region.width}x${region.height} at ${region.x},${region.y} leaves the ${image.width}x${image.height} frame`);
+      }
+      plan = planResize(input, key, region ?? { x: 0, y: 0, width: image.width, height: image.height });
       for (let c = 0; c < 3; c++) {
-        const padValue = input.pad * gain[sourceChannel[c]!]! + offset[sourceChannel[c]!]!;
+        const padValue = input.pad * gain[c]! + offset[c]!;
         tensor.fill(padValue, c * plane, (c + 1) * plane);
       }
     }
@@ -108,8 +142,8 @@ export function createPreprocessor(input: ModelInput): Preprocessor {
     const rowStride = image.width * 3;
     // All three channels in one pass: each source neighbourhood is read once, not once per plane.
     const [c0, c1, c2] = sourceChannel as [number, number, number];
-    const g0 = gain[c0]!, g1 = gain[c1]!, g2 = gain[c2]!;
-    const o0 = offset[c0]!, o1 = offset[c1]!, o2 = offset[c2]!;
+    const g0 = gain[0]!, g1 = gain[1]!, g2 = gain[2]!;
+    const o0 = offset[0]!, o1 = offset[1]!, o2 = offset[2]!;
     for (let y = 0; y < contentHeight; y++) {
       const row0 = ys.lo[y]! * rowStride;
       const row1 = ys.hi[y]! * rowStride;

@@ -29,7 +29,7 @@ export interface FrameRecord {
 }
 
 /** A segment as the documented records list it: `bbox` is `[x, y, width, height]` there. */
-export interface SegmentRecord extends Pick<Segment, 'id' | 'className' | 'isThing' | 'area' | 'score' | 'trackId' | 'trackState'> {
+export interface SegmentRecord extends Pick<Segment, 'id' | 'className' | 'isThing' | 'area' | 'score' | 'trackId' | 'trackState' | 'maskSource'> {
   readonly bbox: XywhBox;
 }
 
@@ -43,6 +43,7 @@ export function segmentRecord(s: Segment): SegmentRecord {
     bbox: toXywh(s.bbox),
     score: round(s.score, 4),
     ...(s.trackId === undefined ? {} : { trackId: s.trackId, trackState: s.trackState }),
+    ...(s.maskSource === undefined ? {} : { maskSource: s.maskSource }),
   };
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { toXywh } from '../../lib/geometry/box.ts';
 import { defineSink } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
-import { totalBacklog } from './queue/sink-queue.ts';
+import { firstBackpressure, totalBacklog } from './queue/sink-queue.ts';
 
 /**
  * Tracks in the MOTChallenge text format, so a run can be evaluated with `panoptes eval mot`
@@ -49,13 +49,7 @@ export const motFileSink = defineSink({
         }
       },
       // A file whose disk is behind: the pipeline waits for it (no line is ever dropped).
-      backpressure() {
-        for (const file of files.values()) {
-          const wait = file.backpressure();
-          if (wait) return wait;
-        }
-        return undefined;
-      },
+      backpressure: () => firstBackpressure(files.values()),
       get backlog() {
         return totalBacklog(files.values());
       },

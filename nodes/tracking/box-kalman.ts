@@ -64,6 +64,37 @@ export class BoxKalman {
     }
   }
 
+  /**
+   * Moves the estimate with the camera (what BoT-SORT calls global motion compensation):
+   * `affine` `[a, b, c, d, e, f]` maps a pixel of the previous frame to this one. The centre
+   * moves with the picture, the velocity turns with it, and size and uncertainty scale with its
+   * zoom; the coordinates stay independent (rotations between frames are small).
+   */
+  applyAffine(affine: readonly [number, number, number, number, number, number]): void {
+    const [a, b, c, d, e, f] = affine;
+    const s = this.s;
+    const cx = s[P]!;
+    const cy = s[STRIDE + P]!;
+    s[P] = a * cx + b * cy + c;
+    s[STRIDE + P] = d * cx + e * cy + f;
+    const vx = s[V]!;
+    const vy = s[STRIDE + V]!;
+    s[V] = a * vx + b * vy;
+    s[STRIDE + V] = d * vx + e * vy;
+    const zoom = Math.sqrt(Math.abs(a * e - b * d));
+    if (zoom === 1) return;
+    for (let i = 0; i < 4; i++) {
+      const o = i * STRIDE;
+      if (i >= 2) {
+        s[o + P] = s[o + P]! * zoom;
+        s[o + V] = s[o + V]! * zoom;
+      }
+      s[o + PP] = s[o + PP]! * zoom * zoom;
+      s[o + PV] = s[o + PV]! * zoom * zoom;
+      s[o + VV] = s[o + VV]! * zoom * zoom;
+    }
+  }
+
   /** Corrects the estimate with a measured box. */
   update(box: Box): void {
     const h = Math.max(box[3], 1);

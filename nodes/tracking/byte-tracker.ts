@@ -27,6 +27,9 @@ import { boxIou, type Box } from '../../lib/geometry/box.ts';
 import { BoxKalman } from './box-kalman.ts';
 import { maskIou } from './mask-iou.ts';
 
+/** `[a, b, c, d, e, f]`: `x' = a*x + b*y + c`, `y' = d*x + e*y + f` (the packet's `cameraMotion.affine`). */
+export type Affine = readonly [number, number, number, number, number, number];
+
 /** A duration in processed frames or in seconds of stream time. */
 export type Duration = { readonly frames: number } | { readonly seconds: number };
 
@@ -123,12 +126,18 @@ export class ByteTracker {
     return this.tracks.length;
   }
 
-  /** Associates one frame's detections with the tracks; returns every live track. */
-  update(detections: readonly Detection[], ptsMs: number): TrackReport[] {
+  /**
+   * Associates one frame's detections with the tracks; returns every live track. `cameraMotion`,
+   * the affine from the previous frame to this one (see {@link BoxKalman.applyAffine}), moves
+   * every track with the picture before it is predicted: a panning or drifting camera then
+   * looks, to the tracker, like a fixed one.
+   */
+  update(detections: readonly Detection[], ptsMs: number, cameraMotion?: Affine): TrackReport[] {
     const dt = this.lastPtsMs === undefined ? 0 : (ptsMs - this.lastPtsMs) / 1000;
     this.lastPtsMs = ptsMs;
     const predicted = new Map<Track, [number, number, number, number]>();
     for (const track of this.tracks) {
+      if (cameraMotion) track.kalman.applyAffine(cameraMotion);
       track.kalman.predict(dt);
       predicted.set(track, toCorners(track.kalman.box()));
     }

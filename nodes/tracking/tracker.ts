@@ -17,7 +17,8 @@ const fraction = z.number().min(0).max(1);
  * Tracker: stable instance ids across time (byte-tracker.ts). Reads the panoptic frame's thing
  * segments (masks included) when there is one, else the detector's instances; writes the track
  * id and state into the thing segments, and every live track into `tracks`, each with its
- * segment's pixels and its trail, so later stages need not look either up.
+ * segment's pixels and its trail, so later stages need not look either up. Where the packet
+ * says how the camera moved (`cameraMotion`), predictions and trails move with the picture.
  *
  * ```yaml
  * - { type: tracker, confirmAfter: { frames: 3 }, keepLost: { seconds: 1 } }
@@ -45,6 +46,10 @@ export const tracker = defineOperator({
       .default(DEFAULT_TRACKER_OPTIONS.keepLost)
       .describe('How long an unseen track is kept and predicted: { frames: N } or { seconds: S }'),
     trailLength: z.number().int().min(0).default(20).describe('Positions kept per track as its trail (drawn by overlay and Foxglove); 0 for none'),
+    cameraMotion: z
+      .boolean()
+      .default(true)
+      .describe("Move predictions and trails by the frame's estimated camera motion (motion-segmentation adds it) when the packet has it; false ignores it"),
   }),
   async create(options, ctx) {
     if (options.lowScore > options.highScore) {
@@ -55,7 +60,10 @@ export const tracker = defineOperator({
     return frameStage(ctx, (packet) => {
       const started = performance.now();
       const input = packet.panoptic ? fromPanoptic(packet.panoptic) : fromInstances(packet);
-      const reports = byteTracker.update(input.detections, packet.frame.ptsMs);
+      // A fixed camera's estimate is the identity: moving by it would only cost time.
+      const cameraMotion = options.cameraMotion && packet.cameraMotion && !isIdentity(packet.cameraMotion.affine) ? packet.cameraMotion.affine : undefined;
+      const reports = byteTracker.update(input.detections, packet.frame.ptsMs, cameraMotion);
+      if (cameraMotion) trails.move(cameraMotion);
       const trailOf = trails.update(reports.map((r) => ({ trackId: r.trackId, state: r.state, bbox: r.box })));
       const tracks = reports.map((r) => trackedObject(r, input, trailOf.get(r.trackId)));
       const tracked = withSection(packet, 'tracks', tracks, ctx.label, performance.now() - started);
@@ -63,6 +71,8 @@ export const tracker = defineOperator({
     });
   },
 });
+
+const isIdentity = (a: readonly number[]) => a[0] === 1 && a[1] === 0 && a[2] === 0 && a[3] === 0 && a[4] === 1 && a[5] === 0;
 
 interface TrackerInput {
   readonly detections: Detection[];

@@ -13,6 +13,18 @@ export class Trails {
 
   constructor(private readonly length: number) {}
 
+  /** Moves every stored point with the camera (`affine`: previous frame → this one), so trails stay on the ground. */
+  move(affine: readonly [number, number, number, number, number, number]): void {
+    const [a, b, c, d, e, f] = affine;
+    for (const trail of this.points.values()) {
+      // New points, not changed ones: snapshots handed out earlier share them.
+      for (let i = 0; i < trail.length; i++) {
+        const [x, y] = trail[i]!;
+        trail[i] = [a * x + b * y + c, d * x + e * y + f];
+      }
+    }
+  }
+
   /**
    * Adds this frame's positions and returns each track's trail as a snapshot that later updates
    * leave alone (a sink may still hold an older packet).

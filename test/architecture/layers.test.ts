@@ -31,7 +31,7 @@ const LAYER_RANK: Readonly<Record<string, number>> = {
 };
 
 /** nodes/ folders in the order a frame flows through them; `index.ts` lists them all, so it is last. */
-const NODE_FOLDERS = ['sources', 'inference', 'heads', 'fusion', 'tracking', 'analytics', 'render', 'sinks', 'index.ts'];
+const NODE_FOLDERS = ['sources', 'inference', 'heads', 'motion', 'fusion', 'tracking', 'analytics', 'render', 'sinks', 'index.ts'];
 
 interface SourceFile {
   readonly file: string;

@@ -2,7 +2,7 @@
  * `panoptes eval mot` end to end on folders laid out as MOTChallenge does, calling the command
  * with its own writer: the JSON it prints, combined figures from summed counts, and its errors.
  */
-import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,36 @@ describe('panoptes eval mot', () => {
     const m = report.sequences['campus-a']!;
     expect(m.TP).toBeLessThan(209); // stricter matching than at 0.5
     expect(m.HOTA).toBeCloseTo(0.3913974378451139, 12); // HOTA sweeps its own thresholds
+  });
+
+  it('scores a MOT15 ground truth with world coordinates exactly as the same file with -1 there', async () => {
+    const gtLines = readFileSync(path.join(campus, 'gt.txt'), 'utf8').trim().split('\n');
+    // World coordinates as MOT15 writes them: real numbers, some that could pass for a class or a visibility.
+    const world = gtLines.map((line, i) => {
+      const head = line.split(',').slice(0, 7).join(',');
+      return i % 3 === 0 ? `${head},${(-4.4852 + i * 0.01).toFixed(4)},${(-0.58565 * i).toFixed(5)},0` : `${head},${i % 12},${i},-1`;
+    });
+    const minusOne = gtLines.map((line) => `${line.split(',').slice(0, 7).join(',')},-1,-1,-1`);
+    const worldFile = place('mot15/world/TUD-Campus.txt', null, world.join('\n'));
+    const minusOneFile = place('mot15/minus-one/TUD-Campus.txt', null, minusOne.join('\n'));
+    const pred = path.join(campus, 'test.txt');
+    const auto = (await run(['--gt', worldFile, '--pred', pred])).report;
+    const forced = (await run(['--gt', worldFile, '--pred', pred, '--gt-format', 'mot15'])).report;
+    const plain = (await run(['--gt', minusOneFile, '--pred', pred])).report;
+    expect(auto.gtFormat).toMatchObject({ option: 'auto', sequences: { 'TUD-Campus': 'mot15' } });
+    expect(auto.gtFormat.rule).toMatch(/MOT15 when some row has 10 values/);
+    expect(forced.gtFormat.sequences).toEqual({ 'TUD-Campus': 'mot15' });
+    expect(plain.gtFormat.sequences).toEqual({ 'TUD-Campus': 'mot16' });
+    expect(auto.sequences).toEqual(plain.sequences);
+    expect(forced.sequences).toEqual(plain.sequences);
+    expect(auto.preprocessing).toEqual(plain.preprocessing);
+    expect(plain.sequences['TUD-Campus']!.MOTA).toBeCloseTo(0.526462, 3);
+    // Read as MOT16, a world coordinate is taken for a class, and refused.
+    await expect(run(['--gt', worldFile, '--pred', pred, '--gt-format', 'mot16'])).rejects.toThrow(/class "-4\.4852" is not a whole number/);
+  });
+
+  it('refuses an unknown --gt-format', async () => {
+    await expect(evalMotCommand(['--gt', 'x', '--pred', 'y', '--gt-format', 'mot17'])).rejects.toThrow(/--gt-format expects one of auto, mot15, mot16, got "mot17"/);
   });
 
   it('prints its usage with --help', async () => {

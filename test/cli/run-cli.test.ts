@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BENCH_USAGE } from '../../cli/bench-command.ts';
 import { EVAL_USAGE } from '../../cli/eval-command.ts';
+import { EVAL_INSTANCE_USAGE } from '../../cli/eval-instance-command.ts';
 import { EVAL_MOT_USAGE } from '../../cli/eval-mot-command.ts';
 import { EVAL_SEGMENTATION_USAGE } from '../../cli/eval-segmentation-command.ts';
 import { PANOPTES_USAGE } from '../../cli/main.ts';
@@ -166,6 +167,7 @@ const COMMANDS: readonly { readonly args: readonly string[]; readonly usage: str
   { args: ['eval', 'semantic'], usage: EVAL_SEGMENTATION_USAGE.semantic },
   { args: ['eval', 'panoptic'], usage: EVAL_SEGMENTATION_USAGE.panoptic },
   { args: ['eval', 'video-panoptic'], usage: EVAL_SEGMENTATION_USAGE['video-panoptic'] },
+  { args: ['eval', 'instance'], usage: EVAL_INSTANCE_USAGE },
   { args: ['bench'], usage: BENCH_USAGE },
   // What `npm run bench` runs.
   { args: ['bench', '--all'], usage: BENCH_USAGE },

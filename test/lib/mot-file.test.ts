@@ -108,3 +108,36 @@ describe('sequence layouts', () => {
     ).toThrow(/none of its sequences \(nothing-alike\) has the name of a ground-truth sequence/);
   });
 });
+
+describe('MOT15 and MOT16 layouts', () => {
+  const mot15 = ['1,1,10,20,30,40,1,-4.4852,-0.58565,0', '1,2,11,21,31,41,1,3,5,-1', '2,1,12,22,32,42,0,-1,-1,-1'].join('\n');
+
+  it('reads columns 8 to 10 of MOT15 as world coordinates: every row a pedestrian', () => {
+    const rows = parseMotText(mot15, 'mot15.txt', 'mot15');
+    expect(rows.layout).toBe('mot15');
+    expect(Array.from(rows.classId)).toEqual([-1, -1, -1]);
+    expect(Array.from(rows.conf)).toEqual([1, 1, 0]); // conf still marks rows to ignore
+  });
+
+  it('recognizes MOT15 under auto by values MOT16 cannot have', () => {
+    expect(parseMotText(mot15, 'mot15.txt', 'auto').layout).toBe('mot15');
+    // Each of the three tells on its own.
+    expect(parseMotText('1,1,1,1,1,1,1,2.5,0.5,-1', 'x', 'auto').layout).toBe('mot15');
+    expect(parseMotText('1,1,1,1,1,1,1,3,5,-1', 'x', 'auto').layout).toBe('mot15');
+    expect(parseMotText('1,1,1,1,1,1,1,3,0.5,0', 'x', 'auto').layout).toBe('mot15');
+    expect(Array.from(parseMotText('1,1,1,1,1,1,1,3,5,-1', 'x', 'auto').classId)).toEqual([-1]);
+  });
+
+  it('reads MOT16 under auto when every row can be MOT16, classes included', () => {
+    const rows = parseMotText(['1,1,1,1,1,1,1,7,0.25', '1,2,1,1,1,1,1,1,1,-1', '2,1,1,1,1,1,1,-1,-1,-1', '2,2,1,1,1,1'].join('\n'), 'x', 'auto');
+    expect(rows.layout).toBe('mot16');
+    expect(Array.from(rows.classId)).toEqual([7, 1, -1, -1]);
+  });
+
+  it('refuses what neither layout reads, with the line', () => {
+    expect(() => parseMotText('1,1,1,1,1,1,1,4.4852', 'x.txt', 'auto')).toThrow(/x\.txt line 1: class "4\.4852" is not a whole number \(if columns 8 to 10 are MOT15 world coordinates/);
+    expect(() => parseMotText('1,1,1,1,1,1,1,1,1,abc', 'x.txt', 'mot15')).toThrow(/x\.txt line 1: column 10 "abc" is not a number/);
+    // The default stays MOT16: a world coordinate is not a class.
+    expect(() => parseMotText(mot15, 'mot15.txt')).toThrow(/line 1: class "-4\.4852" is not a whole number/);
+  });
+});

@@ -103,7 +103,7 @@ describe('mot-file sink with a reader that stops reading', () => {
     const ctx = graphContext(['cam']);
     const sink = (await motFileSink.create({ path: fifo.file }, ctx)) as QueuedSink;
     const tracksOf = (seq: number): TrackedObject[] =>
-      Array.from({ length: 400 }, (_, k) => ({ trackId: k + 1, state: 'confirmed', classId: 1, className: 'car', bbox: [seq, k, 10.5, 20.25], score: 0.9, ageMs: 0, hits: 1 }));
+      Array.from({ length: 400 }, (_, k) => ({ trackId: k + 1, state: 'confirmed', classId: 1, className: 'car', bbox: [seq, k, seq + 10.5, k + 20.25], score: 0.9, ageMs: 0, hits: 1 }));
     const packetAt = (seq: number): FramePacket => ({
       ...packetOf({ stream: 'cam', seq, ptsMs: seq * 40, width: 4, height: 4, data: new Uint8Array(0), capturedAtMs: 0 }),
       tracks: tracksOf(seq),

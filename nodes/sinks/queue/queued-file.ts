@@ -50,9 +50,6 @@ export async function openQueuedFile(
   await Promise.race([once(out, 'open'), once(out, 'error').then(([err]) => Promise.reject(err as Error))]).catch((err: Error) => {
     throw new Error(`${what}: cannot open ${absolute} for writing: ${err.message}`);
   });
-  // The error also reaches the write's callback, where the queue counts it; this only keeps
-  // the stream's 'error' event from being unhandled.
-  out.on('error', () => undefined);
   let unwritten = 0;
   const queue = new SinkQueue<string>({
     transmit: (text, taken) => out.write(text, taken),
@@ -61,6 +58,17 @@ export async function openQueuedFile(
     ...limits,
     onCut: (reason) => log.error(`${what}: ${absolute}: ${reason}; nothing more is written to it`),
   });
+  // A write's callback usually brings the error to the queue; one that surfaces only while the
+  // file is being finished (a reader gone between the last write and the end) cuts it here, so
+  // it is reported the same way either way. cut() keeps the first reason.
+  let streamError: Error | undefined;
+  out.on('error', (error) => {
+    if (streamError) return; // the same failure, again
+    streamError = error;
+    // A write's callback has usually told the queue already; count the failure once.
+    if (queue.cutBecause === undefined) queue.fail(error);
+  });
+  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
   return {
     path: absolute,
     write(text) {
@@ -76,12 +84,13 @@ export async function openQueuedFile(
     async close() {
       await queue.drained();
       queue.close();
-      if (!out.closed) {
-        out.end();
-        await once(out, 'close');
-      }
-      if (queue.cutBecause !== undefined) {
-        throw new Error(`${what}: ${absolute} is incomplete (${queue.cutBecause}); ${unwritten} later writes were not made`);
+      if (!out.closed) out.end();
+      await closed;
+      // An error while finishing comes after the queue closed: it is reported here instead.
+      const reason = queue.cutBecause ?? (streamError && `cannot send: ${streamError.message}`);
+      if (reason !== undefined) {
+        if (queue.cutBecause === undefined) log.error(`${what}: ${absolute}: ${reason}`);
+        throw new Error(`${what}: ${absolute} is incomplete (${reason}); ${unwritten} later writes were not made`);
       }
     },
   };

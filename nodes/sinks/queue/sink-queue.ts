@@ -276,7 +276,8 @@ export class SinkQueue<M> {
     }
   }
 
-  private fail(error: Error): void {
+  /** The consumer failed (in a transmit, or on its own, like a stream's 'error'): counted, and the queue is cut. */
+  fail(error: Error): void {
     this.errorCount++;
     this.cut(`cannot send: ${error.message}`, 'error');
     this.settleWaiters();
@@ -301,6 +302,15 @@ export class SinkQueue<M> {
 }
 
 /** The backlogs of several queues added up (a sink with one queue per client or per file). */
+/** The first wait any of `writers` asks for (a disk that is behind), or undefined when none does. */
+export function firstBackpressure(writers: Iterable<{ backpressure(): Promise<void> | undefined }>): Promise<void> | undefined {
+  for (const writer of writers) {
+    const wait = writer.backpressure();
+    if (wait) return wait;
+  }
+  return undefined;
+}
+
 export function totalBacklog(queues: Iterable<{ readonly backlog: QueueBacklog }>): QueueBacklog {
   let queuedBytes = 0;
   let losslessBytes = 0;

@@ -1,0 +1,161 @@
+/**
+ * The pieces of motion segmentation on made-up images whose answer is known: the background's
+ * warm-up in frames and in stream time (deterministic: time is the frames' own timestamps),
+ * camera shifts moving the model, phase correlation on a real frame, morphology, components.
+ */
+import { describe, expect, it } from 'vitest';
+import { BackgroundModel, type BackgroundOptions } from '../../nodes/motion/background-model.ts';
+import { ConnectedComponents } from '../../nodes/motion/connected-components.ts';
+import { Morphology } from '../../nodes/motion/morphology.ts';
+import { MotionSegmenter } from '../../nodes/motion/motion-segmenter.ts';
+import { PhaseCorrelation } from '../../nodes/motion/phase-correlation.ts';
+import { decodeFrame } from '../helpers/frames.ts';
+
+const W = 64;
+const H = 48;
+
+/** A textured ground (so a shift is visible) with an optional bright square at `square`. */
+function scene(shiftX = 0, shiftY = 0, square?: readonly [number, number]): Float32Array {
+  const grey = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const gx = x - shiftX;
+      const gy = y - shiftY;
+      grey[y * W + x] = 100 + 40 * Math.sin(gx * 0.7) * Math.cos(gy * 0.5);
+      if (square && x >= square[0] && x < square[0] + 8 && y >= square[1] && y < square[1] + 8) grey[y * W + x] = 250;
+    }
+  }
+  return grey;
+}
+
+const count = (mask: Uint8Array) => mask.reduce((n, v) => n + v, 0);
+
+describe('background model', () => {
+  const options = (settle: BackgroundOptions['settle']): BackgroundOptions => ({ threshold: 20, deviations: 3, adaptation: 40, settle });
+
+  it('judges nothing until the warm-up in frames is over, then sees what moves', () => {
+    const model = new BackgroundModel(W, H, options({ frames: 5 }));
+    const foreground = new Uint8Array(W * H);
+    const judged: number[] = [];
+    const moving: number[] = [];
+    for (let f = 0; f < 8; f++) {
+      judged.push(model.update(scene(0, 0, f >= 3 ? [10 + 4 * f, 20] : undefined), f * 40, 0, 0, foreground));
+      moving.push(count(foreground));
+    }
+    expect(judged).toEqual([0, 0, 0, 0, 0, W * H, W * H, W * H]);
+    expect(moving.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    expect(moving.slice(5)).toEqual([64, 64, 64]);
+  });
+
+  it('counts the warm-up in stream time when given in seconds, whatever the frame rate', () => {
+    const foreground = new Uint8Array(W * H);
+    const settledAt = (frameMs: number) => {
+      const model = new BackgroundModel(W, H, options({ seconds: 1 }));
+      for (let f = 0; ; f++) if (model.update(scene(), f * frameMs, 0, 0, foreground) > 0) return f * frameMs;
+    };
+    expect(settledAt(40)).toBe(1000);
+    expect(settledAt(100)).toBe(1000);
+    expect(settledAt(250)).toBe(1000);
+  });
+
+  it('follows a camera shift it is told, stays quiet, and judges the uncovered strip only after its own warm-up', () => {
+    const model = new BackgroundModel(W, H, options({ frames: 2 }));
+    const foreground = new Uint8Array(W * H);
+    for (let f = 0; f < 3; f++) model.update(scene(), f * 40, 0, 0, foreground);
+    // The picture moves 5 px right: told so, the model moves with it.
+    const judged = model.update(scene(5, 0), 120, 5, 0, foreground);
+    expect(count(foreground)).toBe(0);
+    expect(judged).toBe(W * H - 5 * H);
+    // Not told, the textured ground lights up.
+    const blind = new BackgroundModel(W, H, options({ frames: 2 }));
+    for (let f = 0; f < 3; f++) blind.update(scene(), f * 40, 0, 0, foreground);
+    blind.update(scene(5, 0), 120, 0, 0, foreground);
+    expect(count(foreground)).toBeGreaterThan(W * H * 0.3);
+  });
+
+  it('ignores a change of exposure over the whole picture', () => {
+    const model = new BackgroundModel(W, H, options({ frames: 1 }));
+    const foreground = new Uint8Array(W * H);
+    for (let f = 0; f < 3; f++) model.update(scene(), f * 40, 0, 0, foreground);
+    const darker = scene().map((v) => v - 30);
+    model.update(darker, 120, 0, 0, foreground);
+    expect(count(foreground)).toBe(0);
+  });
+});
+
+describe('phase correlation', () => {
+  it('finds a shift of a real frame to a tenth of a pixel', () => {
+    const frame = decodeFrame('ahmetozlu_vehicle_counting_input_video.mp4', 50, 640, 352);
+    const grey = (left: number, top: number) => {
+      const out = new Float32Array(256 * 192);
+      for (let y = 0; y < 192; y++) {
+        for (let x = 0; x < 256; x++) {
+          const p = ((top + y) * 640 + left + x) * 3;
+          out[y * 256 + x] = 0.299 * frame.data[p]! + 0.587 * frame.data[p + 1]! + 0.114 * frame.data[p + 2]!;
+        }
+      }
+      return out;
+    };
+    const correlation = new PhaseCorrelation(256, 192);
+    expect(correlation.estimate(grey(100, 60))).toBeUndefined();
+    // The window moves 7 left and 4 down: the picture in it moves 7 right and 4 up.
+    const [best] = correlation.estimate(grey(93, 64))!;
+    expect(best!.dx).toBeCloseTo(7, 1);
+    expect(best!.dy).toBeCloseTo(-4, 1);
+    expect(best!.confidence).toBeGreaterThan(0.3);
+  });
+});
+
+describe('morphology and components', () => {
+  it('removes specks, fills holes, and labels 8-connected blobs with their bounds', () => {
+    const w = 30;
+    const h = 14;
+    const mask = new Uint8Array(w * h);
+    const fill = (x1: number, y1: number, x2: number, y2: number) => {
+      for (let y = y1; y < y2; y++) mask.fill(1, y * w + x1, y * w + x2);
+    };
+    fill(1, 1, 7, 7); // a blob...
+    mask[3 * w + 3] = 0; // ...with a hole
+    fill(12, 2, 18, 8); // another
+    mask[11 * w + 24] = 1; // a speck
+    const morphology = new Morphology(w, h);
+    morphology.clean(mask, 0, 1); // closing
+    expect(mask[3 * w + 3]).toBe(1);
+    expect(mask[11 * w + 24]).toBe(1);
+    morphology.clean(mask, 1, 0); // opening
+    expect(mask[11 * w + 24]).toBe(0);
+    const blobs = new ConnectedComponents(w, h).find(mask, 4);
+    expect(blobs.map(({ x1, y1, x2, y2, area }) => ({ x1, y1, x2, y2, area }))).toEqual([
+      { x1: 1, y1: 1, x2: 7, y2: 7, area: 36 },
+      { x1: 12, y1: 2, x2: 18, y2: 8, area: 36 },
+    ]);
+    // Diagonal neighbours are one blob.
+    const diagonal = new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    expect(new ConnectedComponents(3, 3).find(diagonal, 1)).toHaveLength(1);
+  });
+});
+
+describe('motion segmenter', () => {
+  it('turns a moving square into one blob with its mask at frame resolution', () => {
+    // A 128x96 RGB frame processed 64 wide: the square is 16x16 frame pixels.
+    const frame = (f: number) => {
+      const data = new Uint8Array(128 * 96 * 3).fill(60);
+      const x0 = 20 + 6 * f;
+      // It drives in once the background has settled (a thing there from the start leaves a ghost).
+      if (f >= 3) for (let y = 40; y < 56; y++) for (let x = x0; x < x0 + 16; x++) data.fill(230, (y * 128 + x) * 3, (y * 128 + x) * 3 + 3);
+      return { width: 128, height: 96, data };
+    };
+    const segmenter = new MotionSegmenter({
+      processWidth: 64, threshold: 20, deviations: 3, adaptation: 40, settle: { frames: 3 }, minArea: 50,
+      maxAreaFraction: 0.25, openRadius: 1, closeRadius: 1, compensateCamera: false, minMotionConfidence: 0.05,
+    });
+    let last = segmenter.process(frame(0), 0);
+    for (let f = 1; f <= 5; f++) last = segmenter.process(frame(f), f * 40);
+    expect(last.blobs).toHaveLength(1);
+    const [blob] = last.blobs;
+    expect(blob!.box).toEqual([50, 40, 66, 56]);
+    expect(blob!.area).toBe(256);
+    expect(blob!.mask).toMatchObject({ x: 50, y: 40, width: 16, height: 16 });
+    expect(last.settledFraction).toBe(1);
+  });
+});
