@@ -71,7 +71,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
   }
   // Output paths are checked before anything loads: a run must not process every frame and
   // only then find that it cannot write its result.
-  for (const flag of ['events', 'record', 'mot-out'] as const) {
+  for (const flag of ['events', 'record', 'mot-out', 'save-instances'] as const) {
     const given = values[flag];
     if (given !== undefined) assertOutputFile(`--${flag}`, given);
   }

@@ -79,7 +79,8 @@ export async function openQueuedFile(
       return queue.backlog;
     },
     get failure() {
-      return queue.cutBecause === undefined ? undefined : `${absolute}: ${queue.cutBecause}`;
+      const reason = queue.cutBecause ?? (streamError && `cannot send: ${streamError.message}`);
+      return reason === undefined ? undefined : `${absolute}: ${reason}`;
     },
     async close() {
       await queue.drained();
