@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../lib/errors.ts';
+import { assertOutputFile, assertOutputFolder } from '../nodes/sinks/output-path.ts';
 import { isUrl } from '../nodes/sources/probe.ts';
 import type { Logger } from '../pipeline/log.ts';
+import type { Sink } from '../pipeline/node.ts';
 import type { Command } from './command.ts';
 import { executionProviderOption } from './execution-provider-option.ts';
 import { parseCommandLine, wholeNumber } from './parse-command-line.ts';
@@ -81,6 +83,13 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
   if (source !== undefined && !isUrl(source) && !existsSync(source)) {
     throw new UsageError(`--source: video not found: ${source}`);
   }
+  // Output paths are checked before anything loads: a run must not process every frame and
+  // only then find that it cannot write its result.
+  for (const flag of ['events', 'record', 'mot-out', 'save-instances'] as const) {
+    const given = values[flag];
+    if (given !== undefined) assertOutputFile(`--${flag}`, given);
+  }
+  if (values['save-panoptic'] !== undefined) assertOutputFolder('--save-panoptic', values['save-panoptic']);
 
   // Loaded once the command line is known to be good: the nodes bring onnxruntime, sharp and
   // ffmpeg bindings, seconds of loading that --help and a usage mistake need not wait for.
@@ -121,7 +130,8 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
   const { spec, dataDir } = loadPipeline(configFile, builtinNodes(), edit);
 
   const started = Date.now();
-  const result = await runPipeline(spec, { dataDir, log });
+  let sinks: readonly Sink[] = [];
+  const result = await runPipeline(spec, { dataDir, log, onStarted: (graph) => (sinks = graph.sinks) });
   const seconds = (Date.now() - started) / 1000;
   for (const s of result.stats) {
     const drops = Object.entries(s.drops)
@@ -133,7 +143,13 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
         (s.reconnects > 0 || s.stalls > 0 ? `, source restarted ${s.reconnects} times (stalls ${s.stalls})` : ''),
     );
   }
-  return result.outcomes.some((o) => o.error) ? 1 : 0;
+  // A sink that failed lost what it could no longer write: the run did not do what was asked.
+  const failedSinks = sinks.flatMap((sink, i) => {
+    const failure = sink.failure?.();
+    return failure === undefined ? [] : [`${spec.sinks[i]?.label ?? 'a sink'}: ${failure}`];
+  });
+  for (const failure of failedSinks) log.error(`sink failed: ${failure}`);
+  return result.outcomes.some((o) => o.error) || failedSinks.length > 0 ? 1 : 0;
 }
 
 /** `--cluster`, `--worker`, `--capacity`: checked here, used by cluster/worker.ts. */

@@ -76,6 +76,12 @@ export interface Sink {
   status?(): SinkStatus;
   /** A stream ended (end of file, or its source failed with `error`). */
   streamEnded?(stream: string, error?: Error): void;
+  /**
+   * Why the sink has failed, once it has (its file could not be written, its ffmpeg died): what
+   * it could no longer do is lost, so the run must not end as a success. Undefined while it works.
+   * The sink logs the failure itself when it happens.
+   */
+  failure?(): string | undefined;
   /** Flushes and frees what the sink holds; called once when the graph stops. */
   close(): Promise<void>;
 }

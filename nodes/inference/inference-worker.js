@@ -20,6 +20,9 @@ import { register } from 'tsx/esm/api';
 
 if (!parentPort) throw new Error('inference-worker.js must run as a worker thread');
 const port = parentPort;
+// onnxruntime's own logger writes ANSI-coloured lines straight to stderr (an unavailable CUDA
+// provider prints one per model); the fallback is logged by model-session.ts instead, in words.
+ort.env.logLevel = process.env.PANOPTES_LOG === 'debug' ? 'warning' : 'fatal';
 
 register();
 

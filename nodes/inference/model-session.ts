@@ -191,6 +191,11 @@ function checkOutputs(entry: ModelEntry, outputs: OutputTensors): void {
   if (problems.length) throw new ModelFileError(`model ${entry.id}: ${problems.join('; ')}. Is it the right file?`);
 }
 
+/** `text` without ANSI terminal escapes (colours, cursor moves). */
+function withoutAnsi(text: string): string {
+  return text.replace(/\u001b\[[0-9;?]*[ -\/]*[@-~]/g, '');
+}
+
 /**
  * Opens `entry` on the first execution provider that can run it, falling back towards CPU with
  * a log line that says which provider runs, then warms it up.
@@ -212,7 +217,8 @@ export async function openModelSession(
     // the execution providers' fault: say what it was.
     throw worker.threadFailure ?? new Error(`model ${entry.id}: no execution provider could load it: ${opened.failures.join('; ')}`);
   }
-  if (opened.failures.length) log.warn(`model ${entry.id}: ${opened.failures.join('; ')}; falling back`);
+  // onnxruntime colours its messages for a terminal; a log line (or a log file) gets the words only.
+  if (opened.failures.length) log.warn(`model ${entry.id}: ${opened.failures.map(withoutAnsi).join('; ')}; falling back`);
   log.info(`model ${entry.id} runs on ${opened.provider}`);
 
   const direct = (input: RunInput) => worker.run(entry.input.name, input, entry.outputs);

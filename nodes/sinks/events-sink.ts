@@ -33,6 +33,7 @@ export const eventsSink = defineSink({
       get backlog() {
         return file.backlog;
       },
+      failure: () => file.failure,
       close: () => file.close(),
     };
   },

@@ -13,6 +13,8 @@ export interface LineFile {
   /** A promise while the disk is behind by more than the queue's bound (backpressure). */
   backpressure(): Promise<void> | undefined;
   readonly backlog: QueueBacklog;
+  /** Why writing stopped (the disk failed), once it has. */
+  readonly failure: string | undefined;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,9 @@ export async function openLineFile(file: string, what: string, log: Logger, limi
     backpressure: () => out.backpressure(),
     get backlog() {
       return out.backlog;
+    },
+    get failure() {
+      return out.failure;
     },
     close: () => out.close(),
   };

@@ -53,6 +53,7 @@ export const motFileSink = defineSink({
       get backlog() {
         return totalBacklog(files.values());
       },
+      failure: () => [...files.values()].find((f) => f.failure !== undefined)?.failure,
       async close() {
         const closing = await Promise.allSettled([...files.values()].map((f) => f.close()));
         const failed = closing.find((c) => c.status === 'rejected');

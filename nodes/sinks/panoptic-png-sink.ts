@@ -15,6 +15,7 @@ import {
   type CocoPanopticJsonWriter,
   type CocoSegmentInfo,
 } from './coco-panoptic-json-writer.ts';
+import { outputFolderProblem } from './output-path.ts';
 import { SinkQueue, type QueueBacklog } from './queue/sink-queue.ts';
 
 export type { CocoPanopticFile, CocoSegmentInfo } from './coco-panoptic-json-writer.ts';
@@ -230,6 +231,11 @@ export function createPanopticPngWriter(
   };
 
   return {
+    /** Why files are not being written (the first that failed and how many did), once any is not. */
+    get failure(): string | undefined {
+      return failures === 0 ? undefined : `${failures} files could not be written (first: ${firstFailure})`;
+    },
+
     /** PNG writes not finished yet. */
     get pending(): number {
       return queue.pendingMessages;
@@ -302,9 +308,8 @@ export const panopticPngSink = defineSink({
     dir: z.string().describe('Folder to write into: <dir>/<stream>/<seq>.png and <dir>/<stream>/panoptic.json'),
   }),
   async create(options, ctx) {
-    await mkdir(path.resolve(options.dir), { recursive: true }).catch((err: Error) => {
-      throw new Error(`panoptic-png: cannot create ${path.resolve(options.dir)}: ${err.message}`);
-    });
+    const problem = outputFolderProblem(options.dir);
+    if (problem) throw new Error(`panoptic-png: ${problem}`);
     const writer = createPanopticPngWriter(options.dir, ctx.log);
     ctx.log.info(`panoptic PNGs to ${path.resolve(options.dir)}`);
     return {
@@ -315,6 +320,7 @@ export const panopticPngSink = defineSink({
       get backlog() {
         return writer.backlog;
       },
+      failure: () => writer.failure,
       close: () => writer.close(),
     };
   },

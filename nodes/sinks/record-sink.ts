@@ -1,10 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../pipeline/log.ts';
 import { defineSink, type Sink } from '../../pipeline/node.ts';
 import { ffmpegPath } from '../sources/ffmpeg-binary.ts';
+import { outputFileProblem } from './output-path.ts';
 import { SinkQueue, totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
 
 /** Bytes handed to ffmpeg's stdin and not yet taken, beyond which frames wait (and get replaced). */
@@ -24,6 +25,13 @@ const MAX_FILLED_GAP_SECONDS = 2;
  * (queue/sink-queue.ts), newest-wins. If ffmpeg falls `MAX_PENDING_BYTES` behind, a newer frame
  * replaces the one waiting (counted as a drop at `record`), and the next frame written fills the
  * slots of the one it replaced. One file per stream; with several streams, `<name>-<stream><ext>`.
+ *
+ * The file is playable however the run stops. ffmpeg runs in its own process group, so Ctrl-C
+ * in a terminal (SIGINT to the whole foreground group) reaches Panoptes only; Panoptes then
+ * closes ffmpeg's input and waits for it to write the index (the moov atom) and exit. If
+ * Panoptes itself is killed, ffmpeg sees its input end and finishes the file the same way.
+ * A path that cannot be written fails before the first frame; an ffmpeg that dies mid-run is
+ * logged at once and makes the run's exit code nonzero (`failure`).
  *
  * ```yaml
  * sinks:
@@ -48,7 +56,8 @@ export const recordSink = defineSink({
       for (const stream of ctx.streams) {
         const { dir, name, ext } = path.parse(options.path);
         const file = path.resolve(ctx.streams.length === 1 ? options.path : path.join(dir, `${name}-${stream}${ext}`));
-        await mkdir(path.dirname(file), { recursive: true });
+        const problem = outputFileProblem(file);
+        if (problem) throw new Error(`record: ${problem}`);
         recorders.set(stream, new Recorder(file, options.fps, ctx.log, () => ctx.metrics.skip(stream, 'record')));
         ctx.log.info(`recording ${stream} to ${file}`);
       }
@@ -63,6 +72,7 @@ export const recordSink = defineSink({
         if (recorder && packet.overlay) recorder.add(packet.overlay.jpeg, packet.frame.ptsMs);
       },
       backlog: () => totalBacklog(recorders.values()),
+      failure: () => [...recorders.values()].find((r) => r.failure !== undefined)?.failure,
       async close() {
         await Promise.all([...recorders.values()].map((r) => r.finish()));
       },
@@ -87,6 +97,9 @@ class Recorder {
   /** The last slot written to ffmpeg. */
   private lastWrittenIndex = -1;
   private firstPtsMs: number | undefined;
+  /** Set once Panoptes closes ffmpeg's input: an exit after that is the expected one. */
+  private finishing = false;
+  private failedBecause: string | undefined;
 
   constructor(
     private readonly file: string,
@@ -100,12 +113,20 @@ class Recorder {
       // H.264 wants even sizes; yuv420p plays everywhere.
       '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
       '-movflags', '+faststart', file,
-    ]);
+      // Its own process group: a terminal's Ctrl-C must not stop it before Panoptes has finished
+      // the file (an mp4 cut off before its moov atom does not play).
+    ], { detached: true });
     this.ffmpeg.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-2000)));
-    this.ffmpeg.stdin.on('error', (error) => this.log.error(`recording ${file}: ${error.message}`));
+    // A write after ffmpeg died fails with EPIPE; the exit below says why, once.
+    this.ffmpeg.stdin.on('error', (error) => this.log.debug(`recording ${file}: ${error.message}`));
     // A failed spawn must be a logged error of this sink, never an exception that stops the process.
-    this.ffmpeg.on('error', (error) => this.log.error(`recording ${file}: cannot run ffmpeg: ${error.message}`));
-    this.exited = new Promise((resolve) => this.ffmpeg.once('close', resolve));
+    this.ffmpeg.on('error', (error) => this.fail(`cannot run ffmpeg: ${error.message}`));
+    this.exited = new Promise((resolve) =>
+      this.ffmpeg.once('close', (code, signal) => {
+        if (!this.finishing) this.fail(`ffmpeg stopped mid-run (${code === null ? `signal ${signal}` : `exit code ${code}`}): ${this.stderrTail() || 'nothing on stderr'}`);
+        resolve(code);
+      }),
+    );
     // The JPEG is not copied: ffmpeg's stdin holds the same buffer however many slots it fills.
     this.queue = new SinkQueue<TimedFrame>({
       transmit: (frame, taken) => this.writeFrame(frame, taken),
@@ -114,12 +135,30 @@ class Recorder {
       maxQueuedBytes: NO_LOSSLESS_MESSAGES,
       overflow: 'cut',
       onDrop,
-      onCut: (reason) => this.log.error(`recording ${file}: ${reason}; nothing more is recorded`),
+      // A write that failed because ffmpeg died: its exit says why better than EPIPE does.
+      onCut: (reason, cause) => (cause === 'error' ? void this.exited.then(() => this.fail(reason)) : this.fail(reason)),
     });
   }
 
   get backlog(): QueueBacklog {
     return this.queue.backlog;
+  }
+
+  /** Why this recording failed, once it has. */
+  get failure(): string | undefined {
+    return this.failedBecause;
+  }
+
+  /** Logs the failure at once, and stops feeding ffmpeg. */
+  private fail(reason: string): void {
+    if (this.failedBecause !== undefined) return;
+    this.failedBecause = `recording ${this.file}: ${reason}`;
+    this.log.error(`${this.failedBecause}; nothing more is recorded`);
+    this.queue.close();
+  }
+
+  private stderrTail(): string {
+    return this.stderr.trim().split('\n').slice(-3).join(' | ');
   }
 
   /** Places the frame on the timeline; a frame still waiting for ffmpeg is replaced by it. */
@@ -142,14 +181,29 @@ class Recorder {
 
   /** Stops at once, writing nothing more (a sink whose set-up failed half way). */
   abort(): void {
+    this.finishing = true;
     this.ffmpeg.kill('SIGKILL');
   }
 
   async finish(): Promise<void> {
     await this.queue.drained();
     this.queue.close();
+    this.finishing = true;
+    if (this.lastWrittenIndex < 0 && this.failedBecause === undefined) {
+      // Stopped before the first frame: nothing to record, and ffmpeg given no input fails. No
+      // file rather than a file that does not play.
+      this.ffmpeg.kill('SIGKILL');
+      await this.exited;
+      await rm(this.file, { force: true });
+      this.log.info(`recording ${this.file}: no frame reached the recorder; no file written`);
+      return;
+    }
     this.ffmpeg.stdin.end();
     const code = await this.exited;
-    if (code !== 0) throw new Error(`recording ${this.file}: ffmpeg exited with ${code}: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (this.failedBecause !== undefined) throw new Error(this.failedBecause);
+    if (code !== 0) {
+      this.failedBecause = `recording ${this.file}: ffmpeg exited with ${code}: ${this.stderrTail()}`;
+      throw new Error(this.failedBecause);
+    }
   }
 }

@@ -4,7 +4,7 @@
  * operators that work on the same frame at once. This module reads the file and checks its outline; node
  * options are checked against each node's own schema when the graph is resolved.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, parseOrExplain } from './validation.ts';
@@ -74,7 +74,16 @@ export function readConfigFile(file: string): unknown {
   if (!existsSync(file)) {
     throw new ConfigError(`config not found: ${file} (the configs shipped with Panoptes are in configs/)`);
   }
-  const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true });
+  if (statSync(file).isDirectory()) {
+    throw new ConfigError(`${file} is a folder, not a config file: name a .yaml file in it (the configs shipped with Panoptes are in configs/)`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the config ${file}: ${(error as Error).message}`);
+  }
+  const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length) {
     throw new ConfigError(
       document.errors.map((e) => `${file}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`).join('\n'),

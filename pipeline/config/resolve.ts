@@ -99,9 +99,37 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
   const available = new Set<PacketSection>(
     sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))),
   );
+  /** The first operator after step `i` that adds `section`, by its type and place. */
+  const operatorOfType = (type: string) =>
+    registry.list().find((n): n is OperatorNode => n.kind === 'operator' && n.type === type);
+  const laterAdder = (i: number, section: PacketSection): { type: string; where: string } | undefined => {
+    for (let j = i + 1; j < config.pipeline.length; j++) {
+      const entry = config.pipeline[j]!;
+      const entries = isParallel(entry) ? entry.parallel : [entry];
+      for (const [k, later] of entries.entries()) {
+        if (operatorOfType(later.type)?.adds.includes(section)) {
+          return { type: later.type, where: keyPath(isParallel(entry) ? ['pipeline', j, 'parallel', k] : ['pipeline', j]) };
+        }
+      }
+    }
+    return undefined;
+  };
   const resolveOperator = (entry: NodeEntry, where: readonly (string | number)[]): ResolvedOperator => {
     const at = `${file}: ${keyPath(where)}`;
     const node = registry.get(entry.type, 'operator', `${at}.type`);
+    // A section this node rewrites, or prefers among its inputs, that only a later node adds: the
+    // node would run without it and the later node would add it without the node's work (a
+    // tracker before panoptic-fusion: no track ids in the panoptic segments). Not a silent no-op.
+    for (const section of [...(node.updates ?? []), ...(node.needsOneOf ?? [])]) {
+      if (available.has(section)) continue;
+      const later = laterAdder(where[1] as number, section);
+      if (later) {
+        throw new ConfigError(
+          `${at} (${entry.type}) works on "${section}", which ${later.type} adds only after it (${later.where}); ` +
+            `move ${entry.type} after ${later.type}`,
+        );
+      }
+    }
     const missing = node.needs.filter((section) => !available.has(section));
     const oneOf = node.needsOneOf ?? [];
     if (oneOf.length && !oneOf.some((section) => available.has(section))) {

@@ -95,6 +95,31 @@ describe('config errors name the file, the key, what was expected and what was f
     );
   });
 
+  it('a tracker before panoptic-fusion is refused with the fix (it would carry no track ids)', () => {
+    const file = configFile(
+      'tracker-first.yaml',
+      GOOD.replace(
+        `  - ${SEMANTIC}\n  - { type: panoptic-fusion }`,
+        `  - ${SEMANTIC}\n  - ${INSTANCE}\n  - { type: tracker }\n  - { type: panoptic-fusion }`,
+      ),
+    );
+    expect(() => loadPipeline(file, builtinNodes())).toThrow(
+      `${file}: pipeline[2] (tracker) works on "panoptic", which panoptic-fusion adds only after it (pipeline[3]); move tracker after panoptic-fusion`,
+    );
+  });
+
+  it('a tracker on detections alone, with nothing after it that adds panoptic, is accepted', () => {
+    const file = configFile(
+      'tracker-instances.yaml',
+      GOOD.replace(`  - ${SEMANTIC}\n  - { type: panoptic-fusion }`, `  - ${INSTANCE}\n  - { type: tracker }`),
+    );
+    expect(loadPipeline(file, builtinNodes()).spec.pipeline.map((p) => p.label)).toEqual(['instance-segmentation', 'tracker']);
+  });
+
+  it('a config path that is a folder is named, with what to give instead', () => {
+    expect(() => loadPipeline(scratch, builtinNodes())).toThrow(`${scratch} is a folder, not a config file: name a .yaml file in it`);
+  });
+
   it('a parallel block resolves to one step whose branches see what comes before it', () => {
     const file = configFile('parallel.yaml', withBlock([SEMANTIC, INSTANCE]));
     const { spec } = loadPipeline(file, builtinNodes());

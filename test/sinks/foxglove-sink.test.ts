@@ -15,7 +15,7 @@ import type { FrameAnalytics, FramePacket, PanopticFrame, TrackedObject } from '
 import { createFoxgloveSink, foxgloveSink, type FoxgloveSink } from '../../nodes/sinks/foxglove/foxglove-sink.ts';
 import type { CompressedImageJson } from '../../nodes/sinks/foxglove/image-message.ts';
 import type { CountsMessage } from '../../nodes/sinks/foxglove/counts-message.ts';
-import { MAX_STATUSES_PER_REQUEST } from '../../nodes/sinks/foxglove/client-session.ts';
+import { MAX_STATUSES_PER_REQUEST, MAX_STATUSES_PER_SECOND } from '../../nodes/sinks/foxglove/client-session.ts';
 import { segmentOutlines, type Point } from '../../nodes/sinks/foxglove/segment-outline.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 import { testClassSet, withRuns } from '../helpers/panoptic.ts';
@@ -183,9 +183,13 @@ describe('foxglove sink options', () => {
       host: '127.0.0.1',
       port: 8765,
       maxBufferedBytes: 4 * 1024 * 1024,
-      disconnectBufferedBytes: 64 * 1024 * 1024,
+      disconnectBufferedBytes: 16 * 1024 * 1024,
+      stuckTimeoutMs: 10_000,
+      maxClients: 16,
+      headersTimeoutMs: 10_000,
       trailLength: 20,
       allowedOrigins: ['https://app.foxglove.dev'],
+      allowedHosts: [],
     });
   });
 
@@ -362,6 +366,57 @@ describe('foxglove sink', () => {
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('answers at most MAX_STATUSES_PER_SECOND bad messages a second, and sums up the rest', async () => {
+    const sink = await startSink();
+    const client = await connect(sink.url);
+    for (let k = 0; k < 200; k++) client.socket.send(`{ not json ${k}`);
+    await client.until(() => client.statuses.some((s) => s.message.includes("more problems with this client's messages")), 'the summary status');
+    expect(client.statuses.slice(0, MAX_STATUSES_PER_SECOND).every((s) => s.message === 'message is not JSON')).toBe(true);
+    const summary = client.statuses[MAX_STATUSES_PER_SECOND]!;
+    expect(summary.message).toBe(
+      `${200 - MAX_STATUSES_PER_SECOND} more problems with this client's messages in the last second; not listed (at most ${MAX_STATUSES_PER_SECOND} answers a second)`,
+    );
+    expect(client.statuses).toHaveLength(MAX_STATUSES_PER_SECOND + 1);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('refuses a client past maxClients (503) and takes one again once a client has left', async () => {
+    const sink = await startSink(testContext(), { maxClients: 2 });
+    const first = await connect(sink.url);
+    await connect(sink.url);
+    expect(await refusedStatus(sink.url)).toBe(503);
+    const gone = new Promise((resolve) => first.socket.once('close', resolve));
+    first.socket.close();
+    await gone;
+    await sleep(50);
+    const third = await connect(sink.url);
+    expect(third.serverInfo?.name).toBe('panoptes');
+  });
+
+  it('disconnects a client that takes nothing for stuckTimeoutMs, with the reason, and frees what it held', async () => {
+    const ctx = testContext();
+    const sink = await startSink(ctx, { maxBufferedBytes: 64 * 1024, disconnectBufferedBytes: 64 * 1024 * 1024, stuckTimeoutMs: 300 });
+    const noisyJpeg = await sharp(randomBytes(640 * 480 * 3), { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    const stalled = await connect(sink.url);
+    stalled.client.subscribe(stalled.channel('/cam/image').id);
+    await sleep(50);
+    // Never read again: only images, which never overflow its queue; the clock cuts it.
+    stalled.socket.pause();
+    let closeCode: number | undefined;
+    const closed = new Promise<void>((resolve) => stalled.socket.once('close', (code) => ((closeCode = code), resolve())));
+    let seq = 0;
+    while (!ctx.log.lines.some((line) => line.includes('disconnecting a client that stopped reading'))) {
+      expect(seq, 'the stuck client was never disconnected').toBeLessThan(2000);
+      sink.write(packet(seq++, noisyJpeg));
+      await sleep(5);
+    }
+    stalled.socket.resume();
+    await closed;
+    expect([1008, 1006]).toContain(closeCode);
+    expect(ctx.log.lines.find((line) => line.includes('disconnecting a client that stopped reading'))).toMatch(/too slow: nothing could be sent for 300 ms/);
+    expect(sink.backlog()).toMatchObject({ queuedBytes: 0, inFlightBytes: 0 });
+  });
+
   it('accepts a client that offers only foxglove.sdk.v1, and answers with the first subprotocol offered', async () => {
     const sink = await startSink();
     const sdk = await connect(sink.url, ['foxglove.sdk.v1']);
@@ -387,8 +442,21 @@ describe('foxglove sink', () => {
     const sink = await startSink();
     expect(await refusedStatus(sink.url, undefined, { Origin: 'https://evil.example' })).toBe(403);
     expect(await refusedStatus(sink.url, undefined, { Host: 'cameras.evil.example' })).toBe(403);
+    // Names that merely look like loopback addresses are DNS names like any other.
+    expect(await refusedStatus(sink.url, undefined, { Host: '127.evil.example' })).toBe(403);
+    expect(await refusedStatus(sink.url, undefined, { Host: '127.0.0.1.nip.io', Origin: 'https://app.foxglove.dev' })).toBe(403);
+    const port = new URL(sink.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+      expect((await connect(sink.url, undefined, { Host: host })).serverInfo?.name).toBe('panoptes');
+    }
     const fromApp = await connect(sink.url, undefined, { Origin: 'https://app.foxglove.dev' });
     expect(fromApp.serverInfo?.name).toBe('panoptes');
+  });
+
+  it('accepts the Host names listed in allowedHosts, and only those', async () => {
+    const sink = await startSink(testContext(), { allowedHosts: ['cameras.lan'] });
+    expect((await connect(sink.url, undefined, { Host: 'cameras.lan:8765' })).serverInfo?.name).toBe('panoptes');
+    expect(await refusedStatus(sink.url, undefined, { Host: 'cameras.lan.evil.example' })).toBe(403);
   });
 
   it('with a token, refuses clients without it and accepts it as ?token= or a Bearer header', async () => {

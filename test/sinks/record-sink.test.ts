@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -75,5 +75,48 @@ describe('record sink', () => {
     // longer than the 2 s the recording fills, so it is cut rather than shown as a still.
     const info = await probeVideo(file);
     expect(info.durationMs).toBeCloseTo((frames - skipped) * 40, -2);
+  });
+
+  it('refuses, before the first frame, a folder or a path under a file', async () => {
+    const ctx = chainContext({ streams: ['cam'] });
+    await expect(recordSink.create(recordSink.options.parse({ path: scratch }), ctx)).rejects.toThrow(
+      `record: cannot write ${scratch}: it is a directory; give a file name`,
+    );
+    const underFile = path.join(scratch, 'plain.txt');
+    writeFileSync(underFile, 'not a folder');
+    await expect(recordSink.create(recordSink.options.parse({ path: path.join(underFile, 'x.mp4') }), ctx)).rejects.toThrow(
+      `record: cannot create ${path.join(underFile, 'x.mp4')}: ${underFile} is not a directory`,
+    );
+  });
+
+  it('reports an ffmpeg that dies mid-run at once, as the sink\'s failure', async () => {
+    const file = path.join(scratch, 'killed.mp4');
+    const ctx = chainContext({ streams: ['cam'] });
+    const sink = await recordSink.create(recordSink.options.parse({ path: file, fps: 25 }), ctx);
+    const jpeg = await jpegOf(60);
+    const frame = (seq: number) => ({ stream: 'cam', seq, ptsMs: seq * 40, width: 320, height: 180, data: new Uint8Array(0), capturedAtMs: 0 });
+    sink.write({ ...packetOf(frame(0)), overlay: { jpeg, width: 320, height: 180 } });
+    expect(sink.failure?.()).toBeUndefined();
+    const ffmpegPid = Number(execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n')[0]);
+    process.kill(ffmpegPid, 'SIGKILL');
+    for (let seq = 1; !ctx.log.lines.some((line) => line.includes('ffmpeg stopped mid-run')); seq++) {
+      expect(seq, 'the dead ffmpeg was never reported').toBeLessThan(500);
+      sink.write({ ...packetOf(frame(seq)), overlay: { jpeg, width: 320, height: 180 } });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(ctx.log.lines.find((line) => line.includes('ffmpeg stopped mid-run'))).toMatch(
+      new RegExp(`error .*recording ${file}: ffmpeg stopped mid-run \\(signal SIGKILL\\).*; nothing more is recorded`),
+    );
+    expect(sink.failure?.()).toMatch(/ffmpeg stopped mid-run/);
+    await expect(sink.close()).rejects.toThrow(/ffmpeg stopped mid-run/);
+  });
+
+  it('writes no file when stopped before the first frame', async () => {
+    const file = path.join(scratch, 'empty.mp4');
+    const ctx = chainContext({ streams: ['cam'] });
+    const sink = await recordSink.create(recordSink.options.parse({ path: file }), ctx);
+    await sink.close();
+    expect(existsSync(file)).toBe(false);
+    expect(sink.failure?.()).toBeUndefined();
   });
 });

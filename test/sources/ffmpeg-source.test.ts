@@ -269,12 +269,13 @@ describe('ffmpeg source', () => {
   });
 
   it("errors with the uri and ffmpeg's last stderr lines when ffmpeg exits non-zero", async () => {
-    // A stand-in ffmpeg that answers fluent-ffmpeg's capability queries with the real one, then fails.
+    // A stand-in ffmpeg that answers fluent-ffmpeg's capability queries and the probe (-hide_banner
+    // -nostdin -i <file>) with the real one, then fails.
     const fake = path.join(scratch, 'failing-ffmpeg');
     writeFileSync(
       fake,
       `#!/bin/sh
-case "$1" in -formats|-codecs|-encoders|-filters) exec "${ffmpegPath().path}" "$@" ;; esac
+case "$1" in -formats|-codecs|-encoders|-filters|-hide_banner) exec "${ffmpegPath().path}" "$@" ;; esac
 echo "first complaint" >&2
 echo "decoder exploded at frame 3" >&2
 exit 3

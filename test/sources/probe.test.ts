@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
-import { isUrl, probeVideo } from '../../nodes/sources/probe.ts';
+import { fractionOf, isUrl, probeVideo } from '../../nodes/sources/probe.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 import { noise } from '../helpers/noise.ts';
 
@@ -21,7 +21,9 @@ describe('probeVideo', () => {
 
   it("takes a GIF's frame rate from r_frame_rate (its avg_frame_rate is an early estimate)", async () => {
     const info = await probeVideo(path.join(videos, 'intel_worker-zone-detection_preview.gif'));
-    expect(info).toMatchObject({ width: 480, height: 270, fps: 15, frameCount: 71, codec: 'gif' });
+    expect(info).toMatchObject({ width: 480, height: 270, fps: 15, fpsNum: 15, fpsDen: 1, codec: 'gif' });
+    // A GIF states no duration: no frame count either, rather than a guess.
+    expect(info.frameCount).toBeUndefined();
   });
 
   it('swaps width and height of a clip that carries a quarter-turn rotation', async () => {
@@ -39,7 +41,24 @@ describe('probeVideo', () => {
     );
   });
 
-  it("names a corrupt file and passes on ffprobe's reason", async () => {
+  it('describes an MPEG-TS clip (the packaged ffprobe crashes on it; ffmpeg reads it)', async () => {
+    const ts = path.join(scratch, 'dashcam.ts');
+    execFileSync(ffmpegPath().path, ['-v', 'error', '-y', '-i', path.join(videos, 'solidWhiteRight.mp4'), '-t', '2', '-c', 'copy', ts]);
+    const info = await probeVideo(ts);
+    expect(info).toMatchObject({ width: 960, height: 540, fps: 25, fpsNum: 25, fpsDen: 1, codec: 'h264', frameCount: 50 });
+  });
+
+  it('reads a rate of 12.50 as 25/2, and NTSC rates as n·1000/1001', async () => {
+    const info = await probeVideo(path.join(videos, 'intel_car-detection.mp4'));
+    expect(info).toMatchObject({ fpsNum: 25, fpsDen: 2, frameCount: 378 });
+    expect(fractionOf(29.97)).toEqual({ num: 30000, den: 1001 });
+    expect(fractionOf(23.98)).toEqual({ num: 24000, den: 1001 });
+    expect(fractionOf(59.94)).toEqual({ num: 60000, den: 1001 });
+    expect(fractionOf(7.5)).toEqual({ num: 15, den: 2 });
+    expect(fractionOf(30)).toEqual({ num: 30, den: 1 });
+  });
+
+  it("names a corrupt file and passes on ffmpeg's reason", async () => {
     const corrupt = path.join(scratch, 'corrupt.mp4');
     writeFileSync(corrupt, noise(64 * 1024));
     await expect(probeVideo(corrupt)).rejects.toThrow(`cannot read video ${corrupt}: Invalid data found when processing input`);

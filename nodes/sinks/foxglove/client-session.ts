@@ -23,6 +23,14 @@ const SKIPPING_STATUS_ID = 'panoptes.send-buffer';
  * answered by thousands of them. The rest is summed up in one more.
  */
 export const MAX_STATUSES_PER_REQUEST = 10;
+/**
+ * Statuses a client's requests may cause per second, over all its requests (a burst of as many
+ * is allowed): a client that sends thousands of bad messages and reads nothing must not make
+ * the server queue thousands of answers. What is held back is summed up in one status a
+ * second later.
+ */
+export const MAX_STATUSES_PER_SECOND = 20;
+const STATUS_WINDOW_MS = 1000;
 
 /** One WebSocket message: JSON text, or a `messageData` header and its (shared) payload. */
 type Outgoing = string | { readonly header: Buffer; readonly payload: Buffer };
@@ -52,6 +60,11 @@ export class ClientSession {
   /** Statuses left for the request being handled (see {@link MAX_STATUSES_PER_REQUEST}). */
   private statusesLeft = Infinity;
   private statusesWithheld = 0;
+  /** Status replies sent in the current one-second window (see {@link MAX_STATUSES_PER_SECOND}). */
+  private windowStartMs = -Infinity;
+  private statusesInWindow = 0;
+  private repliesWithheld = 0;
+  private withheldSummary: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -83,7 +96,10 @@ export class ClientSession {
         void closeWithGrace(socket, cause === 'overflow' ? CLOSE_TOO_SLOW : CLOSE_INTERNAL_ERROR, cause === 'overflow' ? 'Send buffer limit reached' : reason.slice(0, 120));
       },
     });
-    socket.once('close', () => this.queue.close());
+    socket.once('close', () => {
+      this.queue.close();
+      clearTimeout(this.withheldSummary);
+    });
   }
 
   get isOpen(): boolean {
@@ -132,13 +148,18 @@ export class ClientSession {
     } finally {
       this.statusesLeft = Infinity;
       if (this.statusesWithheld > 0) {
-        this.send({ op: 'status', level: StatusLevel.warning, message: `${this.statusesWithheld} more problems with this ${parsed.request.op} request; not listed` });
+        this.reply(StatusLevel.warning, `${this.statusesWithheld} more problems with this ${parsed.request.op} request; not listed`);
       }
     }
   }
 
   receiveBinary(): void {
     this.status(StatusLevel.error, 'binary messages (client publish, service calls) are not supported by this server');
+  }
+
+  /** Disconnects the client if data has waited for it, without progress, for longer than `limitMs`. */
+  checkStuck(limitMs: number, nowMs = Date.now()): void {
+    if (this.queue.stalledMs(nowMs) > limitMs) this.queue.cut(`too slow: nothing could be sent for ${limitMs} ms`, 'overflow');
   }
 
   /** Closes with a reason, and cuts the connection if the close handshake cannot get through. */
@@ -199,6 +220,31 @@ export class ClientSession {
       return;
     }
     this.statusesLeft--;
+    this.reply(level, message);
+  }
+
+  /** A status in answer to the client, within {@link MAX_STATUSES_PER_SECOND}. */
+  private reply(level: StatusLevel, message: string): void {
+    const now = Date.now();
+    if (now - this.windowStartMs >= STATUS_WINDOW_MS) {
+      this.windowStartMs = now;
+      this.statusesInWindow = 0;
+    }
+    if (this.statusesInWindow >= MAX_STATUSES_PER_SECOND) {
+      this.repliesWithheld++;
+      this.withheldSummary ??= setTimeout(() => this.sendWithheldSummary(), this.windowStartMs + STATUS_WINDOW_MS - now);
+      this.withheldSummary.unref();
+      return;
+    }
+    this.statusesInWindow++;
     this.send({ op: 'status', level, message });
+  }
+
+  private sendWithheldSummary(): void {
+    this.withheldSummary = undefined;
+    if (this.repliesWithheld === 0 || !this.isOpen) return;
+    const withheld = this.repliesWithheld;
+    this.repliesWithheld = 0;
+    this.reply(StatusLevel.warning, `${withheld} more problems with this client's messages in the last second; not listed (at most ${MAX_STATUSES_PER_SECOND} answers a second)`);
   }
 }

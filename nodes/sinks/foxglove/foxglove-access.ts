@@ -14,7 +14,7 @@ import { hostRefusal, tokenRefusal } from '../network-access.ts';
 import { chooseSubprotocol, SUBPROTOCOLS } from './foxglove-wire.ts';
 
 export interface Refusal {
-  readonly status: 400 | 401 | 403;
+  readonly status: 400 | 401 | 403 | 503;
   readonly reason: string;
 }
 
@@ -23,10 +23,15 @@ export interface Refusal {
  * send Origin) are accepted from `allowedOrigins` only, Foxglove's web app by default; the
  * Foxglove desktop app and scripts send no Origin.
  */
-export function refusalOf(request: IncomingMessage, token: string | undefined, allowedOrigins: readonly string[]): Refusal | undefined {
+export function refusalOf(
+  request: IncomingMessage,
+  token: string | undefined,
+  allowedOrigins: readonly string[],
+  allowedHosts: readonly string[] = [],
+): Refusal | undefined {
   const badToken = tokenRefusal(request, token);
   if (badToken) return { status: 401, reason: badToken };
-  const badHost = hostRefusal(request, token);
+  const badHost = hostRefusal(request, token, allowedHosts);
   if (badHost) return { status: 403, reason: badHost };
   const origin = request.headers.origin;
   if (origin !== undefined && !allowedOrigins.includes(origin)) {

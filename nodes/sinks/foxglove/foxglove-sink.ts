@@ -16,8 +16,13 @@
  *   ../queue/sink-queue.ts). A client holding `maxBufferedBytes` unsent bytes skips images
  *   (newest-wins: counted as drops at `foxglove`, and told so with a status), but is still sent
  *   every annotation and count;
- * - a client that stays stuck until it holds `disconnectBufferedBytes` is disconnected with a
- *   reason, so a dead connection cannot grow the server's memory without bound.
+ * - a client that stays stuck until it holds `disconnectBufferedBytes`, or that takes nothing
+ *   for `stuckTimeoutMs` while data waits for it, is disconnected with a reason, so a dead
+ *   connection cannot grow the server's memory; what it held is freed at once;
+ * - every byte a client is sent counts against its budget: statuses too, and those answering the
+ *   client's own requests are limited per request and per second (client-session.ts);
+ * - at most `maxClients` are connected at once; one more is answered 503 before the WebSocket
+ *   opens. A connection that sends no complete request in `headersTimeoutMs` is closed.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -44,6 +49,8 @@ const DROP_PLACE = 'foxglove';
 /** Clients send only subscribe and unsubscribe; anything bigger is abuse. */
 const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
 const CLOSE_GOING_AWAY = 1001;
+/** How often clients are checked for being stuck (`stuckTimeoutMs`). */
+const STUCK_CHECK_INTERVAL_MS = 1000;
 
 const foxgloveOptions = z.object({
   host: z.string().default('127.0.0.1').describe('Address to bind; any address other than loopback needs a token'),
@@ -58,8 +65,25 @@ const foxgloveOptions = z.object({
     .number()
     .int()
     .positive()
-    .default(64 * 1024 * 1024)
+    .default(16 * 1024 * 1024)
     .describe('Unsent bytes at which a stuck client is disconnected (per client)'),
+  stuckTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('A client that takes nothing for this long while data waits for it is disconnected'),
+  maxClients: z.number().int().positive().default(16).describe('Clients connected at once; one more is refused (503)'),
+  headersTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('A connection that has not sent its whole upgrade request after this long is closed (slow clients)'),
+  allowedHosts: z
+    .array(z.string())
+    .default([])
+    .describe('Host names besides localhost, 127.0.0.1 and [::1] that browsers may use to reach a server without a token'),
   token: z
     .string()
     .min(1)
@@ -110,7 +134,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     maxQueuedBytes: options.disconnectBufferedBytes - options.maxBufferedBytes,
   };
 
-  const server = createServer((_req, res) => {
+  const server = createServer({ headersTimeout: options.headersTimeoutMs, requestTimeout: options.headersTimeoutMs }, (_req, res) => {
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
     res.end('This is a Foxglove WebSocket endpoint: open it from Foxglove (Open connection, Foxglove WebSocket).\n');
   });
@@ -125,7 +149,11 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     handleProtocols: (offered) => chooseSubprotocol(offered) ?? false,
   });
   server.on('upgrade', (request, socket, head) => {
-    const refusal = refusalOf(request, options.token, options.allowedOrigins);
+    const refusal =
+      refusalOf(request, options.token, options.allowedOrigins, options.allowedHosts) ??
+      (sessions.size >= options.maxClients
+        ? { status: 503 as const, reason: `${options.maxClients} clients are connected, the most this server takes (the foxglove sink's maxClients)` }
+        : undefined);
     if (refusal) {
       ctx.log.debug(`foxglove: refused ${request.socket.remoteAddress ?? 'a client'}: ${refusal.reason}`);
       refuseUpgrade(socket, refusal.status, refusal.reason);
@@ -196,6 +224,12 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     }
   };
 
+  const stuckCheck = setInterval(() => {
+    const now = Date.now();
+    for (const session of sessions) session.checkStuck(options.stuckTimeoutMs, now);
+  }, Math.min(STUCK_CHECK_INTERVAL_MS, options.stuckTimeoutMs));
+  stuckCheck.unref();
+
   ctx.log.info(`foxglove on ${url}${options.token === undefined ? '' : ' (token required)'}`);
 
   return {
@@ -221,6 +255,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
       for (const session of sessions) session.send(status);
     },
     async close() {
+      clearInterval(stuckCheck);
       await Promise.all([...sessions].map((session) => session.disconnect(CLOSE_GOING_AWAY, 'server shutting down')));
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await new Promise<void>((resolve, reject) => {

@@ -1,8 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Logger } from '../../../pipeline/log.ts';
+import { outputFileProblem } from '../output-path.ts';
 import { byteLengthOf } from './byte-length.ts';
 import { SinkQueue, type QueueBacklog } from './sink-queue.ts';
 
@@ -29,6 +29,8 @@ export interface QueuedFile {
   /** A promise while the disk is more than `maxQueuedBytes` behind (see {@link SinkQueue.backpressure}). */
   backpressure(): Promise<void> | undefined;
   readonly backlog: QueueBacklog;
+  /** Why writing stopped (the disk failed), once it has; see `Sink.failure`. */
+  readonly failure: string | undefined;
   /** Writes what waits, closes the file; rejects if anything could not be written. */
   close(): Promise<void>;
 }
@@ -41,7 +43,9 @@ export async function openQueuedFile(
   limits: QueuedFileLimits = { inFlightBytes: FILE_IN_FLIGHT_BYTES, maxQueuedBytes: FILE_MAX_QUEUED_BYTES },
 ): Promise<QueuedFile> {
   const absolute = path.resolve(file);
-  await mkdir(path.dirname(absolute), { recursive: true });
+  // Makes the folder, or says which part of the path is in the way (a file, no permission).
+  const problem = outputFileProblem(absolute);
+  if (problem) throw new Error(`${what}: ${problem}`);
   const out: WriteStream = createWriteStream(absolute, { flags: 'w' });
   await Promise.race([once(out, 'open'), once(out, 'error').then(([err]) => Promise.reject(err as Error))]).catch((err: Error) => {
     throw new Error(`${what}: cannot open ${absolute} for writing: ${err.message}`);
@@ -73,6 +77,10 @@ export async function openQueuedFile(
     backpressure: () => queue.backpressure(),
     get backlog() {
       return queue.backlog;
+    },
+    get failure() {
+      const reason = queue.cutBecause ?? (streamError && `cannot send: ${streamError.message}`);
+      return reason === undefined ? undefined : `${absolute}: ${reason}`;
     },
     async close() {
       await queue.drained();

@@ -8,11 +8,11 @@ import { hostRefusal, tokenRefusal } from '../network-access.ts';
  */
 export function checkAccess(
   request: IncomingMessage,
-  options: { readonly token?: string | undefined; readonly allowedOrigins: readonly string[] },
+  options: { readonly token?: string | undefined; readonly allowedOrigins: readonly string[]; readonly allowedHosts?: readonly string[] },
 ): { ok: true } | { ok: false; status: 401 | 403; reason: string } {
   const badToken = tokenRefusal(request, options.token);
   if (badToken) return { ok: false, status: 401, reason: badToken };
-  const badHost = hostRefusal(request, options.token);
+  const badHost = hostRefusal(request, options.token, options.allowedHosts);
   if (badHost) return { ok: false, status: 403, reason: badHost };
   const origin = request.headers.origin;
   if (origin !== undefined && !options.allowedOrigins.includes(origin)) {

@@ -38,6 +38,7 @@ export const viewerOptions = z.object({
   port: z.number().int().min(0).max(65535).default(8080).describe('TCP port for the page and its WebSocket (0 = any free port)'),
   token: z.string().min(8).optional().describe('Required from clients (?token= or Authorization: Bearer); mandatory off loopback'),
   allowedOrigins: z.array(z.string()).default([]).describe('Browser origins besides this server itself allowed to connect'),
+  allowedHosts: z.array(z.string()).default([]).describe('Host names besides localhost, 127.0.0.1 and [::1] that browsers may use without a token'),
   inFlightBytes: z.number().int().positive().default(1_000_000).describe('Bytes a client may have in transit before frames wait (and get replaced)'),
   maxQueuedBytes: z.number().int().positive().default(8_000_000).describe('Never-dropped messages waiting for a client before it is disconnected'),
   stuckTimeoutMs: z.number().int().positive().default(10_000).describe('A client that takes nothing for this long is disconnected'),
