@@ -501,16 +501,11 @@ describe('foxglove sink', () => {
     await sleep(50);
 
     let seq = 0;
-    let slowestWriteMs = 0;
-    const write = () => {
-      const started = performance.now();
-      sink.write(packet(seq++, noisyJpeg));
-      slowestWriteMs = Math.max(slowestWriteMs, performance.now() - started);
-    };
+    // write() never waits for a client: the bounded backlog below is what shows it (how long a
+    // write takes is the bench's business, not a test's).
+    const write = () => sink.write(packet(seq++, noisyJpeg));
     write();
     await stalled.until(() => stalled.payloads(stalledIds.counts).length === 1, 'the first frame');
-    // The first write runs cold (the JIT has not compiled the outline tracing yet): not a stall.
-    slowestWriteMs = 0;
     // The client stops reading: its kernel buffers fill, then the server's queue for it.
     stalled.socket.pause();
 
@@ -541,7 +536,6 @@ describe('foxglove sink', () => {
     expect(backlog.inFlightBytes + backlog.queuedBytes).toBeLessThanOrEqual(2 * 64 * 1024 * 1024);
     expect(backlog.dropped).toBe(drops());
     expect(reader.payloads(readerIds.image).length).toBeGreaterThanOrEqual(Math.floor(frames * 0.75));
-    expect(slowestWriteMs).toBeLessThan(50);
 
     // Once it reads again, the slow client gets every frame's annotations and counts, and was told why images are missing.
     stalled.socket.resume();
