@@ -5,6 +5,7 @@
 import { NodeRegistry } from '../pipeline/registry.ts';
 import { analytics } from './analytics/analytics.ts';
 import { panopticFusion } from './fusion/panoptic-fusion.ts';
+import { crowdDensity } from './heads/crowd-density.ts';
 import { instanceSegmentation } from './heads/instance-segmentation.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { motionSegmentation } from './motion/motion-segmentation.ts';
@@ -29,6 +30,7 @@ export function builtinNodes(): NodeRegistry {
     semanticSegmentation,
     instanceSegmentation,
     motionSegmentation,
+    crowdDensity,
     panopticFusion,
     tracker,
     analytics,

@@ -24,7 +24,7 @@ const port = parentPort;
 register();
 
 /** @type {typeof import('./preprocess.ts')} */
-const { createPreprocessor } = await import('./preprocess.ts');
+const { createPreprocessor, inputChannels } = await import('./preprocess.ts');
 
 /** @type {ort.InferenceSession | undefined} */
 let session;
@@ -79,7 +79,7 @@ const idlePreprocessors = new Map();
  */
 function prepareInput(input, model) {
   if ('tensor' in input) return { tensor: input.tensor, done: () => {} };
-  const key = `${input.image.width}x${input.image.height}`;
+  const key = `${input.image.width}x${input.image.height}>${model.width}x${model.height}`;
   let idle = idlePreprocessors.get(key);
   if (!idle) idlePreprocessors.set(key, (idle = []));
   const prepare = idle.pop() ?? createPreprocessor(model);
@@ -133,7 +133,8 @@ async function run(request, prepared) {
   try {
     if (!session || !modelInput) throw new Error('no session: open it first');
     input = prepared();
-    const dims = [1, 3, modelInput.height, modelInput.width];
+    const size = request.input.size ?? modelInput;
+    const dims = [1, inputChannels(modelInput), size.height, size.width];
     const feeds = { [request.inputName]: new ort.Tensor('float32', input.tensor, dims) };
     const running = session;
     const results = await holdingDevice(() => running.run(feeds, request.outputs));
@@ -162,7 +163,9 @@ async function run(request, prepared) {
 function prepareOnArrival(request) {
   if (!modelInput) return () => { throw new Error('no session: open it first'); };
   try {
-    const input = prepareInput(request.input, modelInput);
+    // A dynamic model's run may ask for its own input size (model-catalog.ts `dynamic`).
+    const size = request.input.size;
+    const input = prepareInput(request.input, size ? { ...modelInput, width: size.width, height: size.height } : modelInput);
     return () => input;
   } catch (err) {
     return () => { throw err; };

@@ -25,10 +25,16 @@ const inputSchema = z.object({
   name: z.string(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
-  colorOrder: z.enum(['rgb', 'bgr']),
+  /** `grey`: one plane of luma (0.299 R + 0.587 G + 0.114 B, as OpenCV), normalized with the first mean and std. */
+  colorOrder: z.enum(['rgb', 'bgr', 'grey']),
   resize: z.enum(['stretch', 'letterbox-center', 'letterbox-top-left']),
   pad: z.number().min(0).max(255).default(0),
   normalize: z.object({ scale: z.number(), mean: triple, std: triple }),
+  /**
+   * The model takes any input height and width (fully convolutional): `width` and `height` are
+   * then only the size it is checked and warmed up at, and each run may ask for its own size.
+   */
+  dynamic: z.boolean().default(false),
 });
 
 const modelSchema = z.object({
@@ -38,7 +44,7 @@ const modelSchema = z.object({
   license: z.string(),
   input: inputSchema,
   outputs: z.array(z.string()).min(1),
-  decoder: z.enum(['semantic-labels', 'yolo-seg']),
+  decoder: z.enum(['semantic-labels', 'yolo-seg', 'density']),
   classes: z.string(),
 });
 
@@ -57,7 +63,7 @@ export interface ModelEntry {
   readonly license: string;
   readonly input: ModelInput;
   readonly outputs: readonly string[];
-  readonly decoder: 'semantic-labels' | 'yolo-seg';
+  readonly decoder: 'semantic-labels' | 'yolo-seg' | 'density';
   readonly classes: ClassSet;
 }
 
