@@ -5,6 +5,7 @@
 import { NodeRegistry } from '../pipeline/registry.ts';
 import { analytics } from './analytics/analytics.ts';
 import { panopticFusion } from './fusion/panoptic-fusion.ts';
+import { crowdDensity } from './heads/crowd-density.ts';
 import { instanceSegmentation } from './heads/instance-segmentation.ts';
 import { objectDetection } from './heads/object-detection.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
@@ -34,6 +35,7 @@ export function builtinNodes(): NodeRegistry {
     instanceSegmentation,
     objectDetection,
     motionSegmentation,
+    crowdDensity,
     panopticFusion,
     tracker,
     analytics,

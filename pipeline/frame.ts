@@ -234,6 +234,29 @@ export interface CameraMotion {
   readonly confidence: number;
 }
 
+/**
+ * A crowd count regressed from a density map (crowd-density): where people stand too close for
+ * boxes. Computed every few frames; between runs the last one is carried, with its age.
+ */
+export interface DensityEstimate {
+  /** The catalog id of the density model. */
+  readonly model: string;
+  /** Estimated people in `region`: `scale` times the sum of `map`. */
+  readonly count: number;
+  /** The per-camera calibration factor applied to the model's sum. */
+  readonly scale: number;
+  /** The model's density, `width x height` cells over `region` (stride 4 of its input), uncalibrated. */
+  readonly map: Float32Array;
+  readonly width: number;
+  readonly height: number;
+  /** The part of the frame counted, normalized `[x1, y1, x2, y2]` (0..1). */
+  readonly region: Box;
+  /** The frame the estimate was computed on. */
+  readonly seq: number;
+  /** Stream milliseconds since that frame: 0 on it, growing until the next run. */
+  readonly ageMs: number;
+}
+
 /** Something a packet holds that must be given back when the packet is done. */
 export type Lease = () => void;
 
@@ -250,11 +273,13 @@ export interface FramePacket {
   readonly overlay?: RenderedOverlay;
   /** Camera motion since the stream's previous frame, where an estimator ran. */
   readonly cameraMotion?: CameraMotion;
+  /** Crowd count from a density model, where a crowd-density node runs. */
+  readonly density?: DensityEstimate;
   readonly leases: readonly Lease[];
 }
 
 /** Sections a node can require or add; checked when the graph is built. */
-export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay' | 'cameraMotion';
+export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay' | 'cameraMotion' | 'density';
 
 export function packetOf(frame: Frame, leases: readonly Lease[] = []): FramePacket {
   return { frame, timings: {}, leases };

@@ -77,7 +77,8 @@ export function decoderFor(entry: ModelEntry, options: BoxDecodeOptions): Decode
     case 'nanodet':
       return (outputs, geometry) => decodeNanodet(entry.id, entry.classes, entry.outputs.map((name) => tensor(outputs, name)), geometry, options);
     case 'semantic-labels':
-      throw new Error(`model ${entry.id} is a semantic-labels model, not a detector`);
+    case 'density':
+      throw new Error(`model ${entry.id} is a ${entry.decoder} model, not a detector`);
   }
 }
 

@@ -23,7 +23,15 @@ export interface OpenRequest {
  * the worker prepares itself (resize, colour order, normalization; see preprocess.ts). A frame in
  * shared memory crosses to the worker without a copy.
  */
-export type RunInput = { readonly tensor: Float32Array } | { readonly image: RgbImage };
+export type RunInput = ({ readonly tensor: Float32Array } | { readonly image: RgbImage }) & {
+  /** The input size of this run, for a model whose catalog entry is `dynamic`; else the catalog's. */
+  readonly size?: InputSize;
+};
+
+export interface InputSize {
+  readonly width: number;
+  readonly height: number;
+}
 
 export interface RunRequest {
   readonly type: 'run';

@@ -27,7 +27,7 @@ ort.env.logLevel = process.env.PANOPTES_LOG === 'debug' ? 'warning' : 'fatal';
 register();
 
 /** @type {typeof import('./preprocess.ts')} */
-const { createPreprocessor } = await import('./preprocess.ts');
+const { createPreprocessor, inputChannels } = await import('./preprocess.ts');
 
 /** @type {ort.InferenceSession | undefined} */
 let session;
@@ -97,9 +97,10 @@ function prepareInput(input, model) {
  * @returns {{ tensor: Float32Array, done: () => void }}
  */
 function prepareImage(image, region, model) {
+  // A dynamic model's runs may ask for different input sizes: the size is part of the key.
   const key = region
-    ? `${image.width}x${image.height}@${region.x},${region.y},${region.width}x${region.height}`
-    : `${image.width}x${image.height}`;
+    ? `${image.width}x${image.height}@${region.x},${region.y},${region.width}x${region.height}>${model.width}x${model.height}`
+    : `${image.width}x${image.height}>${model.width}x${model.height}`;
   let idle = idlePreprocessors.get(key);
   if (!idle) idlePreprocessors.set(key, (idle = []));
   const prepare = idle.pop() ?? createPreprocessor(model);
@@ -158,7 +159,8 @@ async function run(request, prepared) {
   try {
     if (!session || !modelInput) throw new Error('no session: open it first');
     input = prepared();
-    const dims = [1, 3, modelInput.height, modelInput.width];
+    const size = request.input.size ?? modelInput;
+    const dims = [1, inputChannels(modelInput), size.height, size.width];
     const feeds = { [request.inputName]: new ort.Tensor('float32', input.tensor, dims) };
     const running = session;
     const results = await holdingDevice(() => running.run(feeds, request.outputs));
@@ -279,7 +281,9 @@ function prepareSlicesOnArrival(request) {
 function prepareOnArrival(request) {
   if (!modelInput) return () => { throw new Error('no session: open it first'); };
   try {
-    const input = prepareInput(request.input, modelInput);
+    // A dynamic model's run may ask for its own input size (model-catalog.ts `dynamic`).
+    const size = request.input.size;
+    const input = prepareInput(request.input, size ? { ...modelInput, width: size.width, height: size.height } : modelInput);
     return () => input;
   } catch (err) {
     return () => { throw err; };

@@ -16,7 +16,7 @@ export type { ClassSet } from '../../pipeline/frame.ts';
  * boxes, scores, mask coefficients and prototypes), and the box-only detectors `yolo-detect`
  * (YOLOv8/11 detect head), `yolox` and `nanodet`.
  */
-export const DECODERS = ['semantic-labels', 'yolo-seg', 'yolo-detect', 'yolox', 'nanodet'] as const;
+export const DECODERS = ['semantic-labels', 'yolo-seg', 'yolo-detect', 'yolox', 'nanodet', 'density'] as const;
 export type Decoder = (typeof DECODERS)[number];
 
 const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
@@ -33,10 +33,16 @@ const inputSchema = z.object({
   name: z.string(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
-  colorOrder: z.enum(['rgb', 'bgr']),
+  /** `grey`: one plane of luma (0.299 R + 0.587 G + 0.114 B, as OpenCV), normalized with the first mean and std. */
+  colorOrder: z.enum(['rgb', 'bgr', 'grey']),
   resize: z.enum(['stretch', 'letterbox-center', 'letterbox-top-left']),
   pad: z.number().min(0).max(255).default(0),
   normalize: z.object({ scale: z.number(), mean: triple, std: triple }),
+  /**
+   * The model takes any input height and width (fully convolutional): `width` and `height` are
+   * then only the size it is checked and warmed up at, and each run may ask for its own size.
+   */
+  dynamic: z.boolean().default(false),
 });
 
 const modelSchema = z.object({

@@ -5,10 +5,10 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../pipeline/log.ts';
 import type { ExecutionProvider } from '../../pipeline/node.ts';
-import type { OutputTensor, RunInput, WorkerReply, WorkerRequest } from './inference-protocol.ts';
+import type { InputSize, OutputTensor, RunInput, WorkerReply, WorkerRequest } from './inference-protocol.ts';
 import type { SliceRegion } from './slices.ts';
 import type { ModelEntry, ModelInput } from './model-catalog.ts';
-import type { RgbImage } from './preprocess.ts';
+import { inputChannels, type RgbImage } from './preprocess.ts';
 import { ExclusiveRunner } from './exclusive-runner.ts';
 import { ModelFileError, readVerifiedModel } from './model-file.ts';
 
@@ -33,15 +33,16 @@ export interface ModelSession {
    * Runs the model on one prepared input (NCHW float32 of the catalog's input size) and fetches
    * only the catalog's outputs. With an exclusive schedule, runs of all models take turns
    * (ExclusiveRunner), the higher `priority` first: pass the node's position in the chain. Keep
-   * the input unchanged until the returned promise settles.
+   * the input unchanged until the returned promise settles. `size`: this run's input size, for a
+   * `dynamic` model only (e.g. MCNN, at the width a node chooses).
    */
-  run(input: Float32Array, priority?: number): Promise<OutputTensors>;
+  run(input: Float32Array, priority?: number, size?: InputSize): Promise<OutputTensors>;
   /**
    * Like {@link run}, on a frame that the session's own thread prepares (preprocess.ts): the
    * main thread neither resizes nor copies, when the frame lives in shared memory. Keep the
    * frame unchanged until the returned promise settles.
    */
-  runImage(image: RgbImage, priority?: number): Promise<OutputTensors>;
+  runImage(image: RgbImage, priority?: number, size?: InputSize): Promise<OutputTensors>;
   /**
    * Runs the model on each region of the frame (slices.ts), all of them as one unit: one turn of
    * the exclusive schedule, one request to the model's thread, which prepares every slice and
@@ -176,6 +177,7 @@ const DECODER_OUTPUTS: Record<ModelEntry['decoder'], readonly { type: string; ra
   yolox: [{ type: 'float32', rank: 3 }],
   // Class scores then box distances, per stride (8, 16, 32).
   nanodet: Array.from({ length: 6 }, () => ({ type: 'float32', rank: 3 })),
+  density: [{ type: 'float32', rank: 4 }],
 };
 
 /** A model whose outputs have another type or rank would be decoded into garbage: refuse it. */
@@ -222,10 +224,16 @@ export async function openModelSession(
   log.info(`model ${entry.id} runs on ${opened.provider}`);
 
   const direct = (input: RunInput) => worker.run(entry.input.name, input, entry.outputs);
-  const scheduled = (input: RunInput, priority = 0) => (runner ? runner.run(priority, () => direct(input)) : direct(input));
-  const run = (tensor: Float32Array, priority?: number) => scheduled({ tensor }, priority);
+  const scheduled = (input: RunInput, priority = 0) => {
+    if (input.size && !entry.input.dynamic) {
+      return Promise.reject(new Error(`model ${entry.id} has a fixed input size (${entry.input.width}x${entry.input.height}); only a dynamic model takes a size per run`));
+    }
+    return runner ? runner.run(priority, () => direct(input)) : direct(input);
+  };
+  const run = (tensor: Float32Array, priority?: number, size?: InputSize) => scheduled({ tensor, ...(size && { size }) }, priority);
   // Only what the worker reads crosses to it: not the frame's stream name, timestamps...
-  const runImage = ({ width, height, data }: RgbImage, priority?: number) => scheduled({ image: { width, height, data } }, priority);
+  const runImage = ({ width, height, data }: RgbImage, priority?: number, size?: InputSize) =>
+    scheduled({ image: { width, height, data }, ...(size && { size }) }, priority);
   const runSlices = ({ width, height, data }: RgbImage, regions: readonly SliceRegion[], priority = 0) => {
     const direct = () => worker.runSlices(entry.input.name, { width, height, data }, regions, entry.outputs);
     return runner ? runner.run(priority, direct) : direct();
@@ -234,7 +242,7 @@ export async function openModelSession(
     checkSignature(entry, opened);
     // The first run pays for memory planning and kernel selection; do it before the first
     // frame, and check that the outputs are what the decoder reads.
-    checkOutputs(entry, await run(new Float32Array(3 * entry.input.height * entry.input.width)));
+    checkOutputs(entry, await run(new Float32Array(inputChannels(entry.input) * entry.input.height * entry.input.width)));
   } catch (err) {
     await worker.release();
     throw err;

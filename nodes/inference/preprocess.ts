@@ -111,6 +111,7 @@ function planResize(input: ModelInput, key: string, region: SliceRegion): Resize
  * one frame's tensor (the model run has finished) before preparing the next.
  */
 export function createPreprocessor(input: ModelInput): Preprocessor {
+  if (input.colorOrder === 'grey') return createGreyPreprocessor(input);
   const { width, height } = input;
   const plane = width * height;
   const tensor = new Float32Array(3 * plane);
@@ -166,6 +167,56 @@ export function createPreprocessor(input: ModelInput): Preprocessor {
         top = src[a + c2]! + (src[b + c2]! - src[a + c2]!) * wx;
         bottom = src[c + c2]! + (src[d + c2]! - src[c + c2]!) * wx;
         tensor[2 * plane + out] = (top + (bottom - top) * wy) * g2 + o2;
+      }
+    }
+    return { tensor, transform };
+  };
+}
+
+/** Planes of the model's input tensor: one for grey, three for colour. */
+export function inputChannels(input: Pick<ModelInput, 'colorOrder'>): number {
+  return input.colorOrder === 'grey' ? 1 : 3;
+}
+
+/** OpenCV's luma weights (`cvtColor(..., COLOR_RGB2GRAY)`), which grey models were trained with. */
+const LUMA = [0.299, 0.587, 0.114] as const;
+
+/**
+ * {@link createPreprocessor} for a one-plane grey input: luma, then the first channel's
+ * normalization. Luma is linear too, so it is taken at the four neighbours and interpolated.
+ */
+function createGreyPreprocessor(input: ModelInput): Preprocessor {
+  const { width, height } = input;
+  const tensor = new Float32Array(width * height);
+  const gain = input.normalize.scale / input.normalize.std[0];
+  const offset = -input.normalize.mean[0] / input.normalize.std[0];
+  const [wr, wg, wb] = LUMA;
+  let plan: ResizePlan | undefined;
+
+  return (image) => {
+    const key = `${image.width}x${image.height}`;
+    if (!plan || plan.key !== key) {
+      plan = planResize(input, key, { x: 0, y: 0, width: image.width, height: image.height });
+      tensor.fill(input.pad * gain + offset);
+    }
+    const { xs, ys, contentWidth, contentHeight, transform } = plan;
+    const src = image.data;
+    const rowStride = image.width * 3;
+    const luma = (i: number) => src[i]! * wr + src[i + 1]! * wg + src[i + 2]! * wb;
+    for (let y = 0; y < contentHeight; y++) {
+      const row0 = ys.lo[y]! * rowStride;
+      const row1 = ys.hi[y]! * rowStride;
+      const wy = ys.weight[y]!;
+      let out = (y + transform.padY) * width + transform.padX;
+      for (let x = 0; x < contentWidth; x++, out++) {
+        const x0 = xs.lo[x]! * 3;
+        const x1 = xs.hi[x]! * 3;
+        const wx = xs.weight[x]!;
+        const a = luma(row0 + x0);
+        const c = luma(row1 + x0);
+        const top = a + (luma(row0 + x1) - a) * wx;
+        const bottom = c + (luma(row1 + x1) - c) * wx;
+        tensor[out] = (top + (bottom - top) * wy) * gain + offset;
       }
     }
     return { tensor, transform };

@@ -4,7 +4,7 @@
  * drops. Drawn into the frame itself, so every consumer of the JPEG (browser, Foxglove,
  * recording) sees the same picture.
  */
-import type { FrameAnalytics, Heatmap, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
+import type { Box, DensityEstimate, FrameAnalytics, Heatmap, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
 import type { StreamStats } from '../../pipeline/metrics.ts';
 import { drawPolyline, drawTag, type RgbCanvas } from './raster.ts';
 import { classColor, displayId, instanceShade, type Rgb } from './segment-colors.ts';
@@ -54,15 +54,21 @@ export function drawLinesAndZones(canvas: RgbCanvas, analytics: FrameAnalytics):
   }
 }
 
-/** Warm colours where people have been, scaled to the hottest cell. */
-export function drawHeatmap(canvas: RgbCanvas, heatmap: Heatmap, opacity = 0.5): void {
+/**
+ * Warm colours where people have been (or are, for a density map), scaled to the hottest cell,
+ * over the whole canvas or over `area` (canvas pixels, far edges exclusive).
+ */
+export function drawHeatmap(canvas: RgbCanvas, heatmap: Heatmap, opacity = 0.5, area: Box = [0, 0, canvas.width, canvas.height]): void {
   let max = 0;
   for (const v of heatmap.data) if (v > max) max = v;
   if (max <= 0) return;
-  const columns = Int32Array.from({ length: canvas.width }, (_, x) => Math.floor((x * heatmap.width) / canvas.width));
-  for (let y = 0; y < canvas.height; y++) {
-    const row = Math.floor((y * heatmap.height) / canvas.height) * heatmap.width;
-    for (let x = 0, o = y * canvas.width * 3; x < canvas.width; x++, o += 3) {
+  const [left, top, right, bottom] = area;
+  const areaWidth = right - left;
+  const areaHeight = bottom - top;
+  const columns = Int32Array.from({ length: areaWidth }, (_, x) => Math.floor((x * heatmap.width) / areaWidth));
+  for (let y = 0; y < areaHeight; y++) {
+    const row = Math.floor((y * heatmap.height) / areaHeight) * heatmap.width;
+    for (let x = 0, o = ((top + y) * canvas.width + left) * 3; x < areaWidth; x++, o += 3) {
       const heat = heatmap.data[row + columns[x]!]! / max;
       if (heat < 0.05) continue;
       const a = Math.round(heat * opacity * 256);
@@ -74,13 +80,23 @@ export function drawHeatmap(canvas: RgbCanvas, heatmap: Heatmap, opacity = 0.5):
   }
 }
 
-/** The corner panel: how fast, how late, how much dropped. */
-export function drawPanel(canvas: RgbCanvas, stats: StreamStats | undefined, counts: Readonly<Record<string, number>>): void {
-  const lines = [
-    stats ? `${stats.fps.toFixed(1)} fps  ${Math.round(stats.latencyMs)} ms  dropped ${stats.dropped}` : 'starting',
+/**
+ * The corner panel: how fast, how late, how much dropped, what was counted; with a density model,
+ * its crowd estimate beside the detections' counts.
+ */
+export function drawPanel(
+  canvas: RgbCanvas,
+  stats: StreamStats | undefined,
+  counts: Readonly<Record<string, number>>,
+  density?: Pick<DensityEstimate, 'count' | 'ageMs'>,
+): void {
+  const detected =
     Object.entries(counts)
       .map(([name, n]) => `${name} ${n}`)
-      .join('  ') || 'no objects',
+      .join('  ') || 'no objects';
+  const lines = [
+    stats ? `${stats.fps.toFixed(1)} fps  ${Math.round(stats.latencyMs)} ms  dropped ${stats.dropped}` : 'starting',
+    density ? `${detected}  density count ${Math.round(density.count)} (${(density.ageMs / 1000).toFixed(1)} s old)` : detected,
   ];
   lines.forEach((text, i) => drawTag(canvas, 6, 6 + i * 21, text, WHITE));
 }

@@ -4,6 +4,7 @@ import { withSection } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
+import { regionPixels } from '../heads/crowd-density.ts';
 import { drawHeatmap, drawLabels, drawLinesAndZones, drawPanel, drawTrails } from './annotate.ts';
 import { drawPanoptic } from './draw-panoptic.ts';
 import { segmentColorTable } from './segment-colors.ts';
@@ -28,7 +29,7 @@ export const overlay = defineOperator({
     labels: z.boolean().default(true).describe('Label each thing: class, track id, score'),
     trails: z.number().int().min(0).default(20).describe("Last positions of each track's trail drawn (the tracker keeps the trail); 0 for none"),
     panel: z.boolean().default(true).describe('Corner panel with fps, latency, drops and counts'),
-    heatmap: z.boolean().default(true).describe('Show the crowd heatmap when analytics keep one'),
+    heatmap: z.boolean().default(true).describe('Show the crowd heatmap when analytics keep one, and the density map when crowd-density runs'),
     jpegQuality: z.number().int().min(1).max(100).default(80).describe('JPEG quality of the rendered frame'),
   }),
   async create(options, ctx) {
@@ -51,12 +52,17 @@ export const overlay = defineOperator({
       const image = { data: canvas, width: frame.width, height: frame.height };
       const { analytics, tracks } = packet;
       if (options.heatmap && analytics?.crowd.heatmap) drawHeatmap(image, analytics.crowd.heatmap);
+      const { density } = packet;
+      if (options.heatmap && density) {
+        const area = regionPixels(density.region, frame.width, frame.height);
+        drawHeatmap(image, { width: density.width, height: density.height, data: density.map }, 0.5, area);
+      }
       if (tracks && options.trails > 0) drawTrails(image, tracks, options.trails, palette);
       if (analytics) drawLinesAndZones(image, analytics);
       if (options.labels) drawLabels(image, panoptic!, palette);
       if (options.panel) {
         const stats = ctx.metrics.snapshot().find((s) => s.stream === frame.stream);
-        drawPanel(image, stats, analytics?.counts ?? thingCounts(panoptic!.segments));
+        drawPanel(image, stats, analytics?.counts ?? thingCounts(panoptic!.segments), packet.density);
       }
       const jpeg = await sharp(canvas, { raw: { width: frame.width, height: frame.height, channels: 3 } })
         .jpeg({ quality: options.jpegQuality, optimiseCoding: false })

@@ -22,6 +22,11 @@ export interface FrameRecord {
   /** Fraction of the frame each stuff class covers. */
   readonly coverage?: Readonly<Record<string, number>>;
   readonly persons?: number;
+  /**
+   * People estimated by a density model (crowd-density), 1 decimal; `ageMs`: stream milliseconds
+   * since the frame it was computed on (it runs every few frames).
+   */
+  readonly density?: { readonly count: number; readonly ageMs: number };
   /** Milliseconds from decode to this record. */
   readonly latencyMs: number;
   /** Milliseconds per node. */
@@ -63,7 +68,7 @@ export function frameRecord(packet: FramePacket, nowMs: number = Date.now()): Fr
 }
 
 function buildRecord(packet: FramePacket, nowMs: number): FrameRecord {
-  const { frame, panoptic, analytics } = packet;
+  const { frame, panoptic, analytics, density } = packet;
   const segments = panoptic?.segments ?? [];
   return {
     type: 'frame',
@@ -83,6 +88,7 @@ function buildRecord(packet: FramePacket, nowMs: number): FrameRecord {
           persons: analytics.crowd.persons,
         }
       : {}),
+    ...(density ? { density: { count: round(density.count, 1), ageMs: round(density.ageMs, 3) } } : {}),
     latencyMs: nowMs - frame.capturedAtMs,
     timings: Object.fromEntries(Object.entries(packet.timings).map(([k, v]) => [k, round(v, 2)])),
   };

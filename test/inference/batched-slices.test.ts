@@ -33,7 +33,7 @@ describe('slices as one batch', () => {
       file: 'models/row-mean.onnx',
       sha256: createHash('sha256').update(weights).digest('hex'),
       license: 'test',
-      input: { name: 'images', width: SIZE, height: SIZE, colorOrder: 'rgb', resize: 'stretch', pad: 0, normalize: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] } },
+      input: { name: 'images', width: SIZE, height: SIZE, colorOrder: 'rgb', resize: 'stretch', pad: 0, normalize: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] }, dynamic: false },
       outputs: ['output0'],
       decoder: 'yolo-detect',
       boxUnits: 'pixels',
