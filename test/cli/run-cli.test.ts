@@ -91,7 +91,10 @@ describe('panoptes run configs/dashcam.yaml', () => {
       expect(road!.area).toBeGreaterThan(0.3 * 960 * 540);
       for (const s of r.segments) {
         const tracked = s.trackId === undefined ? [] : ['trackId', 'trackState'];
-        expect(Object.keys(s).sort()).toEqual(['area', 'bbox', 'className', 'id', 'isThing', 'score', ...tracked].sort());
+        // Things say where their mask came from (here always the instance model's own).
+        const thing = s.isThing ? ['maskSource'] : [];
+        expect(Object.keys(s).sort()).toEqual(['area', 'bbox', 'className', 'id', 'isThing', 'score', ...tracked, ...thing].sort());
+        if (s.isThing) expect((s as { maskSource?: string }).maskSource).toBe('model');
       }
       expect(r.counts.car ?? 0).toBe(r.segments.filter((s) => s.isThing && s.className === 'car').length);
     }
