@@ -11,8 +11,9 @@
  * lossless, a client that cannot keep up disconnected. The raw `frames` topic is not relayed
  * (it would cost every worker an extra encode per frame, watched or not).
  */
+import { servePage } from '../nodes/sinks/viewer/serve-page.ts';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { listen, urlHost } from '../nodes/sinks/http-listen.ts';
@@ -202,24 +203,4 @@ export async function startClusterDashboard(options: DashboardOptions): Promise<
       await connection.release();
     },
   };
-}
-
-/** Only the page: no path maps to a file. */
-function servePage(req: IncomingMessage, res: ServerResponse, page: Buffer): void {
-  const pathname = new URL(req.url ?? '/', 'http://dashboard').pathname;
-  if (pathname !== '/' && pathname !== '/index.html') {
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
-    return;
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed');
-    return;
-  }
-  res.writeHead(200, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': page.length,
-    'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(req.method === 'HEAD' ? undefined : page);
 }

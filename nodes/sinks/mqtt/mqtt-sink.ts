@@ -1,3 +1,4 @@
+import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../queue/close-grace.ts';
 import { z } from 'zod';
 import type { MqttClient } from 'mqtt';
 import type { FramePacket } from '../../../pipeline/frame.ts';
@@ -26,7 +27,6 @@ const CONNECT_TIMEOUT_MS = 5000;
 const RECONNECT_MS = 1000;
 const RETRY_MS = 1000;
 const IN_FLIGHT_BYTES = 256 * 1024;
-const CLOSE_WAIT_MS = 2000;
 
 /** MQTT topic levels cannot hold `/`, `+` or `#`: a stream or class name becomes one level. */
 const level = (name: string) => name.replace(/[/+#]/g, '_');
@@ -135,9 +135,7 @@ export const mqttSink = defineSink({
         return queue.backlog;
       },
       async close() {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([queue.drained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-        clearTimeout(timer);
+        await drainedWithin(queue, BROKER_CLOSE_GRACE_MS);
         if (queue.pendingMessages > 0) ctx.log.warn(`mqtt: stopping with ${queue.pendingMessages} messages not delivered to ${options.url}`);
         closing = true;
         queue.close();

@@ -7,6 +7,7 @@
  * pipeline wait (a live source then drops frames at its flow limiter, counted there) rather
  * than lose an event or grow without bound.
  */
+import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../queue/close-grace.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../pipeline/log.ts';
 import { byteLengthOf } from '../queue/byte-length.ts';
@@ -21,8 +22,6 @@ interface Outgoing {
 const RETRY_MS = 500;
 const IN_FLIGHT_BYTES = 256 * 1024;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
-/** How long a stopping sink waits for the last acknowledgements. */
-const CLOSE_WAIT_MS = 3000;
 
 export interface EventPublisher {
   publish(subject: string, payload: string, msgID: string): void;
@@ -68,9 +67,7 @@ export async function openEventPublisher(nc: NatsConnection, log: Logger): Promi
       return queue.backlog;
     },
     async close() {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([queue.drained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-      clearTimeout(timer);
+      await drainedWithin(queue, BROKER_CLOSE_GRACE_MS);
       if (queue.pendingMessages > 0) log.warn(`nats: stopping with ${queue.pendingMessages} events not acknowledged`);
       closed = true;
       queue.close();

@@ -22,3 +22,16 @@ export function closeWithGrace(socket: WebSocket, code: number, reason: string):
     if (socket.readyState === WebSocket.OPEN) socket.close(code, reason);
   });
 }
+
+/**
+ * How long a sink that hands messages to a broker (NATS, MQTT) waits at close for the last ones
+ * to be acknowledged: a network round trip, and perhaps a reconnect, more than a socket's close.
+ */
+export const BROKER_CLOSE_GRACE_MS = 3 * CLOSE_GRACE_MS;
+
+/** Resolves once `queue` has handed everything over, or after `graceMs`, whichever comes first. */
+export async function drainedWithin(queue: { drained(): Promise<void> }, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([queue.drained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+  clearTimeout(timer);
+}

@@ -10,8 +10,9 @@
  * server's memory. Nothing in `write` ever waits on a client. The same port answers `/metrics`,
  * `/healthz` and `/readyz` (../metrics/health-routes.ts).
  */
+import { servePage } from './serve-page.ts';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
@@ -218,31 +219,4 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
       });
     },
   };
-}
-
-/** Only the page itself is served: no path is ever mapped to a file, so nothing can traverse. */
-function servePage(req: IncomingMessage, res: ServerResponse, page: Buffer): void {
-  const pathname = new URL(req.url ?? '/', 'http://viewer').pathname;
-  if (pathname !== '/' && pathname !== '/index.html') {
-    sendText(res, 404, 'not found');
-    return;
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('Allow', 'GET, HEAD');
-    sendText(res, 405, 'method not allowed');
-    return;
-  }
-  res.writeHead(200, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': page.length,
-    // The page changes with the code; a stale cached copy would speak an old wire format.
-    'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(req.method === 'HEAD' ? undefined : page);
-}
-
-function sendText(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-  res.end(body);
 }
