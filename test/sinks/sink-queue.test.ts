@@ -145,6 +145,17 @@ describe('sink queue', () => {
     await queue.drained();
   });
 
+  it('counts one failure once, however many messages in flight report it', () => {
+    const consumer = new HeldConsumer();
+    const { queue, cuts } = queueFor(consumer, { inFlightBytes: 30 });
+    for (const message of ['ab', 'cd', 'ef', 'gh']) queue.push(message);
+    expect(consumer.holding).toBe(4);
+    // A file stream that failed reports the error to every write it was still holding.
+    consumer.take(Infinity, new Error('EPIPE: broken pipe'));
+    expect(queue.backlog.errors).toBe(1);
+    expect(cuts).toHaveLength(1);
+  });
+
   it('turns a consumer that throws into a counted error, never an exception for the sink', () => {
     const cuts: string[] = [];
     const queue = new SinkQueue<string>({

@@ -278,6 +278,8 @@ export class SinkQueue<M> {
 
   /** The consumer failed (in a transmit, or on its own, like a stream's 'error'): counted, and the queue is cut. */
   fail(error: Error): void {
+    // Writes in flight when the consumer failed all report it: one failure, counted once.
+    if (this.cutReason !== undefined) return;
     this.errorCount++;
     this.cut(`cannot send: ${error.message}`, 'error');
     this.settleWaiters();
