@@ -68,8 +68,28 @@ export function bestClass(
   return bestClassId;
 }
 
-function clamp(v: number, lo: number, hi: number): number {
+export function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
+}
+
+/**
+ * The kept boxes (input pixels, `[x1, y1, x2, y2]` at `kept[k] * 4`) in frame pixels: the
+ * letterbox undone and each clipped to the frame, or to the slice it was found in.
+ */
+export function keptBoxesInFrame(inputBoxes: Float32Array, kept: readonly number[], geometry: DecodeGeometry): Float32Array {
+  const t = geometry.transform;
+  const region = geometry.region ?? { x: 0, y: 0, width: geometry.frameWidth, height: geometry.frameHeight };
+  const right = region.x + region.width;
+  const bottom = region.y + region.height;
+  const boxes = new Float32Array(kept.length * 4);
+  kept.forEach((i, k) => {
+    const b = i * 4;
+    boxes[k * 4] = clamp((inputBoxes[b]! - t.padX) / t.scaleX, region.x, right);
+    boxes[k * 4 + 1] = clamp((inputBoxes[b + 1]! - t.padY) / t.scaleY, region.y, bottom);
+    boxes[k * 4 + 2] = clamp((inputBoxes[b + 2]! - t.padX) / t.scaleX, region.x, right);
+    boxes[k * 4 + 3] = clamp((inputBoxes[b + 3]! - t.padY) / t.scaleY, region.y, bottom);
+  });
+  return boxes;
 }
 
 export function finishBoxDetections(
@@ -88,20 +108,11 @@ export function finishBoxDetections(
     options.iouThreshold,
     options.maxDetections,
   );
-  const t = geometry.transform;
-  const region = geometry.region ?? { x: 0, y: 0, width: geometry.frameWidth, height: geometry.frameHeight };
-  const right = region.x + region.width;
-  const bottom = region.y + region.height;
   const count = kept.length;
-  const boxes = new Float32Array(count * 4);
+  const boxes = keptBoxesInFrame(inputBoxes, kept, geometry);
   const scores = new Float32Array(count);
   const classIds = new Int32Array(count);
   kept.forEach((i, k) => {
-    const b = i * 4;
-    boxes[k * 4] = clamp((inputBoxes[b]! - t.padX) / t.scaleX, region.x, right);
-    boxes[k * 4 + 1] = clamp((inputBoxes[b + 1]! - t.padY) / t.scaleY, region.y, bottom);
-    boxes[k * 4 + 2] = clamp((inputBoxes[b + 2]! - t.padX) / t.scaleX, region.x, right);
-    boxes[k * 4 + 3] = clamp((inputBoxes[b + 3]! - t.padY) / t.scaleY, region.y, bottom);
     scores[k] = candidateScores[i]!;
     classIds[k] = candidates.classIds[i]!;
   });

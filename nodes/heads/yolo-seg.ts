@@ -12,7 +12,7 @@
  * interpolated logits, so no per-pixel exp and no full-size upsampled mask.
  */
 import type { ClassSet, InstanceMask, Instances } from '../../pipeline/frame.ts';
-import type { DecodeGeometry } from './box-detections.ts';
+import { clamp, keptBoxesInFrame, type DecodeGeometry } from './box-detections.ts';
 import { nonMaxSuppression } from './non-max-suppression.ts';
 
 export interface YoloSegOptions {
@@ -126,36 +126,22 @@ export function decodeYolo(
   );
 
   // 3. Undo the letterbox, clip to the frame (or the slice), and decode each kept mask.
-  const { transform: t } = geometry;
-  const region = geometry.region ?? { x: 0, y: 0, width: geometry.frameWidth, height: geometry.frameHeight };
-  const right = region.x + region.width;
-  const bottom = region.y + region.height;
   const count = kept.length;
-  const boxes = new Float32Array(count * 4);
+  const boxes = keptBoxesInFrame(inputBoxes, kept, geometry);
   const scores = new Float32Array(count);
   const classIds = new Int32Array(count);
   const masks: InstanceMask[] = [];
   const coefficients = new Float32Array(MASK_COEFFICIENTS);
   kept.forEach((i, k) => {
-    const b = i * 4;
-    const x1 = clamp((inputBoxes[b]! - t.padX) / t.scaleX, region.x, right);
-    const y1 = clamp((inputBoxes[b + 1]! - t.padY) / t.scaleY, region.y, bottom);
-    const x2 = clamp((inputBoxes[b + 2]! - t.padX) / t.scaleX, region.x, right);
-    const y2 = clamp((inputBoxes[b + 3]! - t.padY) / t.scaleY, region.y, bottom);
-    boxes.set([x1, y1, x2, y2], k * 4);
     scores[k] = candidateScore[i]!;
     classIds[k] = candidateClass[i]!;
     if (!withMasks) return;
     const a = candidates[i]!;
     for (let m = 0; m < MASK_COEFFICIENTS; m++) coefficients[m] = p[(4 + classCount + m) * anchors + a]!;
-    masks.push(decodeMask(coefficients, tensors as YoloSegTensors, geometry, x1, y1, x2, y2));
+    masks.push(decodeMask(coefficients, tensors as YoloSegTensors, geometry, boxes[k * 4]!, boxes[k * 4 + 1]!, boxes[k * 4 + 2]!, boxes[k * 4 + 3]!));
   });
 
   return { model, count, boxes, scores, classIds, classes, masks: withMasks ? masks : undefined };
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
 }
 
 /** The instance's mask over the integer box `[x1, x2) x [y1, y2)` of the frame. */
