@@ -12,14 +12,18 @@
  * camera, from the moment it is back), the states seen, and the frame rate (frames decoded per
  * second) of the streams not under fault during each phase against a baseline measured before
  * any fault (target ±10%), with the rate through the whole pipeline beside it.
+ * - Then Ctrl-C in a terminal during a recording of configs/dashcam.yaml, at full length
+ *   (faults-ctrl-c.ts): a playable mp4, as long as one stopped by SIGINT to node alone.
  * The config's sinks are replaced by a metrics sink on a free port: no viewer port needed.
  */
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { builtinNodes } from '../nodes/index.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
 import { LiveHttpCamera } from './faults-camera.ts';
+import { interruptRecordings, type InterruptedRecording } from './faults-ctrl-c.ts';
 import { FaultRun, type Recovery } from './faults-harness.ts';
 import { round } from './stats.ts';
 
@@ -30,6 +34,8 @@ export interface FaultsBenchOptions {
   /** How long the camera stays away each time. */
   readonly downMs?: number;
   readonly ep?: ExecutionProvider;
+  /** Ctrl-C to a recording run this long after it starts recording (default 60 s; 0: skipped). */
+  readonly ctrlCAtSeconds?: number;
 }
 
 export interface FaultFigure {
@@ -67,6 +73,8 @@ export interface FaultsBenchResult {
   /** The machine's 1-minute load average at the start and the end (other work on it skews rates). */
   readonly loadAverage: readonly [number, number];
   readonly phases: readonly PhaseRates[];
+  /** `panoptes run configs/dashcam.yaml --record` interrupted by its process group and by its node process alone. */
+  readonly ctrlC: readonly InterruptedRecording[];
   readonly failures: readonly string[];
 }
 
@@ -78,6 +86,10 @@ const SETTLE_MS = 10_000;
 /** Between two kills: the stream runs a while, as after a real crash. */
 const BETWEEN_KILLS_MS = 1000;
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGKILL', 'SIGTERM', 'SIGINT'];
+/** The config recorded and interrupted by Ctrl-C: one stream, so the recording has one source. */
+const RECORDED_CONFIG = fileURLToPath(new URL('../configs/dashcam.yaml', import.meta.url));
+/** How much shorter a recording cut by Ctrl-C to the group may be than one cut at node alone. */
+const CTRL_C_LENGTH_SLACK_S = 2;
 
 /** Decoded and processed frames per stream at one moment. */
 type Counts = Map<string, { decoded: number; processed: number }>;
@@ -190,6 +202,7 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
     for (const f of [...killFigures, ...restartFigures]) {
       if (!f.withinBudget) failures.push(`${f.fault}: running again after ${f.recoveryMs} ms, budget ${f.budgetMs} ms`);
     }
+    const ctrlC: InterruptedRecording[] = [];
     const result: FaultsBenchResult = {
       config: options.config,
       killed,
@@ -200,17 +213,35 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
       baselineProcessed: roundAll(baselineRates.processedFps, 2),
       loadAverage: [round(loadAtStart, 1), round(loadavg()[0]!, 1)],
       phases,
+      ctrlC,
       failures,
     };
-    // The figures first: they are measured, whatever happens while stopping.
-    progress(`faults: measured:\n${formatFaults(result)}`);
     const outcomes = await run.stop();
     for (const o of outcomes) if (o.error) failures.push(`stream ${o.stream} failed: ${o.error.message}`);
+    await camera.stop();
+    const ctrlCAt = options.ctrlCAtSeconds ?? 60;
+    if (ctrlCAt > 0) {
+      progress(`faults: recording ${path.relative(process.cwd(), RECORDED_CONFIG)} twice at once; Ctrl-C at ${ctrlCAt} s, to the process group and to node alone`);
+      const recordings = await interruptRecordings(RECORDED_CONFIG, ctrlCAt, dataDir);
+      ctrlC.push(...recordings);
+      failures.push(...ctrlCFailures(recordings));
+    }
+    progress(`faults: measured:\n${formatFaults(result)}`);
     return result;
   } finally {
     await run.stop();
     await camera.stop();
   }
+}
+
+function ctrlCFailures(recordings: readonly InterruptedRecording[]): string[] {
+  const failures = recordings.filter((r) => !r.playable || r.problem).map((r) => `Ctrl-C to ${r.target} at ${r.atSeconds} s: ${r.problem ?? 'not playable'}`);
+  const group = recordings.find((r) => r.target === 'process group');
+  const alone = recordings.find((r) => r.target === 'node alone');
+  if (group && alone && group.videoSeconds < alone.videoSeconds - CTRL_C_LENGTH_SLACK_S) {
+    failures.push(`Ctrl-C to the process group left ${group.videoSeconds} s of video, ${round(alone.videoSeconds - group.videoSeconds, 2)} s less than SIGINT to node alone`);
+  }
+  return failures;
 }
 
 function roundAll(values: Readonly<Record<string, number>>, digits: number): Record<string, number> {
@@ -241,6 +272,12 @@ export function formatFaults(result: FaultsBenchResult): string {
   lines.push(`frames through the pipeline per second, baseline: ${Object.entries(result.baselineProcessed).map(([s, f]) => `${s} ${f}`).join(', ')}`);
   for (const p of result.phases) {
     lines.push(`  during ${p.phase}: ${Object.entries(p.processedFps).map(([s, f]) => `${s} ${f}`).join(', ')}`);
+  }
+  for (const r of result.ctrlC) {
+    lines.push(
+      `Ctrl-C at ${r.atSeconds} s to ${r.target.padEnd(13)}: exit ${r.exitCode}, ${r.videoSeconds} s of video (${r.videoFrames} frames), ` +
+        `${r.playable ? 'decodes to the end' : `NOT playable: ${r.problem}`}`,
+    );
   }
   lines.push('', result.failures.length === 0 ? 'all within target' : `outside target:\n  ${result.failures.join('\n  ')}`, '');
   return lines.join('\n');
