@@ -19,9 +19,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { listen, urlHost } from '../nodes/sinks/http-listen.ts';
 import { shareNatsConnection } from '../nodes/sinks/nats/nats-connection.ts';
 import { SUBJECT_ROOT } from '../nodes/sinks/nats/subjects.ts';
-import { isLoopback, refuseUpgrade } from '../nodes/sinks/network-access.ts';
+import { isLoopback } from '../nodes/sinks/network-access.ts';
 import { closeWithGrace } from '../nodes/sinks/queue/close-grace.ts';
-import { checkAccess } from '../nodes/sinks/viewer/access.ts';
+import { acceptUpgrades } from '../nodes/sinks/viewer/access.ts';
 import { ClientChannel } from '../nodes/sinks/viewer/client-channel.ts';
 import { ALL_STREAMS, parseClientMessage, PROTOCOL_VERSION, type Topic } from '../nodes/sinks/viewer/protocol.ts';
 import type { Logger } from '../pipeline/log.ts';
@@ -126,20 +126,8 @@ export async function startClusterDashboard(options: DashboardOptions): Promise<
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(options.host)}:${address.port}`;
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD_BYTES, perMessageDeflate: false });
-  const access = { token: options.token, allowedOrigins: options.allowedOrigins ?? [] };
-  server.on('upgrade', (request, socket, head) => {
-    if (new URL(request.url ?? '/', 'http://dashboard').pathname !== SOCKET_PATH) {
-      refuseUpgrade(socket, 404, `the dashboard's WebSocket is at ${SOCKET_PATH}`);
-      return;
-    }
-    const allowed = checkAccess(request, access);
-    if (!allowed.ok) {
-      log.warn(`dashboard: refused a connection: ${allowed.reason}`);
-      refuseUpgrade(socket, allowed.status, allowed.reason);
-      return;
-    }
-    sockets.handleUpgrade(request, socket, head, (client) => sockets.emit('connection', client, request));
-  });
+  const rules = { token: options.token, allowedOrigins: options.allowedOrigins ?? [] };
+  acceptUpgrades(server, sockets, { path: SOCKET_PATH, name: 'dashboard', rules, log });
 
   const limits = { inFlightBytes: 1_000_000, maxQueuedBytes: 8_000_000, stuckTimeoutMs: 10_000 };
   sockets.on('connection', (socket: WebSocket) => {

@@ -1,5 +1,14 @@
-import type { IncomingMessage } from 'node:http';
-import { hostRefusal, tokenRefusal } from '../network-access.ts';
+import type { IncomingMessage, Server } from 'node:http';
+import type { WebSocketServer } from 'ws';
+import type { Logger } from '../../../pipeline/log.ts';
+import { hostRefusal, refuseUpgrade, tokenRefusal } from '../network-access.ts';
+
+/** The rules {@link checkAccess} applies: a sink's or the dashboard's own options. */
+export interface AccessRules {
+  readonly token?: string | undefined;
+  readonly allowedOrigins: readonly string[];
+  readonly allowedHosts?: readonly string[];
+}
 
 /**
  * Who may open the viewer's WebSocket: with a token configured, only requests that carry it;
@@ -8,7 +17,7 @@ import { hostRefusal, tokenRefusal } from '../network-access.ts';
  */
 export function checkAccess(
   request: IncomingMessage,
-  options: { readonly token?: string | undefined; readonly allowedOrigins: readonly string[]; readonly allowedHosts?: readonly string[] },
+  options: AccessRules,
 ): { ok: true } | { ok: false; status: 401 | 403; reason: string } {
   const badToken = tokenRefusal(request, options.token);
   if (badToken) return { ok: false, status: 401, reason: badToken };
@@ -27,4 +36,29 @@ export function checkAccess(
     }
   }
   return { ok: true };
+}
+
+/**
+ * Hands the server's WebSocket upgrades at `path` to `sockets` when {@link checkAccess} lets them
+ * in; refuses the rest with a plain HTTP answer (404 at any other path, 401 or 403 with the
+ * reason, logged). The viewer and the cluster dashboard speak the same protocol under the same rules.
+ */
+export function acceptUpgrades(
+  server: Server,
+  sockets: WebSocketServer,
+  at: { readonly path: string; readonly name: string; readonly rules: AccessRules; readonly log: Pick<Logger, 'warn'> },
+): void {
+  server.on('upgrade', (request, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== at.path) {
+      refuseUpgrade(socket, 404, `the ${at.name}'s WebSocket is at ${at.path}`);
+      return;
+    }
+    const access = checkAccess(request, at.rules);
+    if (!access.ok) {
+      at.log.warn(`${at.name}: refused a connection: ${access.reason}`);
+      refuseUpgrade(socket, access.status, access.reason);
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (client) => sockets.emit('connection', client, request));
+  });
 }

@@ -18,9 +18,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
 import { listen, urlHost } from '../http-listen.ts';
-import { isLoopback, refuseUpgrade } from '../network-access.ts';
+import { isLoopback } from '../network-access.ts';
 import { healthRoutes } from '../metrics/health-routes.ts';
-import { checkAccess } from './access.ts';
+import { acceptUpgrades } from './access.ts';
 import { closeWithGrace } from '../queue/close-grace.ts';
 import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
 import { ClientChannel } from './client-channel.ts';
@@ -88,19 +88,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     // JPEG does not compress; deflate would only cost CPU per client.
     perMessageDeflate: false,
   });
-  server.on('upgrade', (request, socket, head) => {
-    if (new URL(request.url ?? '/', 'http://viewer').pathname !== SOCKET_PATH) {
-      refuseUpgrade(socket, 404, `the viewer's WebSocket is at ${SOCKET_PATH}`);
-      return;
-    }
-    const access = checkAccess(request, options);
-    if (!access.ok) {
-      ctx.log.warn(`viewer: refused a connection: ${access.reason}`);
-      refuseUpgrade(socket, access.status, access.reason);
-      return;
-    }
-    sockets.handleUpgrade(request, socket, head, (client) => sockets.emit('connection', client, request));
-  });
+  acceptUpgrades(server, sockets, { path: SOCKET_PATH, name: 'viewer', rules: options, log: ctx.log });
 
   const streams = new Set(ctx.streams);
   const channels = new Set<ClientChannel>();
