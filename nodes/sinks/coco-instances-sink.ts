@@ -103,6 +103,11 @@ export async function openCocoInstancesWriter(resultsPath: string, log: Logger, 
       return totalBacklog([results, groundTruth]);
     },
 
+    /** Why either file stopped being written (the disk failed), once it has. */
+    get failure(): string | undefined {
+      return results.failure ?? groundTruth.failure;
+    },
+
     async close(): Promise<void> {
       results.write(']');
       groundTruth.write('],"images":[');
@@ -149,6 +154,8 @@ export const cocoInstancesSink = defineSink({
       get backlog() {
         return totalBacklog(writers.values());
       },
+      // A file that stopped being written is reported at once, and the run's exit code says so.
+      failure: () => [...writers.values()].find((w) => w.failure !== undefined)?.failure,
       async close() {
         await Promise.all([...writers.values()].map((w) => w.close()));
       },

@@ -3,16 +3,18 @@
  * files are COCO results and COCO ground truth, that masks are the segments' pixels, and that
  * the run scored against itself gives AP 1.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateInstances } from '../../evaluation/instance/evaluate.ts';
 import { parseCocoInstances, parseCocoResults, segmentationToRle } from '../../lib/formats/coco-instances.ts';
 import { rleArea, rleToColumnMajor } from '../../lib/formats/coco-rle.ts';
-import { groundTruthPathOf, openCocoInstancesWriter } from '../../nodes/sinks/coco-instances-sink.ts';
+import { cocoInstancesSink, groundTruthPathOf, openCocoInstancesWriter } from '../../nodes/sinks/coco-instances-sink.ts';
 import { packetOf, type FramePacket, type Segment, type TrackedObject } from '../../pipeline/frame.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
+import { graphContext } from '../helpers/data-dir.ts';
 import { testClassSet, withRuns } from '../helpers/panoptic.ts';
 
 const WIDTH = 40;
@@ -100,5 +102,23 @@ describe('coco-instances sink', () => {
     const { results, gt } = await write('none.json', []);
     expect(JSON.parse(readFileSync(results, 'utf8'))).toEqual([]);
     expect(JSON.parse(readFileSync(gt, 'utf8'))).toEqual({ annotations: [], images: [], categories: [] });
+  });
+
+  it('reports a results file whose reader went away as the sink\'s failure, at once', async () => {
+    // A FIFO whose reader leaves: every write after that fails with EPIPE.
+    const fifo = path.join(root, 'gone.json');
+    execFileSync('mkfifo', [fifo]);
+    const reader = createReadStream(fifo);
+    const ctx = graphContext(['cam']);
+    const sink = await cocoInstancesSink.create({ path: fifo }, ctx);
+    expect(sink.failure?.()).toBeUndefined();
+    reader.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let seq = 0; seq < 20 && sink.failure?.() === undefined; seq++) {
+      sink.write(panopticPacket(seq, 2));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(sink.failure?.()).toMatch(/gone\.json.*EPIPE/);
+    await expect(sink.close()).rejects.toThrow(/gone\.json is incomplete/);
   });
 });
