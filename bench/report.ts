@@ -1,4 +1,5 @@
 /** The benchmark's tables for people (`--json` prints the same figures as one object). */
+import type { AccuracyResult } from './accuracy.bench.ts';
 import type { ComponentBenches } from './component-benches.ts';
 import { formatMotionBench } from './motion.bench.ts';
 import type { BenchResult } from './pipeline-bench.ts';
@@ -162,5 +163,53 @@ export function formatComponentBenches(r: ComponentBenches): string {
   );
   out.push('', 'viewer clients (default pipeline, 0 vs 50 clients of which 10 never read)', `  ${JSON.stringify(r.viewerClients)}`);
   out.push('', 'motion segmentation (intel_car-detection.mp4, 768x432, one thread)', ...formatMotionBench(r.motion));
+  return out.join('\n') + '\n';
+}
+
+/**
+ * The accuracy table: per config and data, the confirmed person tracks (recall, precision, MOTA,
+ * IDF1), the person detections before tracking, counts against the truth, and frames/s.
+ */
+export function formatAccuracy(r: AccuracyResult): string {
+  const out: string[] = [];
+  out.push(
+    `panoptes bench --accuracy: ${r.rows.length} runs in ${num(r.seconds, 0)} s; machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ` +
+      `load average ${r.machine.loadAverageAtStart.map((l) => num(l, 2)).join(' ')} at start`,
+  );
+  out.push(
+    table([
+      ['config', 'data', 'frames', 'recall', 'precision', 'MOTA', 'IDF1', 'det. recall', 'det. precision', 'count vs truth', 'frames/s CPU', 'frames/s GPU'],
+      ...r.rows.map((row) => {
+        const onCpu = row.executionProvider === 'cpu';
+        return [
+          row.config,
+          row.data,
+          String(row.frames),
+          num(row.tracks?.recall, 2),
+          num(row.tracks?.precision, 2),
+          num(row.tracks?.mota, 2),
+          num(row.tracks?.idf1, 2),
+          num(row.detections?.recall, 2),
+          num(row.detections?.precision, 2),
+          row.counts.map((c) => `${c.label} ${c.counted} vs ${c.truth}`).join(', ') || '-',
+          onCpu ? num(row.fps, 2) : '-',
+          onCpu ? 'not measured' : `${num(row.fps, 2)} (${row.executionProvider})`,
+        ];
+      }),
+    ]),
+  );
+  out.push(
+    '',
+    '  recall, precision, MOTA, IDF1: the confirmed person tracks as --mot-out writes them, scored by eval mot (IoU 0.5);',
+    '  det.: the person segments of every frame before tracking, same matching',
+  );
+  const annotated = r.rows.find((row) => row.detections)?.detections;
+  if (annotated) out.push(`  MOT17-02 frames 1-4: 1920x1080, ${annotated.tp + annotated.fn} annotated pedestrians`);
+  for (const row of r.rows) {
+    for (const c of row.counts) out.push(`  ${row.config}: ${c.what}: ${c.counted} (truth ${c.truth})`);
+    for (const note of row.notes) out.push(`  ${row.config}: ${note}`);
+    for (const failure of row.failures) out.push(`  FAILED ${row.config} on ${row.data}: ${failure}`);
+  }
+  for (const skipped of r.skipped) out.push(`  skipped ${skipped}`);
   return out.join('\n') + '\n';
 }

@@ -1,11 +1,14 @@
 /**
- * `panoptes bench`: reads the options, runs the pipeline benchmark (bench/pipeline-bench.ts) or
- * the soak (bench/soak.ts), and with `--all` the component benchmarks after it, which is what
- * `npm run bench` runs. Prints tables, or one JSON object with `--json`.
+ * `panoptes bench`: reads the options, runs the pipeline benchmark (bench/pipeline-bench.ts), the
+ * soak (bench/soak.ts) or the accuracy bench (bench/accuracy.bench.ts), and with `--all` the
+ * component benchmarks and the accuracy bench after it, which is what `npm run bench` runs.
+ * Prints tables, or one JSON object with `--json`.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatComponentBenches, formatReport, formatSoak } from '../bench/report.ts';
+import { formatAccuracy, formatComponentBenches, formatReport, formatSoak } from '../bench/report.ts';
+import { UsageError } from '../lib/errors.ts';
+import type { AccuracyResult } from '../bench/accuracy.bench.ts';
 import { createLogger, type LogLevel } from '../pipeline/log.ts';
 import { writeToStdout, type Command, type Write } from './command.ts';
 import { executionProviderOption } from './execution-provider-option.ts';
@@ -28,13 +31,19 @@ Options:
   --faults            instead: the fault bench (default config configs/multi.yaml): the first
                       stream's ffmpeg killed 20 times, the last stream served by a local HTTP
                       camera restarted 5 times; recovery times and the other streams' rates
-  --all               then the tracker, segmentation-evaluation and viewer-client benchmarks
-                      (what npm run bench runs)
+  --accuracy          instead: what each shipped config sees on the annotated data (or only the
+                      config given), run lossless with its sources and sinks replaced and scored
+                      as panoptes eval mot scores: person tracks and detections on MOT17-02
+                      frames 1-4, the traffic clip's line counts, the cars of the highway frame
+                      100; frames/s of each run on cpu (or on --ep)
+  --all               then the tracker, segmentation-evaluation and viewer-client benchmarks,
+                      and the accuracy bench (what npm run bench runs)
   --json              one JSON object on stdout instead of tables
-                      (with --all: { pipeline, tracker, segmentationEval, viewerClients })`;
+                      (with --all: { pipeline, tracker, segmentationEval, viewerClients, ..., accuracy })`;
 
 const DEFAULT_BENCH_CONFIG = fileURLToPath(new URL('../configs/dashcam.yaml', import.meta.url));
 const DEFAULT_FAULTS_CONFIG = fileURLToPath(new URL('../configs/multi.yaml', import.meta.url));
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 /** `panoptes bench`: returns the process exit code (0 done, 1 a stream failed). */
 async function bench(args: readonly string[], write: Write = writeToStdout): Promise<number> {
@@ -47,6 +56,7 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
       soak: { type: 'string' },
       'sample-every': { type: 'string' },
       faults: { type: 'boolean', default: false },
+      accuracy: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -62,19 +72,35 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
   const ep = executionProviderOption(values.ep);
   const soakFrames = wholeNumber(values.soak, '--soak', { min: 1 });
   const sampleEvery = wholeNumber(values['sample-every'], '--sample-every', { min: 1 }) ?? 250;
+  if (values.accuracy && (values.faults || soakFrames !== undefined || values.all)) {
+    throw new UsageError(`--accuracy runs alone (--all runs it after the others); drop ${values.all ? '--all' : values.faults ? '--faults' : '--soak'}`);
+  }
 
   // Loaded once the command line is known to be good: the benchmarks bring the whole pipeline
   // (onnxruntime, sharp, ffmpeg bindings), seconds of loading that --help and a usage mistake
   // need not wait for.
-  const [{ runBench }, { benchSoak }, { benchComponents }] = await Promise.all([
+  const [{ runBench }, { benchSoak }, { benchComponents }, { benchAccuracy, ACCURACY_CASES }] = await Promise.all([
     import('../bench/pipeline-bench.ts'),
     import('../bench/soak.ts'),
     import('../bench/component-benches.ts'),
+    import('../bench/accuracy.bench.ts'),
   ]);
   // Quieter than `panoptes run`: the tables are the output; PANOPTES_LOG=info shows the rest.
   const log = createLogger((process.env.PANOPTES_LOG as LogLevel | undefined) ?? 'warn');
   const progress = (line: string) => void process.stderr.write(`bench: ${line}\n`);
   const shownConfig = path.relative(process.cwd(), config) || config;
+
+  if (values.accuracy) {
+    // A config given: only its cases (a config with none is a usage mistake, named as such).
+    const only = positionals[0] === undefined ? undefined : path.resolve(positionals[0]);
+    if (only !== undefined && !ACCURACY_CASES.some((c) => path.resolve(REPO, c.config) === only)) {
+      const configs = [...new Set(ACCURACY_CASES.map((c) => c.config))].join(', ');
+      throw new UsageError(`--accuracy: ${positionals[0]} has no annotated data to be scored on; the configs that have: ${configs}`);
+    }
+    const accuracy = await benchAccuracy({ ...(only ? { configs: [only] } : {}), ...(ep ? { ep } : {}) }, log, progress);
+    write(values.json ? JSON.stringify(accuracy) + '\n' : formatAccuracy(accuracy));
+    return accuracyFailed(accuracy) ? 1 : 0;
+  }
 
   let pipeline: { figures: object; table: string; failed: boolean };
   if (values.faults) {
@@ -95,9 +121,16 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
   } else {
     if (!values.json) write(pipeline.table);
     const components = await benchComponents();
-    write(values.json ? JSON.stringify({ pipeline: pipeline.figures, ...components }) + '\n' : formatComponentBenches(components));
+    if (!values.json) write(formatComponentBenches(components));
+    const accuracy = await benchAccuracy(ep ? { ep } : {}, log, progress);
+    write(values.json ? JSON.stringify({ pipeline: pipeline.figures, ...components, accuracy }) + '\n' : '\n' + formatAccuracy(accuracy));
+    return pipeline.failed || accuracyFailed(accuracy) ? 1 : 0;
   }
   return pipeline.failed ? 1 : 0;
+}
+
+function accuracyFailed(accuracy: AccuracyResult): boolean {
+  return accuracy.rows.some((row) => row.failures.length > 0);
 }
 
 export const benchCommand: Command = { usage: BENCH_USAGE, run: (args) => bench(args) };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../lib/errors.ts';
 import { assertOutputFile, assertOutputFolder } from '../nodes/sinks/output-path.ts';
+import { isImageSequence, openImageSequence } from '../nodes/sources/image-sequence.ts';
 import { isUrl } from '../nodes/sources/probe.ts';
 import type { Logger } from '../pipeline/log.ts';
 import type { Sink } from '../pipeline/node.ts';
@@ -15,7 +16,9 @@ export const RUN_USAGE = `panoptes run <config> [options]
 Runs the pipeline a config file describes (see configs/).
 
 Options:
-  --source <file|url>  replace the config's source: a video file, or an rtsp://, http(s)://... URL
+  --source <file|url>  replace the config's source: a video file, numbered images as a printf
+                       pattern (img1/%06d.jpg; frame rate from a MOTChallenge seqinfo.ini
+                       beside img1/, else 25), or an rtsp://, http(s)://... URL
   --max-frames <N>     stop each source after N frames
   --no-realtime        process a file as fast as possible, every frame, in order
                        (default: paced at the file's own frame rate, like a live camera)
@@ -81,7 +84,13 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
   const given = values.source?.startsWith('file://') ? fileURLToPath(values.source) : values.source;
   const source = given === undefined || isUrl(given) || path.isAbsolute(given) ? given : path.resolve(given);
   if (source !== undefined && !isUrl(source) && !existsSync(source)) {
-    throw new UsageError(`--source: video not found: ${source}`);
+    // Numbered images: found now, so a wrong folder or pattern is a usage mistake, named as such.
+    if (!isImageSequence(source)) throw new UsageError(`--source: video not found: ${source}`);
+    try {
+      openImageSequence(source);
+    } catch (error) {
+      throw new UsageError(`--source: ${(error as Error).message}`);
+    }
   }
   // Output paths are checked before anything loads: a run must not process every frame and
   // only then find that it cannot write its result.

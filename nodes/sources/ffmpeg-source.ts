@@ -1,5 +1,6 @@
 /**
- * The video source: any file or stream ffmpeg can open, decoded to RGB24 frames.
+ * The video source: any file or stream ffmpeg can open, or numbered images (`img1/%06d.jpg`,
+ * image-sequence.ts), decoded to RGB24 frames.
  *
  * ffmpeg runs as a child process writing raw frames to its stdout ({@link RawFrameReader} cuts
  * them); each frame is copied once, into a buffer from a pool of `poolSize`, and that pool is
@@ -22,6 +23,7 @@ import { BufferPool } from '../../pipeline/buffer-pool.ts';
 import { packetOf, type FramePacket } from '../../pipeline/frame.ts';
 import { defineSource, type ChainContext } from '../../pipeline/node.ts';
 import { ffmpegPath, type ResolvedBinary } from './ffmpeg-binary.ts';
+import { imageSequenceInputOptions, isImageSequence, openImageSequence, type ImageSequence } from './image-sequence.ts';
 import { isUrl, probeVideo, type VideoInfo } from './probe.ts';
 import { RawFrameReader } from './raw-frame-reader.ts';
 import { DEFAULT_RECONNECT, reconnectOptions } from './reconnect-policy.ts';
@@ -42,7 +44,15 @@ export const ffmpegSourceOptions = z.strictObject({
     .string()
     .min(1)
     .describe(
-      'Video file (relative paths are under the data directory) or a stream URL (rtsp://, rtmp://, http(s)://, udp://, ...) handed to ffmpeg as is.',
+      'Video file (relative paths are under the data directory), numbered images as a printf pattern (img1/%06d.jpg), ' +
+        'or a stream URL (rtsp://, rtmp://, http(s)://, udp://, ...) handed to ffmpeg as is.',
+    ),
+  fps: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      'Frame rate of an image sequence (a uri with %d or %06d); left out, the frameRate of a MOTChallenge seqinfo.ini beside the images\' folder, else 25. Videos and streams have their own.',
     ),
   realtime: z
     .boolean()
@@ -81,11 +91,15 @@ export const ffmpegSourceOptions = z.strictObject({
 
 export type FfmpegSourceOptions = z.infer<typeof ffmpegSourceOptions>;
 
-/** What ffmpeg reads and how: a local file, or a network stream. */
+/** What ffmpeg reads and how: a local file, numbered images, or a network stream. */
 interface Input {
-  /** Absolute path of a file, or the URL as given. */
+  /** Absolute path of a file or of an image pattern, or the URL as given. */
   readonly location: string;
   readonly live: boolean;
+  /** Set when `location` is a pattern of numbered images. */
+  readonly sequence?: ImageSequence;
+  /** ffmpeg options before `-i` that say how to read it (image2 for a sequence). */
+  readonly inputOptions: readonly string[];
 }
 
 /** The output frame size for `resize`; a lone width keeps the aspect ratio with an even height. */
@@ -116,23 +130,36 @@ export const ffmpegSource = defineSource<FfmpegSourceOptions>({
   // stream is live: the newest frame matters, and falling behind means dropping.
   lossless: (options) => !options.realtime && !isUrl(options.uri),
   async create(options, ctx) {
-    const input = inputOf(options.uri, ctx.dataDir);
-    const info = await probeVideo(input.location);
+    const input = inputOf(options, ctx.dataDir);
+    const probed = await probeVideo(input.location, input.sequence ? { inputOptions: input.inputOptions } : {});
+    // A sequence's length is its images, counted; ffmpeg's duration for one is rounded to 10 ms.
+    const info: VideoInfo = input.sequence ? { ...probed, frameCount: input.sequence.frames } : probed;
     const binary = ffmpegPath();
     const size = outputSizeOf(info, options.resize);
     const resized = size.width !== info.width || size.height !== info.height ? ` (resized to ${size.width}x${size.height})` : '';
+    const images = input.sequence
+      ? ` (${input.sequence.frames} images from ${input.sequence.firstFile}, frame rate from ${input.sequence.fpsFrom})`
+      : '';
     ctx.log.info(
-      `${options.uri}: ${info.width}x${info.height} @ ${formatFps(info.fps)} fps${resized}, ffmpeg from ${binary.from}`,
+      `${options.uri}: ${info.width}x${info.height} @ ${formatFps(info.fps)} fps${images}${resized}, ffmpeg from ${binary.from}`,
     );
     if (input.live && options.loop) ctx.log.warn(`${options.uri}: loop applies to files only; ignored for a stream URL`);
     return decode({ options, ctx, input, info, size, binary });
   },
 });
 
-function inputOf(uri: string, dataDir: string): Input {
-  if (uri.toLowerCase().startsWith('file://')) return { location: fileURLToPath(uri), live: false };
-  if (isUrl(uri)) return { location: uri, live: true };
-  return { location: path.resolve(dataDir, uri), live: false };
+function inputOf(options: FfmpegSourceOptions, dataDir: string): Input {
+  const { uri, fps } = options;
+  const url = isUrl(uri);
+  const location = uri.toLowerCase().startsWith('file://') ? fileURLToPath(uri) : url ? uri : path.resolve(dataDir, uri);
+  if (!url && isImageSequence(location)) {
+    const sequence = openImageSequence(location, fps);
+    return { location, live: false, sequence, inputOptions: imageSequenceInputOptions(sequence) };
+  }
+  if (fps !== undefined) {
+    throw new Error(`${uri}: fps applies to image sequences (a uri with %06d or %d) only; a video or stream plays at its own rate — remove fps`);
+  }
+  return { location, live: url, inputOptions: [] };
 }
 
 function formatFps(fps: number): string {
@@ -378,7 +405,7 @@ function buildCommand(
   size: { readonly width: number; readonly height: number },
   binary: ResolvedBinary,
 ): ffmpeg.FfmpegCommand {
-  const inputOptions = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
+  const inputOptions = ['-nostdin', '-hide_banner', '-loglevel', 'error', ...input.inputOptions];
   if (!input.live && options.realtime) inputOptions.push('-re');
   if (!input.live && options.loop) inputOptions.push('-stream_loop', '-1');
   // ffmpeg analyses a stream for 5 s of its time before the first frame; a live stream delivers

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { concatMap, of, range, timer, type Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
@@ -7,6 +7,7 @@ import { readMotFile, type MotRows } from '../../lib/formats/mot-file.ts';
 import { fromXywh } from '../../lib/geometry/box.ts';
 import { packetOf, type ClassSet, type FramePacket, type Instances } from '../../pipeline/frame.ts';
 import { defineSource } from '../../pipeline/node.ts';
+import { readSeqInfo } from './mot-seqinfo.ts';
 
 const options = z.strictObject({
   path: z
@@ -29,16 +30,6 @@ interface Sequence {
 
 /** MOTChallenge detection files hold pedestrians only. */
 const PEDESTRIANS: ClassSet = { name: 'mot-detections', names: ['pedestrian'], isThing: [true], isVoid: [false], palette: undefined };
-
-/** `key=value` lines of a MOTChallenge seqinfo.ini. */
-function readSeqInfo(file: string): Record<string, string> {
-  const entries = readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .map((line) => /^\s*([^=#;[\]]+?)\s*=\s*(.*?)\s*$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1]!, m[2]!]);
-  return Object.fromEntries(entries);
-}
 
 function openSequence(options: Options, dataDir: string): Sequence {
   const location = path.resolve(dataDir, options.path);

@@ -38,6 +38,12 @@ export interface VideoInfo {
 export interface ProbeOptions {
   /** ffmpeg is killed after this long; a live URL that never answers would otherwise hang the build. */
   readonly timeoutMs?: number;
+  /**
+   * ffmpeg options that say how to read the input, placed before `-i` (an image sequence's
+   * `-f image2 -framerate 30 -start_number 1`). With them, `uri` is not checked as a file: it is
+   * a pattern, and whoever built the options has found its files.
+   */
+  readonly inputOptions?: readonly string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -58,9 +64,9 @@ export function isUrl(uri: string): boolean {
  * corrupt, network) or crashes; `... it has no video stream` for, say, an audio file.
  */
 export async function probeVideo(uri: string, options: ProbeOptions = {}): Promise<VideoInfo> {
-  if (!isUrl(uri) && !existsSync(uri)) throw videoNotFound(uri);
+  if (!isUrl(uri) && options.inputOptions === undefined && !existsSync(uri)) throw videoNotFound(uri);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const stderr = await describeInput(uri, timeoutMs);
+  const stderr = await describeInput(uri, timeoutMs, options.inputOptions ?? []);
   return videoInfoOf(uri, stderr);
 }
 
@@ -72,12 +78,12 @@ function videoNotFound(uri: string): Error {
  * ffmpeg's description of the input. With no output named, ffmpeg describes the input and
  * exits 1 ("At least one output file must be specified"): that exit is the normal one here.
  */
-function describeInput(uri: string, timeoutMs: number): Promise<string> {
+function describeInput(uri: string, timeoutMs: number, inputOptions: readonly string[]): Promise<string> {
   const ffmpeg = ffmpegPath().path;
   return new Promise((resolve, reject) => {
     execFile(
       ffmpeg,
-      ['-hide_banner', '-nostdin', '-i', uri],
+      ['-hide_banner', '-nostdin', ...inputOptions, '-i', uri],
       { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024, windowsHide: true },
       (err, _stdout, stderr) => {
         if (err?.killed) return reject(new Error(`cannot read video ${uri}: ffmpeg gave no answer in ${timeoutMs} ms`));
