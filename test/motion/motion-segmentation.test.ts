@@ -131,6 +131,7 @@ describe('configs with motion', () => {
     const labels = (file: string) =>
       loadPipeline(file, builtinNodes()).spec.pipeline.map((step) => ('parallel' in step ? step.label : step.node.type));
     expect(labels('configs/motion-cars.yaml')).toEqual(['motion-segmentation', 'tracker', 'analytics', 'overlay']);
-    expect(labels('configs/aerial-cars.yaml')).toEqual(['models', 'motion-segmentation', 'panoptic-fusion', 'tracker', 'analytics', 'overlay']);
+    expect(labels('configs/aerial-cars.yaml')).toEqual(['motion-segmentation', 'tracker', 'analytics', 'overlay']);
+    expect(labels('configs/carpark-cars.yaml')).toEqual(['models', 'motion-segmentation', 'panoptic-fusion', 'tracker', 'analytics', 'overlay']);
   });
 });
