@@ -201,9 +201,9 @@ export function formatAccuracy(r: AccuracyResult): string {
   out.push(
     '',
     '  recall, precision, MOTA, IDF1: the confirmed person tracks as --mot-out writes them, scored by eval mot (IoU 0.5);',
-    '  det.: the person segments of every frame before tracking, same matching',
+    '  det.: the person segments of every frame before tracking, same matching (on the drone stand-in: car segments, IoU 0.3)',
   );
-  const annotated = r.rows.find((row) => row.detections)?.detections;
+  const annotated = r.rows.find((row) => row.data === 'MOT17-02 frames 1-4' && row.detections)?.detections;
   if (annotated) out.push(`  MOT17-02 frames 1-4: 1920x1080, ${annotated.tp + annotated.fn} annotated pedestrians`);
   for (const row of r.rows) {
     for (const c of row.counts) out.push(`  ${row.config}: ${c.what}: ${c.counted} (truth ${c.truth})`);
