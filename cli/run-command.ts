@@ -18,7 +18,8 @@ Runs the pipeline a config file describes (see configs/).
 Options:
   --source <file|url>  replace the config's source: a video file, numbered images as a printf
                        pattern (img1/%06d.jpg; frame rate from a MOTChallenge seqinfo.ini
-                       beside img1/, else 25), or an rtsp://, http(s)://... URL
+                       beside img1/, else 25), or an rtsp://, http(s)://... URL; played once
+                       (the config's loop is for its own clip)
   --max-frames <N>     stop each source after N frames
   --no-realtime        process a file as fast as possible, every frame, in order
                        (default: paced at the file's own frame rate, like a live camera)
@@ -114,6 +115,9 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
         throw new UsageError(`--source replaces the one source of a config; ${configFile} has ${sources.length}`);
       }
       sources[0]!.uri = source;
+      // The config's loop is for its own demo clip: the user's clip plays once, so that a run
+      // to score it (--mot-out, --events) ends at its last frame instead of replaying it for ever.
+      delete sources[0]!.loop;
     }
     for (const s of sources) {
       if (maxFrames !== undefined) s.maxFrames = maxFrames;
