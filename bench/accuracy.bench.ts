@@ -118,7 +118,13 @@ export interface AccuracyRow extends AccuracyCase {
   readonly setupSeconds: number;
   /** Frames/s on the provider below (the whole pipeline, lossless). */
   readonly fps: number;
+  /** The provider asked for (`--ep`, else cpu). */
   readonly executionProvider: ExecutionProvider;
+  /**
+   * The provider each model actually ran on: one that could not run on the one asked for falls
+   * back to the CPU, and then the row's frames/s are not that provider's.
+   */
+  readonly providersUsed: Readonly<Record<string, string>>;
   /** The confirmed person tracks (`--mot-out`), where the config tracks. */
   readonly tracks?: TrackScore;
   /** Person segments (or, without fusion, instances) of every frame, before tracking. */
@@ -319,6 +325,7 @@ async function runCase(c: AccuracyCase, { ep, motFile, droneClip }: CaseFiles, l
   });
   const setupStarted = performance.now();
   const graph = await buildGraph(spec, { dataDir, log });
+  const providersUsed = Object.fromEntries(graph.metrics.inferenceProviders);
   const startedAt = performance.now();
   let failures: string[];
   try {
@@ -337,6 +344,7 @@ async function runCase(c: AccuracyCase, { ep, motFile, droneClip }: CaseFiles, l
     setupSeconds: round((startedAt - setupStarted) / 1000, 2),
     fps: round(seen.frames.length / seconds, 2),
     executionProvider: ep,
+    providersUsed,
     failures,
   };
   switch (c.data) {

@@ -180,7 +180,10 @@ export function formatAccuracy(r: AccuracyResult): string {
     table([
       ['config', 'data', 'frames', 'recall', 'precision', 'MOTA', 'IDF1', 'det. recall', 'det. precision', 'count vs truth', 'frames/s CPU', 'frames/s GPU'],
       ...r.rows.map((row) => {
-        const onCpu = row.executionProvider === 'cpu';
+        // Where the models really ran: a model that fell back to the CPU makes the figure a CPU one.
+        const used = Object.values(row.providersUsed);
+        const onCpu = used.every((p) => p === 'cpu');
+        const fallbacks = Object.entries(row.providersUsed).filter(([, p]) => p !== row.executionProvider);
         return [
           row.config,
           row.data,
@@ -193,7 +196,11 @@ export function formatAccuracy(r: AccuracyResult): string {
           num(row.detections?.precision, 2),
           row.counts.map((c) => `${c.label} ${c.counted} vs ${c.truth}`).join(', ') || '-',
           onCpu ? num(row.fps, 2) : '-',
-          onCpu ? 'not measured' : `${num(row.fps, 2)} (${row.executionProvider})`,
+          onCpu
+            ? row.executionProvider === 'cpu' || used.length === 0
+              ? 'not measured'
+              : `not measured (${row.executionProvider} fell back to cpu)`
+            : `${num(row.fps, 2)} (${row.executionProvider}${fallbacks.length ? `; ${fallbacks.map(([m, p]) => `${m} on ${p}`).join(', ')}` : ''})`,
         ];
       }),
     ]),

@@ -284,6 +284,11 @@ export class PipelineMetrics {
     this.providers.set(model, provider);
   }
 
+  /** The execution provider each model actually runs on (after any fallback), by model id. */
+  get inferenceProviders(): ReadonlyMap<string, string> {
+    return this.providers;
+  }
+
   /** Ready when every stream's source is running; lists where each one is either way. */
   readiness(): Readiness {
     const now = this.now();

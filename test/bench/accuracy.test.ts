@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchAccuracy, type AccuracyResult, type AccuracyRow } from '../../bench/accuracy.bench.ts';
+import { formatAccuracy } from '../../bench/report.ts';
 import type { MotReport } from '../../evaluation/mot/evaluate.ts';
 import type { FrameRecord } from '../../nodes/sinks/frame-record.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
@@ -106,4 +107,15 @@ describe('panoptes bench --accuracy, on MOT17-02 frames 1-4', () => {
     expect(run.status).toBe(2);
     expect(run.stderr.toString()).toContain('--accuracy: configs/multi.yaml has no annotated data to be scored on; the configs that have: configs/mot17-public-detections.yaml');
   });
+});
+
+describe('panoptes bench --accuracy --ep cuda on a machine without CUDA', () => {
+  it('says where the models really ran: their figure is a CPU one, not a GPU one', async () => {
+    const result = await benchAccuracy({ configs: ['configs/dashcam.yaml'], data: ['MOT17-02 frames 1-4'], ep: 'cuda' }, createMemoryLogger(), () => {});
+    const [row] = result.rows;
+    expect(row!.executionProvider).toBe('cuda');
+    expect(row!.providersUsed).toEqual({ 'espnetv2-s1.5': 'cpu', 'yolov8n-seg-320': 'cpu' });
+    const line = formatAccuracy(result).split('\n').find((l) => l.includes('configs/dashcam.yaml'))!;
+    expect(line).toContain(`${row!.fps.toFixed(2)}  not measured (cuda fell back to cpu)`);
+  }, 300_000);
 });
