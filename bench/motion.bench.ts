@@ -1,7 +1,8 @@
 /**
  * Motion segmentation time per frame, by step (grey downscale, camera motion, background and
  * morphology, blobs), on the real top-down clip intel_car-detection.mp4 (768x432) at the
- * default 320-wide grey copy and at 640, with camera motion compensation on and off. Runs the
+ * default 320-wide grey copy and at 640, with camera motion compensation on and off, and with
+ * colour (two more background models) at 640. Runs the
  * segmenter on this thread (the node runs the same code on a worker thread). Prints one line per
  * setting and, with --json, one JSON object.
  */
@@ -18,6 +19,7 @@ const FRAME_MS = 80;
 export interface MotionBenchResult {
   readonly processWidth: number;
   readonly compensateCamera: boolean;
+  readonly colour: boolean;
   readonly frames: number;
   readonly msPerFrame: number;
   readonly steps: { readonly grey: number; readonly cameraMotion: number; readonly background: number; readonly blobs: number };
@@ -33,13 +35,14 @@ function decode(frames: number, dataDir: string): Uint8Array {
 export function benchMotion(dataDir = resolveDataDir(undefined, 'bench/motion.bench.ts'), frames = 250): MotionBenchResult[] {
   const clip = decode(frames, dataDir);
   const settings = [
-    { processWidth: 320, compensateCamera: true },
-    { processWidth: 320, compensateCamera: false },
-    { processWidth: 640, compensateCamera: true },
+    { processWidth: 320, compensateCamera: true, colour: false },
+    { processWidth: 320, compensateCamera: false, colour: false },
+    { processWidth: 640, compensateCamera: true, colour: false },
+    { processWidth: 640, compensateCamera: true, colour: true },
   ];
-  return settings.map(({ processWidth, compensateCamera }) => {
+  return settings.map(({ processWidth, compensateCamera, colour }) => {
     const options: MotionOptions = {
-      processWidth, compensateCamera, threshold: 20, deviations: 3, adaptation: 40, settle: { seconds: 2 },
+      processWidth, compensateCamera, colour, threshold: 20, deviations: 3, adaptation: 40, settle: { seconds: 2 },
       minArea: 2000, maxAreaFraction: 0.25, openRadius: 1, closeRadius: 2, minMotionConfidence: 0.05,
     };
     const segmenter = new MotionSegmenter(options);
@@ -63,6 +66,7 @@ export function benchMotion(dataDir = resolveDataDir(undefined, 'bench/motion.be
     return {
       processWidth,
       compensateCamera,
+      colour,
       frames: n,
       msPerFrame: per(total),
       steps: { grey: per(steps.grey), cameraMotion: per(steps.cameraMotion), background: per(steps.background), blobs: per(steps.blobs) },
@@ -73,7 +77,7 @@ export function benchMotion(dataDir = resolveDataDir(undefined, 'bench/motion.be
 export function formatMotionBench(results: readonly MotionBenchResult[]): string[] {
   return results.map(
     (r) =>
-      `  ${r.processWidth} wide, camera motion ${r.compensateCamera ? 'on ' : 'off'}: ${r.msPerFrame.toFixed(2)} ms per frame ` +
+      `  ${r.processWidth} wide, camera motion ${r.compensateCamera ? 'on ' : 'off'}${r.colour ? ', colour' : ''}: ${r.msPerFrame.toFixed(2)} ms per frame ` +
       `(grey ${r.steps.grey}, camera motion ${r.steps.cameraMotion}, background ${r.steps.background}, blobs ${r.steps.blobs})`,
   );
 }

@@ -21,6 +21,8 @@ export class GreyDownscale {
   private readonly yStart: Int32Array;
   private readonly yEnd: Int32Array;
   private readonly rowSums: Float32Array;
+  /** Red, green and blue sums per grey column, for {@link applyWithChroma}; made on first use. */
+  private channelSums: [Float32Array, Float32Array, Float32Array] | undefined;
 
   constructor(
     readonly frameWidth: number,
@@ -68,6 +70,54 @@ export class GreyDownscale {
       }
       const rows = y1 - y0;
       for (let gx = 0; gx < width; gx++) out[gy * width + gx] = sums[gx]! / (rows * (this.xEnd[gx]! - this.xStart[gx]!));
+    }
+  }
+
+  /**
+   * Like {@link apply}, and also the two colour-difference planes (BT.601 Cb and Cr, -128..128)
+   * of the same pixels: a car as bright as the road but of another colour (red on grey asphalt)
+   * stands out there and not in the grey image. The averages are of R, G and B, which is the same
+   * as averaging each plane, since the planes are linear in them.
+   */
+  applyWithChroma(rgb: Uint8Array, grey: Float32Array, cb: Float32Array, cr: Float32Array): void {
+    const { width, height } = this.size;
+    const stride = this.frameWidth * 3;
+    this.channelSums ??= [new Float32Array(width), new Float32Array(width), new Float32Array(width)];
+    const [reds, greens, blues] = this.channelSums;
+    for (let gy = 0; gy < height; gy++) {
+      reds.fill(0);
+      greens.fill(0);
+      blues.fill(0);
+      const y0 = this.yStart[gy]!;
+      const y1 = this.yEnd[gy]!;
+      for (let y = y0; y < y1; y++) {
+        const row = y * stride;
+        for (let gx = 0; gx < width; gx++) {
+          let r = 0;
+          let g = 0;
+          let b = 0;
+          for (let x = this.xStart[gx]!, x1 = this.xEnd[gx]!; x < x1; x++) {
+            const p = row + x * 3;
+            r += rgb[p]!;
+            g += rgb[p + 1]!;
+            b += rgb[p + 2]!;
+          }
+          reds[gx] = reds[gx]! + r;
+          greens[gx] = greens[gx]! + g;
+          blues[gx] = blues[gx]! + b;
+        }
+      }
+      const rows = y1 - y0;
+      for (let gx = 0; gx < width; gx++) {
+        const count = rows * (this.xEnd[gx]! - this.xStart[gx]!);
+        const r = reds[gx]! / count;
+        const g = greens[gx]! / count;
+        const b = blues[gx]! / count;
+        const i = gy * width + gx;
+        grey[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+        cb[i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
+        cr[i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+      }
     }
   }
 }

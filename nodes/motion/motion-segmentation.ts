@@ -63,6 +63,10 @@ export const motionSegmentation = defineOperator({
     maxAreaFraction: z.number().gt(0).max(1).default(0.25).describe('Blobs larger than this fraction of the frame are not objects (a flash, a lost background)'),
     openRadius: z.number().int().min(0).default(1).describe('Specks up to about twice this size (grey pixels) are removed'),
     closeRadius: z.number().int().min(0).default(2).describe('Gaps up to about twice this size (grey pixels) inside an object are filled'),
+    colour: z
+      .boolean()
+      .default(false)
+      .describe('Also look for motion in colour (two more background models, about twice the cost): finds a car as bright as the road but of another colour'),
     compensateCamera: z
       .boolean()
       .default(true)
@@ -94,6 +98,7 @@ export const motionSegmentation = defineOperator({
       closeRadius: options.closeRadius,
       compensateCamera: options.compensateCamera,
       minMotionConfidence: options.minMotionConfidence,
+      colour: options.colour,
     };
     // One thread per stream and node: the background model is the stream's own. Closed when the graph stops.
     const thread = await ctx.shared(

@@ -1,13 +1,15 @@
 /**
  * One stream's moving-object finder, frame after frame: grey downscale, camera motion (phase
- * correlation), background model moved by that motion, foreground cleaned by morphology, blobs
- * by connected components, each blob's mask scaled back to frame pixels.
+ * correlation), background model moved by that motion (with `colour`, one for each
+ * colour-difference plane too), foreground cleaned by morphology, blobs by connected components,
+ * each blob's mask scaled back to frame pixels.
  *
  * Pure computation with state, no threads and no clock: the node runs it on a worker thread
  * (motion-worker.js), tests and the bench call it directly, and time is the frames' own `ptsMs`.
  */
 import type { CroppedMask } from '../../lib/geometry/pixel-runs.ts';
 import { BackgroundModel, type Settle } from './background-model.ts';
+import { boxBlur3 } from './box-blur.ts';
 import { CameraMotionEstimator } from './camera-motion.ts';
 import { ConnectedComponents } from './connected-components.ts';
 import { GreyDownscale } from './grey-downscale.ts';
@@ -31,6 +33,8 @@ export interface MotionOptions {
   readonly compensateCamera: boolean;
   /** Camera motion proposals less sure than this (phase correlation peak height) are not considered. */
   readonly minMotionConfidence: number;
+  /** Also look for motion in the colour-difference planes (two more background models). */
+  readonly colour?: boolean;
 }
 
 export interface MotionBlob {
@@ -69,9 +73,19 @@ interface Sized {
   readonly morphology: Morphology;
   readonly components: ConnectedComponents;
   readonly cameraMotion: CameraMotionEstimator | undefined;
+  /** With `colour`: the Cb and Cr planes, each with its own background and what moves there. */
+  readonly chroma: readonly ChromaPlane[];
+  readonly blurScratch: Float32Array;
   /** Grey column and row of each frame column and row. */
   readonly greyColumn: Int32Array;
   readonly greyRow: Int32Array;
+}
+
+/** One colour-difference plane: its image, its background, and where it differs from it. */
+interface ChromaPlane {
+  readonly image: Float32Array;
+  readonly background: BackgroundModel;
+  readonly foreground: Uint8Array;
 }
 
 export class MotionSegmenter {
@@ -86,8 +100,14 @@ export class MotionSegmenter {
     const scaleX = frame.width / gw;
     const scaleY = frame.height / gh;
 
+    const { chroma } = sized;
     let t = performance.now();
-    downscale.apply(frame.data, grey);
+    if (chroma.length === 2) {
+      downscale.applyWithChroma(frame.data, grey, chroma[0]!.image, chroma[1]!.image);
+      for (const plane of chroma) boxBlur3(plane.image, gw, gh, sized.blurScratch);
+    } else {
+      downscale.apply(frame.data, grey);
+    }
     const greyMs = performance.now() - t;
 
     t = performance.now();
@@ -99,6 +119,13 @@ export class MotionSegmenter {
 
     t = performance.now();
     const judged = background.update(grey, ptsMs, shiftX, shiftY, foreground);
+    // A pixel moves when it moves in brightness or in either colour plane; each plane moves with
+    // the camera and settles as the grey one does.
+    for (const plane of chroma) {
+      plane.background.update(plane.image, ptsMs, shiftX, shiftY, plane.foreground);
+      const moving = plane.foreground;
+      for (let i = 0; i < moving.length; i++) foreground[i] = foreground[i]! | moving[i]!;
+    }
     morphology.clean(foreground, this.options.openRadius, this.options.closeRadius);
     const backgroundMs = performance.now() - t;
 
@@ -176,6 +203,10 @@ export class MotionSegmenter {
       morphology: new Morphology(width, height),
       components: new ConnectedComponents(width, height),
       cameraMotion: this.options.compensateCamera ? new CameraMotionEstimator(width, height, this.options.minMotionConfidence) : undefined,
+      chroma: this.options.colour
+        ? [0, 1].map(() => ({ image: new Float32Array(n), background: new BackgroundModel(width, height, this.options), foreground: new Uint8Array(n) }))
+        : [],
+      blurScratch: new Float32Array(this.options.colour ? n : 0),
       greyColumn,
       greyRow,
     };

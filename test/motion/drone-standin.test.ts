@@ -70,16 +70,15 @@ describe('configs/aerial-cars.yaml on a stand-in drone clip', () => {
         `recall ${recall.toFixed(3)}, precision ${precision.toFixed(3)} (${found}/${wrong}/${missed}); ` +
         `line: counted right ${counted.right} left ${counted.left}, truth right ${truthCrossings.right} left ${truthCrossings.left}`,
     );
-    // "Well over a dozen per frame": the cars that differ from the asphalt in brightness, 29 of
-    // the 36 in view (the red ones are as bright as the asphalt, so grey motion cannot see them).
-    expect(Math.min(...confirmedPerFrame)).toBeGreaterThanOrEqual(20);
+    // "Well over a dozen per frame": 30-38 measured of the 36 in view (motion in brightness and in
+    // colour: the red cars are as bright as the asphalt; grey alone found 22-30).
+    expect(Math.min(...confirmedPerFrame)).toBeGreaterThanOrEqual(25);
     expect(precision).toBeGreaterThan(0.9);
-    // Of the cars in view, the red ones (1 in 5) are never seen, and ground the drift brings into
-    // view is judged only after its own warm-up: 0.67 measured.
-    expect(recall).toBeGreaterThan(0.6);
+    // Ground the drift brings into view is judged only after its own warm-up: 0.90 measured.
+    expect(recall).toBeGreaterThan(0.8);
     // The line follows the cars: no crossing counted that did not happen, most of them counted.
     expect(counted.right).toBeLessThanOrEqual(truthCrossings.right);
     expect(counted.left).toBeLessThanOrEqual(truthCrossings.left);
-    expect(counted.right + counted.left).toBeGreaterThanOrEqual(0.6 * (truthCrossings.right + truthCrossings.left));
+    expect(counted.right + counted.left).toBeGreaterThanOrEqual(0.8 * (truthCrossings.right + truthCrossings.left));
   });
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BackgroundModel, type BackgroundOptions } from '../../nodes/motion/background-model.ts';
+import { boxBlur3 } from '../../nodes/motion/box-blur.ts';
 import { ConnectedComponents } from '../../nodes/motion/connected-components.ts';
 import { Morphology } from '../../nodes/motion/morphology.ts';
 import { MotionSegmenter } from '../../nodes/motion/motion-segmenter.ts';
@@ -106,6 +107,25 @@ describe('phase correlation', () => {
   });
 });
 
+describe('3x3 box blur', () => {
+  it('spreads a point over its 3x3 neighbourhood, keeps a flat plane flat, and clamps at the edges', () => {
+    const plane = new Float32Array(5 * 4);
+    plane[1 * 5 + 2] = 9;
+    boxBlur3(plane, 5, 4, new Float32Array(20));
+    // The point at column 2, row 1: each pixel of columns 1-3, rows 0-2 gets a ninth of it.
+    const expected = Array.from({ length: 20 }, (_, i) => (i % 5 >= 1 && i % 5 <= 3 && Math.floor(i / 5) <= 2 ? 1 : 0));
+    expect(Array.from(plane)).toEqual(expected);
+    const flat = new Float32Array(12).fill(7);
+    boxBlur3(flat, 4, 3, new Float32Array(12));
+    expect(Array.from(flat)).toEqual(new Array(12).fill(7));
+    // At an edge the missing neighbour is the edge pixel itself: a 9 in a corner keeps 4/9 of it.
+    const corner = new Float32Array(9);
+    corner[0] = 9;
+    boxBlur3(corner, 3, 3, new Float32Array(9));
+    expect(corner[0]).toBeCloseTo(4);
+  });
+});
+
 describe('morphology and components', () => {
   it('removes specks, fills holes, and labels 8-connected blobs with their bounds', () => {
     const w = 30;
@@ -157,5 +177,34 @@ describe('motion segmenter', () => {
     expect(blob!.area).toBe(256);
     expect(blob!.mask).toMatchObject({ x: 50, y: 40, width: 16, height: 16 });
     expect(last.settledFraction).toBe(1);
+  });
+
+  it('sees a square as bright as the ground but of another colour only when it also looks at colour', () => {
+    // Grey ground (88, 88, 88) and a red square of the same luma: 0.299 * 160 + 0.587 * 68 + 0.114 * 68 = 95.5,
+    // within the threshold of the ground's 88 in grey, 46 levels off in Cr.
+    const frame = (f: number) => {
+      const data = new Uint8Array(128 * 96 * 3).fill(88);
+      const x0 = 20 + 6 * f;
+      if (f >= 3) {
+        for (let y = 40; y < 56; y++) for (let x = x0; x < x0 + 16; x++) data.set([160, 68, 68], (y * 128 + x) * 3);
+      }
+      return { width: 128, height: 96, data };
+    };
+    const blobsWith = (colour: boolean) => {
+      const segmenter = new MotionSegmenter({
+        processWidth: 64, threshold: 20, deviations: 3, adaptation: 40, settle: { frames: 3 }, minArea: 50,
+        maxAreaFraction: 0.25, openRadius: 1, closeRadius: 1, compensateCamera: false, minMotionConfidence: 0.05, colour,
+      });
+      let last = segmenter.process(frame(0), 0);
+      for (let f = 1; f <= 5; f++) last = segmenter.process(frame(f), f * 40);
+      return last.blobs;
+    };
+    expect(blobsWith(false)).toHaveLength(0);
+    const coloured = blobsWith(true);
+    expect(coloured).toHaveLength(1);
+    expect(coloured[0]!.box).toEqual([50, 40, 66, 56]);
+    // The colour planes are blurred 3x3 (box-blur.ts): the square's corners fade below the threshold.
+    expect(coloured[0]!.area).toBeGreaterThanOrEqual(240);
+    expect(coloured[0]!.area).toBeLessThanOrEqual(256);
   });
 });
