@@ -20,9 +20,8 @@ export class GreyDownscale {
   private readonly xEnd: Int32Array;
   private readonly yStart: Int32Array;
   private readonly yEnd: Int32Array;
-  private readonly rowSums: Float32Array;
-  /** Red, green and blue sums per grey column, for {@link applyWithChroma}; made on first use. */
-  private channelSums: [Float32Array, Float32Array, Float32Array] | undefined;
+  /** Red, green and blue sums per grey column, for the row of grey pixels being made. */
+  private readonly channelSums: readonly [Float32Array, Float32Array, Float32Array];
 
   constructor(
     readonly frameWidth: number,
@@ -45,44 +44,19 @@ export class GreyDownscale {
     this.xEnd = xs.end;
     this.yStart = ys.start;
     this.yEnd = ys.end;
-    this.rowSums = new Float32Array(this.size.width);
-  }
-
-  /** Writes the grey image (0..255, BT.601 luma) of the RGB24 `rgb` into `out`. */
-  apply(rgb: Uint8Array, out: Float32Array): void {
-    const { width, height } = this.size;
-    const stride = this.frameWidth * 3;
-    const sums = this.rowSums;
-    for (let gy = 0; gy < height; gy++) {
-      sums.fill(0);
-      const y0 = this.yStart[gy]!;
-      const y1 = this.yEnd[gy]!;
-      for (let y = y0; y < y1; y++) {
-        const row = y * stride;
-        for (let gx = 0; gx < width; gx++) {
-          let sum = 0;
-          for (let x = this.xStart[gx]!, x1 = this.xEnd[gx]!; x < x1; x++) {
-            const p = row + x * 3;
-            sum += 0.299 * rgb[p]! + 0.587 * rgb[p + 1]! + 0.114 * rgb[p + 2]!;
-          }
-          sums[gx] = sums[gx]! + sum;
-        }
-      }
-      const rows = y1 - y0;
-      for (let gx = 0; gx < width; gx++) out[gy * width + gx] = sums[gx]! / (rows * (this.xEnd[gx]! - this.xStart[gx]!));
-    }
+    this.channelSums = [new Float32Array(this.size.width), new Float32Array(this.size.width), new Float32Array(this.size.width)];
   }
 
   /**
-   * Like {@link apply}, and also the two colour-difference planes (BT.601 Cb and Cr, -128..128)
-   * of the same pixels: a car as bright as the road but of another colour (red on grey asphalt)
-   * stands out there and not in the grey image. The averages are of R, G and B, which is the same
-   * as averaging each plane, since the planes are linear in them.
+   * Writes the grey image (0..255, BT.601 luma) of the RGB24 `rgb` into `grey` and, when `chroma`
+   * is given, its two colour-difference planes (BT.601 Cb and Cr, -128..128): a car as bright as
+   * the road but of another colour (red on grey asphalt) stands out there and not in the grey
+   * image. R, G and B are averaged, which is the same as averaging each plane, since the planes
+   * are linear in them.
    */
-  applyWithChroma(rgb: Uint8Array, grey: Float32Array, cb: Float32Array, cr: Float32Array): void {
+  apply(rgb: Uint8Array, grey: Float32Array, chroma?: { readonly cb: Float32Array; readonly cr: Float32Array }): void {
     const { width, height } = this.size;
     const stride = this.frameWidth * 3;
-    this.channelSums ??= [new Float32Array(width), new Float32Array(width), new Float32Array(width)];
     const [reds, greens, blues] = this.channelSums;
     for (let gy = 0; gy < height; gy++) {
       reds.fill(0);
@@ -115,8 +89,9 @@ export class GreyDownscale {
         const b = blues[gx]! / count;
         const i = gy * width + gx;
         grey[i] = 0.299 * r + 0.587 * g + 0.114 * b;
-        cb[i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
-        cr[i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+        if (!chroma) continue;
+        chroma.cb[i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
+        chroma.cr[i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
       }
     }
   }

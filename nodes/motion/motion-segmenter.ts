@@ -102,12 +102,8 @@ export class MotionSegmenter {
 
     const { chroma } = sized;
     let t = performance.now();
-    if (chroma.length === 2) {
-      downscale.applyWithChroma(frame.data, grey, chroma[0]!.image, chroma[1]!.image);
-      for (const plane of chroma) boxBlur3(plane.image, gw, gh, sized.blurScratch);
-    } else {
-      downscale.apply(frame.data, grey);
-    }
+    downscale.apply(frame.data, grey, chroma.length === 2 ? { cb: chroma[0]!.image, cr: chroma[1]!.image } : undefined);
+    for (const plane of chroma) boxBlur3(plane.image, gw, gh, sized.blurScratch);
     const greyMs = performance.now() - t;
 
     t = performance.now();
