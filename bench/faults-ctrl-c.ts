@@ -46,7 +46,10 @@ async function startRecording(config: string, file: string, dataDir: string) {
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!stderr.includes('recording ')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`panoptes run ${config} did not start recording: ${stderr.slice(-500)}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      throw new Error(`panoptes run ${config} did not start recording: ${stderr.slice(-500)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { pid: child.pid!, exited, stderr: () => stderr };
@@ -75,7 +78,15 @@ export async function interruptRecordings(config: string, atSeconds: number, dat
   try {
     const targets: InterruptTarget[] = ['process group', 'node alone'];
     const files = targets.map((_, i) => path.join(dir, `recording-${i}.mp4`));
-    const runs = await Promise.all(files.map((file) => startRecording(config, file, dataDir)));
+    const starting = files.map((file) => startRecording(config, file, dataDir));
+    const started = await Promise.allSettled(starting);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // One did not start: the other must not be left recording.
+      for (const r of started) if (r.status === 'fulfilled') process.kill(-r.value.pid, 'SIGKILL');
+      throw failed.reason;
+    }
+    const runs = started.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof startRecording>>>).value);
     await new Promise((resolve) => setTimeout(resolve, atSeconds * 1000));
     process.kill(-runs[0]!.pid, 'SIGINT');
     process.kill(runs[1]!.pid, 'SIGINT');
