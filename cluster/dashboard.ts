@@ -23,7 +23,8 @@ import { isLoopback } from '../nodes/sinks/network-access.ts';
 import { closeWithGrace } from '../nodes/sinks/queue/close-grace.ts';
 import { acceptUpgrades } from '../nodes/sinks/viewer/access.ts';
 import { ClientChannel } from '../nodes/sinks/viewer/client-channel.ts';
-import { ALL_STREAMS, parseClientMessage, PROTOCOL_VERSION, type Topic } from '../nodes/sinks/viewer/protocol.ts';
+import { answerClientMessage } from '../nodes/sinks/viewer/client-messages.ts';
+import { ALL_STREAMS, PROTOCOL_VERSION, type Topic } from '../nodes/sinks/viewer/protocol.ts';
 import type { Logger } from '../pipeline/log.ts';
 import type { StreamStats } from '../pipeline/metrics.ts';
 import { openBuckets } from './buckets.ts';
@@ -136,21 +137,9 @@ export async function startClusterDashboard(options: DashboardOptions): Promise<
     socket.on('close', () => channels.delete(channel));
     socket.on('error', (error) => log.debug(`dashboard client: ${error.message}`));
     socket.on('message', (data, isBinary) => {
-      const message = isBinary ? undefined : parseClientMessage(data.toString());
-      if (!message) return channel.send({ type: 'error', code: 'bad-message', message: 'binary messages are not accepted' });
-      if ('error' in message) return channel.send({ type: 'error', code: message.error, message: message.message });
-      if (message.type === 'ping') return channel.send(message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
-      const wanted = message.streams ?? [ALL_STREAMS];
       // Streams come and go in a cluster: any name may be subscribed to, known yet or not.
-      const unknownTopic = message.topics.find((t) => !(RELAYED as readonly string[]).includes(t));
-      if (unknownTopic) return channel.send({ type: 'error', code: 'unknown-topic', message: `no topic "${unknownTopic}" here; topics: ${RELAYED.join(', ')}` });
-      const topics = message.topics as Topic[];
-      if (message.type === 'subscribe') channel.subscribe(wanted, topics);
-      else channel.unsubscribe(wanted, topics);
-      channel.send({ type: 'subscribed', subscriptions: channel.subscriptionList() });
-      if (message.type === 'subscribe' && topics.includes('video')) {
-        for (const [stream, frame] of newest) channel.offerFrame(stream, 'video', frame);
-      }
+      const subscribed = answerClientMessage(channel, data, isBinary, { topics: RELAYED });
+      if (subscribed?.includes('video')) for (const [stream, frame] of newest) channel.offerFrame(stream, 'video', frame);
     });
     channel.send({
       type: 'hello',

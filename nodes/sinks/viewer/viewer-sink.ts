@@ -24,8 +24,9 @@ import { acceptUpgrades } from './access.ts';
 import { closeWithGrace } from '../queue/close-grace.ts';
 import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
 import { ClientChannel } from './client-channel.ts';
+import { answerClientMessage } from './client-messages.ts';
 import { countsMessage, framesMessage, framesSnapshot, videoMessage } from './frame-messages.ts';
-import { ALL_STREAMS, parseClientMessage, PROTOCOL_VERSION, TOPICS, type ServerEvent, type Topic } from './protocol.ts';
+import { ALL_STREAMS, PROTOCOL_VERSION, TOPICS, type ServerEvent, type Topic } from './protocol.ts';
 
 const PAGE_URL = new URL('../../../viewer/index.html', import.meta.url);
 const SOCKET_PATH = '/ws';
@@ -104,25 +105,16 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     socket.on('close', () => channels.delete(channel));
     socket.on('error', (error) => ctx.log.debug(`viewer client: ${error.message}`));
     socket.on('message', (data, isBinary) => {
-      const message = isBinary ? undefined : parseClientMessage(data.toString());
-      if (!message) return channel.send({ type: 'error', code: 'bad-message', message: 'binary messages are not accepted' });
-      if ('error' in message) return channel.send({ type: 'error', code: message.error, message: message.message });
-      if (message.type === 'ping') return channel.send(message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
-      const wanted = message.streams ?? [ALL_STREAMS];
-      const unknownStream = wanted.find((s) => s !== ALL_STREAMS && !streams.has(s));
-      const unknownTopic = message.topics.find((t) => !(TOPICS as readonly string[]).includes(t));
-      if (unknownStream) return channel.send({ type: 'error', code: 'unknown-stream', message: `no stream "${unknownStream}"; streams: ${[...streams].join(', ')}` });
-      if (unknownTopic) return channel.send({ type: 'error', code: 'unknown-topic', message: `no topic "${unknownTopic}"; topics: ${TOPICS.join(', ')}` });
-      const topics = message.topics as Topic[];
-      if (message.type === 'subscribe') channel.subscribe(wanted, topics);
-      else channel.unsubscribe(wanted, topics);
-      channel.send({ type: 'subscribed', subscriptions: channel.subscriptionList() });
-      if (message.type === 'subscribe') {
-        // A new subscriber sees a picture at once, not at the next frame.
-        for (const [key, frame] of newest) {
-          const [topic, stream] = key.split('\u0000') as [Topic, string];
-          if (topics.includes(topic)) channel.offerFrame(stream, topic, frame);
-        }
+      const subscribed = answerClientMessage(channel, data, isBinary, {
+        topics: TOPICS,
+        knowsStream: (s) => streams.has(s),
+        streams: () => [...streams],
+      });
+      if (!subscribed) return;
+      // A new subscriber sees a picture at once, not at the next frame.
+      for (const [key, frame] of newest) {
+        const [topic, stream] = key.split('\u0000') as [Topic, string];
+        if (subscribed.includes(topic)) channel.offerFrame(stream, topic, frame);
       }
     });
     channel.send({
