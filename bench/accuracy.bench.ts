@@ -37,7 +37,7 @@ import { buildGraph } from '../pipeline/graph.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
 import { defineSink, type ExecutionProvider, type Sink, type SinkNode } from '../pipeline/node.ts';
-import { carBoxesInView, lineCrossings, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from './drone-standin.ts';
+import { lineCrossings, scoreStandinFrame, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from './drone-standin.ts';
 import { round } from './stats.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -76,8 +76,6 @@ const MOT17_FRAMES = 4;
 const TRAFFIC_TRUTH = 'replay-data/traffic-count-ground-truth.json';
 const HIGHWAY_TRUTH = 'replay-data/solidWhiteRight-frame100.json';
 const IOU_THRESHOLD = 0.5;
-/** Cars of a few pixels: a third of overlap is the same car (a pixel off is 15% of one). */
-const SMALL_CAR_IOU = 0.3;
 
 /** Class names a config's people come out as: COCO's, and MOTChallenge detections'. */
 const PERSON_CLASSES = ['person', 'pedestrian'];
@@ -460,15 +458,10 @@ function scoreDrone(seen: Seen): Scores {
   let fn = 0;
   const settled = seen.frames.filter((f) => f.seq >= STANDIN_SETTLED_FRAME);
   for (const frame of settled) {
-    const truth = carBoxesInView(frame.seq);
-    const taken = new Set<number>();
-    for (const car of frame.cars) {
-      const match = truth.findIndex((box, i) => !taken.has(i) && boxIou(car, box) >= SMALL_CAR_IOU);
-      if (match >= 0) taken.add(match);
-      else fp++;
-    }
-    tp += taken.size;
-    fn += truth.length - taken.size;
+    const score = scoreStandinFrame(frame.cars, frame.seq);
+    tp += score.found;
+    fp += score.wrong;
+    fn += score.missed;
   }
   const first = settled[0];
   const last = settled.at(-1);

@@ -11,6 +11,7 @@
  * in view in any frame, and when each crosses a vertical line of the picture.
  */
 import { execFileSync } from 'node:child_process';
+import { boxIou, type Box } from '../lib/geometry/box.ts';
 import { ffmpegPath } from '../nodes/sources/ffmpeg-binary.ts';
 
 export const STANDIN_WIDTH = 1920;
@@ -153,4 +154,24 @@ export function carBoxesInView(n: number): [number, number, number, number][] {
   return standinCars()
     .map((car) => carInPicture(car, n / STANDIN_FPS))
     .filter(([x1, y1, x2, y2]) => x1 >= 0 && y1 >= 0 && x2 <= STANDIN_WIDTH && y2 <= STANDIN_HEIGHT);
+}
+
+/** Cars of a few pixels: a third of overlap is the same car (a pixel off is 15% of one). */
+const SAME_CAR_IOU = 0.3;
+
+/**
+ * What was found at frame `n` against the cars wholly in view then: each box matched to the
+ * first unmatched car it overlaps by {@link SAME_CAR_IOU}; `wrong` found no car, `missed` were
+ * not found.
+ */
+export function scoreStandinFrame(found: readonly Box[], n: number): { found: number; wrong: number; missed: number } {
+  const truth = carBoxesInView(n);
+  const matched = new Set<number>();
+  let wrong = 0;
+  for (const box of found) {
+    const car = truth.findIndex((t, i) => !matched.has(i) && boxIou(box, t) >= SAME_CAR_IOU);
+    if (car >= 0) matched.add(car);
+    else wrong++;
+  }
+  return { found: matched.size, wrong, missed: truth.length - matched.size };
 }

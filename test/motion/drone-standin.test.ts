@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { boxIou, fromXywh } from '../../lib/geometry/box.ts';
+import { fromXywh } from '../../lib/geometry/box.ts';
 import type { FrameRecord } from '../../nodes/sinks/frame-record.ts';
 import type { LineEvent } from '../../pipeline/frame.ts';
 import { dataDir } from '../helpers/data-dir.ts';
-import { carBoxesInView, lineCrossings, STANDIN_FPS, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from '../../bench/drone-standin.ts';
+import { lineCrossings, scoreStandinFrame, STANDIN_FPS, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from '../../bench/drone-standin.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const scratch = mkdtempSync(path.join(tmpdir(), 'panoptes-drone-'));
@@ -42,19 +42,12 @@ describe('configs/aerial-cars.yaml on a stand-in drone clip', () => {
     let missed = 0;
     const confirmedPerFrame: number[] = [];
     for (const frame of frames.filter((f) => f.seq >= SCORED_FROM)) {
-      const truth = carBoxesInView(frame.seq);
       const confirmed = frame.segments.filter((s) => s.trackState === 'confirmed');
       confirmedPerFrame.push(confirmed.length);
-      const matched = new Set<number>();
-      for (const segment of confirmed) {
-        const box = fromXywh(...segment.bbox);
-        // Boxes of a few pixels: a third of overlap is the same car (a pixel off is 15% of it).
-        const best = truth.findIndex((car, i) => !matched.has(i) && boxIou(box, car) >= 0.3);
-        if (best >= 0) matched.add(best);
-        else wrong++;
-      }
-      found += matched.size;
-      missed += truth.length - matched.size;
+      const score = scoreStandinFrame(confirmed.map((s) => fromXywh(...s.bbox)), frame.seq);
+      found += score.found;
+      wrong += score.wrong;
+      missed += score.missed;
     }
     const lineX = STANDIN_WIDTH / 2;
     const truthCrossings = lineCrossings(lineX, SCORED_FROM, frames.length - 1);
