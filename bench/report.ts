@@ -162,7 +162,7 @@ export function formatComponentBenches(r: ComponentBenches): string {
     `  masks (segm) ${i.segmMs} ms, AP ${i.segmAP}; boxes (bbox) ${i.bboxMs} ms, AP ${i.bboxAP}`,
   );
   out.push('', 'viewer clients (default pipeline, 0 vs 50 clients of which 10 never read)', `  ${JSON.stringify(r.viewerClients)}`);
-  out.push('', 'motion segmentation (intel_car-detection.mp4, 768x432, one thread)', ...formatMotionBench(r.motion));
+  out.push('', 'motion segmentation (intel_car-detection.mp4 768x432; solidWhiteRight.mp4 at 1920x1080 with aerial-cars settings; one thread)', ...formatMotionBench(r.motion));
   return out.join('\n') + '\n';
 }
 

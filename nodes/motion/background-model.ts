@@ -1,50 +1,59 @@
 /**
- * The background of a grey image sequence, per pixel, and what differs from it.
+ * The background of an image sequence, per pixel, and what differs from it.
  *
  * Per pixel (the Σ-Δ / approximate-median idea): the background level moves towards each new
- * value by at most `adaptation` grey levels per second, so it follows the median of what the
- * pixel shows over time (a passing car shifts it little; light changing over minutes is
- * followed), and a running mean of how far the pixel strays from it when nothing moves there
- * (leaves, water, sensor noise) raises that pixel's threshold. A pixel is foreground when it
- * differs from its background by more than `threshold + deviations * spread`.
+ * value by at most `adaptation` levels per second, so it follows the median of what the pixel
+ * shows over time (a passing car shifts it little; light changing over minutes is followed).
+ * Its spread follows the two-thirds quantile of how far the pixel strays from that level (up
+ * two steps when it strays further, down one when not), so each pixel learns its own noise:
+ * sensor noise, compression blocks that change every frame, leaves, the shimmer of an edge that
+ * moves by a pixel, even one that flickers every other frame. A quantile, not a mean, so traffic
+ * that covers a pixel up to a third of the time does not make its road look noisy. A
+ * pixel is foreground when it differs from its background by more than `threshold + deviations *
+ * spread` and, with `jitterRadius`, from the background of every pixel within that radius too:
+ * an edge shifted by a pixel (a drone's sway, parallax, a codec's ringing) matches its
+ * neighbour's background and stays background, while a car over asphalt differs from all of it.
+ *
+ * The model lives in its own pixel grid. A caller whose camera moves reads each frame into that
+ * grid (warp.ts), marking pixels it cannot see as NaN: they are neither judged nor learnt. When
+ * the grid has drifted far from the camera's, {@link shift} moves it by whole pixels (no
+ * resampling) or {@link warp} resamples it once.
  *
  * A pixel is judged only once it has been watched for `settle` (frames or seconds): at the start
- * of a stream, and where a moving camera brings new ground into view. Camera motion moves the
- * model with the image, by whole pixels; the fraction left over is carried to the next frame so
- * the model never drifts from the picture.
+ * of a stream, and where a moving camera brings new ground into view.
  */
+import type { Affine } from '../../lib/geometry/affine.ts';
+import { warpBilinear } from './warp.ts';
+
 export type Settle = { readonly frames: number } | { readonly seconds: number };
 
 export interface BackgroundOptions {
-  /** Least difference from the background, in grey levels, that is motion. */
+  /** Least difference from the background, in levels, that is motion. */
   readonly threshold: number;
-  /** Extra threshold per grey level of a pixel's usual spread (flickering pixels need more). */
+  /** Extra threshold per level of a pixel's usual spread (flickering pixels need more). */
   readonly deviations: number;
-  /** How fast the background follows a change, in grey levels per second. */
+  /** How fast the background follows a change, in levels per second. */
   readonly adaptation: number;
   /** How long a pixel is watched before it is judged. */
   readonly settle: Settle;
+  /** A pixel moves only if it differs from the background of every pixel this close (0: only its own). */
+  readonly jitterRadius?: number;
 }
 
-/** Spread learning rate per frame: the spread follows about the last 30 background frames. */
-const SPREAD_RATE = 1 / 30;
+/** How far the spread moves down towards each new distance, in levels per frame, once settled and while settling; up is twice that. */
+const SPREAD_STEP = 0.25;
+const SETTLING_SPREAD_STEP = 1;
 
 export class BackgroundModel {
   private level: Float32Array;
   private spread: Float32Array;
-  /** When each pixel started being watched, in the settle duration's unit (frame index or ms). */
+  /** When each pixel started being watched, in the settle duration's unit (frame index or ms); NaN: never yet. */
   private since: Float64Array;
-  private scratchLevel: Float32Array;
-  private scratchSpread: Float32Array;
-  private scratchSince: Float64Array;
+  private readonly scratch: Float32Array;
   /** Differences from the background, -255..255, for the median (see exposureChange). */
   private readonly histogram = new Int32Array(511);
-  private started = false;
   private frames = 0;
   private lastMs = 0;
-  /** Camera motion not yet applied to the model (less than a pixel), carried forward. */
-  private carryX = 0;
-  private carryY = 0;
 
   constructor(
     readonly width: number,
@@ -54,61 +63,124 @@ export class BackgroundModel {
     const n = width * height;
     this.level = new Float32Array(n);
     this.spread = new Float32Array(n);
-    this.since = new Float64Array(n);
-    this.scratchLevel = new Float32Array(n);
-    this.scratchSpread = new Float32Array(n);
-    this.scratchSince = new Float64Array(n);
+    this.since = new Float64Array(n).fill(NaN);
+    this.scratch = new Float32Array(n);
   }
 
   /**
-   * Learns `grey` (the frame at `ptsMs`, after the camera moved by `shiftX, shiftY` grey pixels
-   * since the last one) and writes 1 into `foreground` where it moves, 0 elsewhere. Returns how
-   * many pixels were judged (settled), so a caller can tell a warm model from a cold one.
+   * Learns `image` (the frame at `ptsMs`, in this model's grid; NaN where unseen) and writes 1
+   * into `foreground` where it moves, 0 elsewhere. Returns how many pixels were judged
+   * (settled and seen), so a caller can tell a warm model from a cold one.
    */
-  update(grey: Float32Array, ptsMs: number, shiftX: number, shiftY: number, foreground: Uint8Array): number {
-    const now = 'frames' in this.options.settle ? this.frames : ptsMs;
+  update(image: Float32Array, ptsMs: number, foreground: Uint8Array): number {
+    const byFrames = 'frames' in this.options.settle;
+    const now = byFrames ? this.frames : ptsMs;
     const settleFor = 'frames' in this.options.settle ? this.options.settle.frames : this.options.settle.seconds * 1000;
-    const n = this.width * this.height;
-    if (!this.started) {
-      this.level.set(grey);
-      this.spread.fill(0);
-      this.since.fill(now);
-      this.started = true;
-    } else {
-      this.carryX += shiftX;
-      this.carryY += shiftY;
-      const moveX = Math.round(this.carryX);
-      const moveY = Math.round(this.carryY);
-      if (moveX !== 0 || moveY !== 0) {
-        this.move(moveX, moveY, grey, now);
-        this.carryX -= moveX;
-        this.carryY -= moveY;
-      }
-    }
+    const { width: w, height: h } = this;
+    const n = w * h;
     const dtSeconds = this.frames === 0 ? 0 : Math.min(Math.max((ptsMs - this.lastMs) / 1000, 0), 1);
     this.lastMs = ptsMs;
     this.frames++;
     const step = this.options.adaptation * dtSeconds;
     const { threshold, deviations } = this.options;
+    const radius = this.options.jitterRadius ?? 0;
     const { level, spread, since } = this;
-    const exposure = this.exposureChange(grey);
+    const exposure = this.exposureChange(image);
     let judged = 0;
+    // Judged first, learnt after: a pixel's neighbours are compared with their backgrounds as they were.
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        const value = image[i]!;
+        const started = since[i]!;
+        foreground[i] = 0;
+        if (value !== value || started !== started || now - started < settleFor) continue;
+        judged++;
+        const change = value - exposure;
+        const distance = Math.abs(change - level[i]!);
+        if (distance <= threshold + deviations * spread[i]!) continue;
+        let moving = 1;
+        for (let ny = Math.max(0, y - radius); moving && ny <= Math.min(h - 1, y + radius); ny++) {
+          for (let nx = Math.max(0, x - radius); nx <= Math.min(w - 1, x + radius); nx++) {
+            const j = ny * w + nx;
+            if (Math.abs(change - level[j]!) <= threshold + deviations * spread[j]!) {
+              moving = 0;
+              break;
+            }
+          }
+        }
+        foreground[i] = moving;
+      }
+    }
     for (let i = 0; i < n; i++) {
-      const value = grey[i]!;
-      const background = level[i]!;
-      const difference = value - background;
-      const change = difference - exposure;
-      const distance = change < 0 ? -change : change;
-      const moving = distance > threshold + deviations * spread[i]!;
-      const settled = now - since[i]! >= settleFor;
-      if (settled) judged++;
-      foreground[i] = moving && settled ? 1 : 0;
+      const value = image[i]!;
+      if (value !== value) continue;
+      const started = since[i]!;
+      if (started !== started) {
+        // First sight of this pixel: it starts as what it shows.
+        level[i] = value;
+        spread[i] = 0;
+        since[i] = now;
+        continue;
+      }
+      const difference = value - level[i]!;
       // Towards the value by at most `step`: a median follower, not a mean.
-      level[i] = background + (difference > step ? step : difference < -step ? -step : difference);
-      // The spread learns from what is not moving, so a car does not make its road look noisy.
-      if (!moving) spread[i] = spread[i]! + SPREAD_RATE * (distance - spread[i]!);
+      level[i] = level[i]! + (difference > step ? step : difference < -step ? -step : difference);
+      const distance = Math.abs(difference - exposure);
+      const spreadStep = now - started < settleFor ? SETTLING_SPREAD_STEP : SPREAD_STEP;
+      const s = spread[i]!;
+      spread[i] = distance > s ? s + 2 * spreadStep : s > spreadStep ? s - spreadStep : 0;
     }
     return judged;
+  }
+
+  /**
+   * Moves the model by whole pixels, content at `(x, y)` to `(x + dx, y + dy)`: no resampling,
+   * so nothing blurs. Pixels with nothing to come from start afresh when next seen.
+   */
+  shift(dx: number, dy: number): void {
+    const { width: w, height: h } = this;
+    const move = <T extends Float32Array | Float64Array>(plane: T, empty: number) => {
+      const copy = plane.slice() as T;
+      for (let y = 0; y < h; y++) {
+        const sy = y - dy;
+        const row = y * w;
+        if (sy < 0 || sy >= h) {
+          plane.fill(empty, row, row + w);
+          continue;
+        }
+        for (let x = 0; x < w; x++) {
+          const sx = x - dx;
+          plane[row + x] = sx < 0 || sx >= w ? empty : copy[sy * w + sx]!;
+        }
+      }
+    };
+    move(this.level, 0);
+    move(this.spread, 0);
+    move(this.since, NaN);
+  }
+
+  /**
+   * Resamples the model through `affine` (new grid → old grid: the new pixel `p` takes what the
+   * old grid had at `affine(p)`); pixels with nothing to come from start afresh when next seen.
+   */
+  warp(affine: Affine): void {
+    const { width: w, height: h, scratch } = this;
+    warpBilinear(this.level, w, h, affine, scratch);
+    this.level.set(scratch);
+    warpBilinear(this.spread, w, h, affine, scratch);
+    this.spread.set(scratch);
+    const since = this.since.slice();
+    const [a, b, c, d, e, f] = affine;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const sx = Math.round(a * x + b * y + c);
+        const sy = Math.round(d * x + e * y + f);
+        const i = y * w + x;
+        const value = this.level[i]!;
+        this.since[i] = value !== value || sx < 0 || sy < 0 || sx >= w || sy >= h ? NaN : since[sy * w + sx]!;
+      }
+    }
   }
 
   /**
@@ -116,51 +188,22 @@ export class BackgroundModel {
    * from the background. Cameras change exposure when a white car drives in, and every pixel of
    * the road would move otherwise; the background itself follows at its own pace.
    */
-  private exposureChange(grey: Float32Array): number {
-    const histogram = this.histogram;
+  private exposureChange(image: Float32Array): number {
+    const { histogram, level, since } = this;
     histogram.fill(0);
-    const n = grey.length;
-    for (let i = 0; i < n; i++) histogram[Math.round(grey[i]! - this.level[i]!) + 255]!++;
+    let counted = 0;
+    for (let i = 0; i < image.length; i++) {
+      const value = image[i]!;
+      if (value !== value || since[i] !== since[i]) continue;
+      const bin = Math.round(value - level[i]!) + 255;
+      histogram[bin < 0 ? 0 : bin > 510 ? 510 : bin]!++;
+      counted++;
+    }
     let below = 0;
     for (let bin = 0; bin < histogram.length; bin++) {
       below += histogram[bin]!;
-      if (below * 2 >= n) return bin - 255;
+      if (below * 2 >= counted && counted > 0) return bin - 255;
     }
     return 0;
-  }
-
-  /** Moves the model by whole pixels; pixels with nothing to come from start afresh from `grey`. */
-  private move(dx: number, dy: number, grey: Float32Array, now: number): void {
-    const { width: w, height: h } = this;
-    const level = this.scratchLevel;
-    const spread = this.scratchSpread;
-    const since = this.scratchSince;
-    const fresh = (from: number, to: number) => {
-      level.set(grey.subarray(from, to), from);
-      spread.fill(0, from, to);
-      since.fill(now, from, to);
-    };
-    for (let y = 0; y < h; y++) {
-      const sy = y - dy;
-      const row = y * w;
-      if (sy < 0 || sy >= h) {
-        fresh(row, row + w);
-        continue;
-      }
-      const from = Math.max(0, dx);
-      const to = Math.min(w, w + dx);
-      if (to > from) {
-        const src = sy * w;
-        level.set(this.level.subarray(src + from - dx, src + to - dx), row + from);
-        spread.set(this.spread.subarray(src + from - dx, src + to - dx), row + from);
-        since.set(this.since.subarray(src + from - dx, src + to - dx), row + from);
-      }
-      // The columns the shift uncovered, on either side.
-      if (from > 0) fresh(row, row + Math.min(from, w));
-      if (to < w) fresh(row + Math.max(to, 0), row + w);
-    }
-    [this.level, this.scratchLevel] = [level, this.level];
-    [this.spread, this.scratchSpread] = [spread, this.spread];
-    [this.since, this.scratchSince] = [since, this.since];
   }
 }

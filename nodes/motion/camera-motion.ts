@@ -1,104 +1,195 @@
 /**
- * Which way the camera moved between two grey frames: phase correlation proposes a few shifts
- * (phase-correlation.ts), and the one that lines the previous frame up with this one best wins,
- * if it does so clearly better than no shift at all. Two cars driving through a fixed view
- * correlate with themselves too; only the true camera motion lines up the ground.
+ * How the camera moved, the way the field estimates it (OpenCV's videostab, BoT-SORT's global
+ * motion compensation): corners (corner-picker.ts) followed by pyramidal Lucas-Kanade
+ * (lucas-kanade.ts), and the similarity (rotation, zoom, slide) most of them agree with, by
+ * RANSAC (similarity-fit.ts). The share of followed corners that agree is the confidence; an
+ * estimate too few corners support is no estimate, and the camera is taken as still.
+ *
+ * Corners are followed from a key frame, not from the previous frame: each estimate is then
+ * the whole way from the key frame, and its error does not add up frame after frame (0.05 px of
+ * noise a frame would be a random walk of pixels over a minute). The camera is taken to have
+ * moved only when the new estimate differs from the last believed one by more than its own
+ * noise: a still camera stays exactly still, and a drone drifting 0.03 px a frame is followed
+ * in steps of a tenth of a pixel. A new key frame is taken when the view has moved far from it
+ * or too few of its corners are still followed.
+ *
+ * Cars and people move by themselves: corners on what moved in the frame before the key was
+ * taken are not picked, and those that slip through disagree with the ground and are outvoted.
  */
-import { PhaseCorrelation, type ShiftEstimate } from './phase-correlation.ts';
+import { IDENTITY_AFFINE, applyAffine, composeAffine, invertAffine, largestCornerShift, type Affine } from '../../lib/geometry/affine.ts';
+import { fitSimilarity } from '../../lib/geometry/similarity-fit.ts';
+import { CornerPicker } from './corner-picker.ts';
+import { ImagePyramid } from './image-pyramid.ts';
+import { LucasKanade } from './lucas-kanade.ts';
 
-/** How much a shift must lower the misfit, against standing still, to be believed. */
+/** Corners looked for per key frame, at most (one per grid cell). */
+const CORNERS = 300;
+/** Fewer agreeing corners than this prove nothing, whatever their share. */
+const LEAST_INLIERS = 12;
+/** Pyramid levels: 4 follows motions up to about 60 pixels a frame on the grey copy. */
+const LEVELS = 4;
+/** A corner agrees with a fit within this distance, in grey pixels. */
+const TOLERANCE = 0.5;
+const RANSAC_ITERATIONS = 150;
+/** Corners are not picked this close to the border: the 15x15 window must fit. */
+const MARGIN = 8;
+/** Least change (grey pixels, at the picture's corners) believed, however many corners agree. */
+const LEAST_CHANGE = 0.15;
+/** A change is believed when it is this many standard errors of the fit. */
+const CHANGE_ERRORS = 3;
+/** A change of more than a pixel must line the picture up this much better than the last belief... */
 const MISFIT_GAIN = 0.8;
-/** Shifts proposed per frame. */
-const CANDIDATES = 3;
-/** The misfit's histogram: quarter grey levels, -64..64 (further is "no fit" anyway). */
+/** ...and this much when fewer corners than the least confidence agree with it. */
+const CLEAR_MISFIT_GAIN = 0.5;
+/** The misfit's histogram: quarter levels, -64..64 (further is "no fit" anyway). */
 const BINS_PER_LEVEL = 4;
-const HISTOGRAM_BINS = 128 * BINS_PER_LEVEL;
+const HALF_BINS = 64 * BINS_PER_LEVEL;
+/** A new key frame once the view has moved this share of its width from the key, or half the key's corners are lost. */
+const KEY_SPAN = 0.1;
+
+export interface CameraMotionEstimate {
+  /** Previous frame → this one, in grey pixels; the identity when no motion is believed. */
+  readonly affine: Affine;
+  /** Share of the followed corners that agree with the fit, 0..1. */
+  readonly confidence: number;
+  /** Corners followed from the key frame, and how many of them agree. */
+  readonly tracked: number;
+  readonly inliers: number;
+}
 
 export class CameraMotionEstimator {
-  private readonly correlation: PhaseCorrelation;
-  private previous: Float32Array;
-  private hasPrevious = false;
-  private moving: Uint8Array | undefined;
-  private readonly histogram = new Int32Array(HISTOGRAM_BINS);
+  private key: ImagePyramid;
+  private current: ImagePyramid;
+  private hasKey = false;
+  private readonly picker: CornerPicker;
+  private readonly keyCorners: { x: Float32Array; y: Float32Array; count: number };
+  private readonly tracker = new LucasKanade(CORNERS * 2);
+  /** Sampled differences and their histogram, for the misfit. */
+  private readonly differences: Float32Array;
+  private readonly histogram = new Int32Array(2 * HALF_BINS);
+  /** Key frame → the last frame, as last believed. */
+  private keyToLast: Affine = IDENTITY_AFFINE;
 
   constructor(
     readonly width: number,
     readonly height: number,
+    /** Least share of agreeing corners for an estimate to be believed. */
     private readonly minConfidence: number,
   ) {
-    this.correlation = new PhaseCorrelation(width, height);
-    this.previous = new Float32Array(width * height);
+    this.key = new ImagePyramid(width, height, LEVELS);
+    this.current = new ImagePyramid(width, height, LEVELS);
+    this.picker = new CornerPicker(width, height, CORNERS, MARGIN);
+    this.differences = new Float32Array(Math.ceil(width / 4) * Math.ceil(height / 4));
+    this.keyCorners = { x: new Float32Array(CORNERS * 2), y: new Float32Array(CORNERS * 2), count: 0 };
   }
 
   /**
-   * The camera's shift since the last frame, in grey pixels (content moved by `dx, dy`), or
-   * undefined for the first frame. No shift with confidence 0 when no proposal convinces.
-   * `moving`, where given, marks the pixels that moved in the previous frame: they are left out
-   * of the fit, so a car filling a featureless view cannot pass its own motion off as the camera's.
+   * The camera's motion since the last frame, or undefined for the first frame. `moving(x, y)`,
+   * where given, says whether something moved at that pixel of the last frame: no corner is
+   * taken there.
    */
-  estimate(grey: Float32Array, moving?: Uint8Array): ShiftEstimate | undefined {
-    this.moving = moving;
-    const proposals = this.correlation.estimate(grey, CANDIDATES);
-    let chosen: ShiftEstimate = { dx: 0, dy: 0, confidence: 0 };
-    if (proposals && this.hasPrevious) {
-      const still = this.misfit(grey, 0, 0);
-      let best = Infinity;
-      for (const p of proposals) {
-        if (p.confidence < this.minConfidence) continue;
-        // Under half a pixel moves nothing, and needs no proof.
-        const small = Math.abs(p.dx) < 0.5 && Math.abs(p.dy) < 0.5;
-        const misfit = small ? still : this.misfit(grey, p.dx, p.dy);
-        if ((small || misfit < MISFIT_GAIN * still) && misfit < best) {
-          best = misfit;
-          chosen = p;
-        }
-      }
+  estimate(grey: Float32Array, moving?: (x: number, y: number) => boolean): CameraMotionEstimate | undefined {
+    this.current.build(grey);
+    if (!this.hasKey) {
+      this.takeKey(moving);
+      this.hasKey = true;
+      return undefined;
     }
-    this.previous.set(grey);
-    const first = !this.hasPrevious;
-    this.hasPrevious = true;
-    return first ? undefined : chosen;
+    const { estimate, keyLost } = this.follow();
+    if (keyLost || largestCornerShift(this.keyToLast, this.width, this.height) > KEY_SPAN * this.width) this.takeKey(moving);
+    return estimate;
+  }
+
+  /** This frame against the key frame: the believed motion since the last frame, and whether the key no longer serves. */
+  private follow(): { estimate: CameraMotionEstimate; keyLost: boolean } {
+    const corners = this.keyCorners;
+    const still = (confidence: number, tracked: number, inliers: number) => ({
+      estimate: { affine: IDENTITY_AFFINE, confidence, tracked, inliers },
+      keyLost: inliers < Math.max(LEAST_INLIERS, corners.count / 2),
+    });
+    if (corners.count < LEAST_INLIERS) return still(0, 0, 0);
+    const guess = this.keyToLast;
+    const followed = this.tracker.track(this.key, this.current, corners.x, corners.y, corners.count, (x, y) => applyAffine(guess, x, y));
+    let tracked = 0;
+    for (let i = 0; i < corners.count; i++) tracked += followed.found[i]!;
+    const fit = fitSimilarity(corners.x, corners.y, followed.x, followed.y, corners.count, { tolerance: TOLERANCE, iterations: RANSAC_ITERATIONS }, followed.found);
+    if (!fit || tracked === 0) return still(0, tracked, 0);
+    const confidence = fit.inlierCount / tracked;
+    if (fit.inlierCount < LEAST_INLIERS) return still(confidence, tracked, fit.inlierCount);
+    const change = composeAffine(fit.affine, invertAffine(this.keyToLast));
+    const noise = CHANGE_ERRORS * (fit.rms / Math.sqrt(fit.inlierCount));
+    const size = largestCornerShift(change, this.width, this.height);
+    let believed = size > Math.max(LEAST_CHANGE, noise);
+    if (believed && size > 1) {
+      // A change of more than a pixel must line the picture up better, and clearly so when
+      // fewer corners than `minConfidence` back it (a jump of the view loses many of them).
+      const gain = this.misfit(fit.affine) / this.misfit(this.keyToLast);
+      believed = gain < (confidence >= this.minConfidence ? MISFIT_GAIN : CLEAR_MISFIT_GAIN);
+    } else if (believed) {
+      // Sub-pixel: backed by enough corners, and lining the picture up at least a little better.
+      believed = confidence >= this.minConfidence && this.misfit(fit.affine) < this.misfit(this.keyToLast);
+    }
+    if (believed) this.keyToLast = fit.affine;
+    return {
+      estimate: { affine: believed ? change : IDENTITY_AFFINE, confidence, tracked, inliers: fit.inlierCount },
+      keyLost: fit.inlierCount < corners.count / 2,
+    };
   }
 
   /**
-   * How badly `grey` and the previous frame moved by `dx, dy` (rounded) disagree: the median
-   * absolute deviation of their differences, over every fourth pixel of every fourth row that
-   * both frames see. The median, not the mean: moving things own a minority of the pixels, so
-   * they cannot make a shift fit, and on a featureless ground every shift fits alike and
-   * standing still wins. Around the median difference, not zero: when the camera changes its
-   * exposure, a shift along a brightness gradient must not pass for explaining it.
+   * How badly this frame and the key frame moved by `keyToNow` disagree: the median absolute
+   * deviation of their differences around the median difference (a change of exposure is not a
+   * misfit), over every fourth pixel of every fourth row. The ground owns most pixels, so only
+   * the ground's motion lowers it: on featureless asphalt, where the only corners are on a car
+   * driving through, the car's motion does not line up the picture and is not believed.
    */
-  private misfit(grey: Float32Array, dx: number, dy: number): number {
-    const offset = this.medianDifference(grey, dx, dy, 0, false);
-    return this.medianDifference(grey, dx, dy, offset, true);
-  }
-
-  /** Median of the sampled differences minus `offset`, or of their absolute values. */
-  private medianDifference(grey: Float32Array, dx: number, dy: number, offset: number, absolute: boolean): number {
-    const { width: w, height: h, previous, moving, histogram } = this;
-    const mx = Math.round(dx);
-    const my = Math.round(dy);
-    const zero = absolute ? 0 : HISTOGRAM_BINS >> 1;
-    histogram.fill(0);
+  private misfit(keyToNow: Affine): number {
+    const { width: w, height: h, histogram } = this;
+    const key = this.key.levels[0]!.data;
+    const now = this.current.levels[0]!.data;
+    const [a, b, c, d, e, f] = invertAffine(keyToNow);
+    const differences = this.differences;
     let count = 0;
-    for (let y = Math.max(0, my); y < Math.min(h, h + my); y += 4) {
-      const row = y * w;
-      const source = (y - my) * w - mx;
-      for (let x = Math.max(0, mx); x < Math.min(w, w + mx); x += 4) {
-        if (moving && (moving[source + x] !== 0 || moving[row + x] !== 0)) continue;
-        let d = grey[row + x]! - previous[source + x]! - offset;
-        if (absolute && d < 0) d = -d;
-        const bin = zero + Math.round(d * BINS_PER_LEVEL);
-        histogram[bin < 0 ? 0 : bin >= HISTOGRAM_BINS ? HISTOGRAM_BINS - 1 : bin]!++;
-        count++;
+    for (let y = 2; y < h; y += 4) {
+      for (let x = 2; x < w; x += 4) {
+        const sx = a * x + b * y + c;
+        const sy = d * x + e * y + f;
+        if (sx < 0 || sy < 0 || sx >= w - 1 || sy >= h - 1) continue;
+        const ix = Math.floor(sx);
+        const iy = Math.floor(sy);
+        const fx = sx - ix;
+        const fy = sy - iy;
+        const i = iy * w + ix;
+        const top = key[i]! + fx * (key[i + 1]! - key[i]!);
+        const bottom = key[i + w]! + fx * (key[i + w + 1]! - key[i + w]!);
+        differences[count++] = now[y * w + x]! - (top + fy * (bottom - top));
       }
     }
     if (count === 0) return Infinity;
-    let below = 0;
-    for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
-      below += histogram[bin]!;
-      if (below * 2 >= count) return (bin - zero) / BINS_PER_LEVEL;
-    }
-    return (HISTOGRAM_BINS - zero) / BINS_PER_LEVEL;
+    const median = (absoluteAround?: number): number => {
+      histogram.fill(0);
+      for (let k = 0; k < count; k++) {
+        const v = absoluteAround === undefined ? differences[k]! : Math.abs(differences[k]! - absoluteAround);
+        const bin = Math.round(v * BINS_PER_LEVEL) + (absoluteAround === undefined ? HALF_BINS : 0);
+        histogram[bin < 0 ? 0 : bin >= histogram.length ? histogram.length - 1 : bin]!++;
+      }
+      let below = 0;
+      for (let bin = 0; bin < histogram.length; bin++) {
+        below += histogram[bin]!;
+        if (below * 2 >= count) return (bin - (absoluteAround === undefined ? HALF_BINS : 0)) / BINS_PER_LEVEL;
+      }
+      return Infinity;
+    };
+    return median(median());
+  }
+
+  /** This frame becomes the key: its pyramid kept, its corners picked. */
+  private takeKey(moving?: (x: number, y: number) => boolean): void {
+    [this.key, this.current] = [this.current, this.key];
+    const picked = this.picker.pick(this.key.levels[0]!, moving);
+    this.keyCorners.x.set(picked.x.subarray(0, picked.count));
+    this.keyCorners.y.set(picked.y.subarray(0, picked.count));
+    this.keyCorners.count = picked.count;
+    this.keyToLast = IDENTITY_AFFINE;
   }
 }

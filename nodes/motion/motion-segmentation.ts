@@ -25,8 +25,9 @@ const settle = z.union([
  *   not find, as the model's class of that name (so fusion maps them like the model's own);
  * - `panoptic`: those instances as things over void, so tracker, analytics and overlay run with
  *   no semantic model; put panoptic-fusion after this node to have stuff classes as well;
- * - `cameraMotion`: how the camera moved since the previous frame (phase correlation), which the
- *   background model follows and the tracker uses to move its predictions.
+ * - `cameraMotion`: how the camera moved since the previous frame (corners followed and a
+ *   similarity fitted by RANSAC, camera-motion.ts), which the background follows and the tracker
+ *   uses to move its predictions.
  *
  * ```yaml
  * - { type: motion-segmentation, className: car, minArea: 400 }
@@ -75,8 +76,26 @@ export const motionSegmentation = defineOperator({
       .number()
       .min(0)
       .max(1)
-      .default(0.05)
-      .describe('Camera motion estimates less sure than this are taken as no motion (featureless views)'),
+      .default(0.4)
+      .describe('Camera motion estimates that fewer of the followed corners agree with (a share) are taken as no motion'),
+    jitterRadius: z
+      .number()
+      .int()
+      .min(0)
+      .max(3)
+      .default(0)
+      .describe('A pixel moves only if it differs from the background of every grey pixel this close: edges that shimmer by a pixel (compression, sway, parallax) stay background'),
+    joinGap: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe("Blobs this close (a share of the smaller one's longer side) are pieces of one thing: 0.5 holds cars of 10 and 40 pixels together (and may join two cars side by side)"),
+    persistFrames: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('Frames in a row a blob must be seen, near where it was, before it is a thing: compression noise flickers, things persist'),
     score: z.number().min(0).max(1).default(0.8).describe("Every blob's score (the tracker starts tracks at 0.6 by default)"),
     modelOverlap: z
       .number()
@@ -99,6 +118,9 @@ export const motionSegmentation = defineOperator({
       compensateCamera: options.compensateCamera,
       minMotionConfidence: options.minMotionConfidence,
       colour: options.colour,
+      jitterRadius: options.jitterRadius,
+      joinGap: options.joinGap,
+      persistFrames: options.persistFrames,
     };
     // One thread per stream and node: the background model is the stream's own. Closed when the graph stops.
     const thread = await ctx.shared(

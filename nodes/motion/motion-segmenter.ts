@@ -1,19 +1,35 @@
 /**
- * One stream's moving-object finder, frame after frame: grey downscale, camera motion (phase
- * correlation), background model moved by that motion (with `colour`, one for each
- * colour-difference plane too), foreground cleaned by morphology, blobs by connected components,
- * each blob's mask scaled back to frame pixels.
+ * One stream's moving-object finder, frame after frame: grey downscale, camera motion (corners
+ * followed from the last frame, camera-motion.ts), the frame read into the background's own
+ * pixel grid through the camera motion summed since that grid was laid (with rotation and scale,
+ * sub-pixel: nothing is rounded away frame by frame), background model (with `colour`, one for
+ * each colour-difference plane too), foreground cleaned by morphology, blobs by connected
+ * components, pieces that lie together joined into one thing, and only blobs that persist over
+ * `persistFrames` frames kept; each blob's mask mapped back to frame pixels.
  *
  * Pure computation with state, no threads and no clock: the node runs it on a worker thread
  * (motion-worker.js), tests and the bench call it directly, and time is the frames' own `ptsMs`.
  */
+import {
+  IDENTITY_AFFINE,
+  applyAffine,
+  composeAffine,
+  invertAffine,
+  isIdentityAffine,
+  largestCornerShift,
+  scaleAffine,
+  type Affine,
+} from '../../lib/geometry/affine.ts';
 import type { CroppedMask } from '../../lib/geometry/pixel-runs.ts';
 import { BackgroundModel, type Settle } from './background-model.ts';
 import { boxBlur3 } from './box-blur.ts';
+import { joinPieces, type BlobGroup } from './blob-groups.ts';
+import { BlobPersistence } from './blob-persistence.ts';
 import { CameraMotionEstimator } from './camera-motion.ts';
 import { ConnectedComponents } from './connected-components.ts';
 import { GreyDownscale } from './grey-downscale.ts';
 import { Morphology } from './morphology.ts';
+import { warpBilinear } from './warp.ts';
 
 export interface MotionOptions {
   /** Width of the grey image the work is done on; the height follows the frame's aspect ratio. */
@@ -31,8 +47,14 @@ export interface MotionOptions {
   readonly closeRadius: number;
   /** Estimate camera motion and move the background with it. */
   readonly compensateCamera: boolean;
-  /** Camera motion proposals less sure than this (phase correlation peak height) are not considered. */
+  /** Camera motion estimates that fewer of the followed corners agree with (a share, 0..1) are taken as none. */
   readonly minMotionConfidence: number;
+  /** A pixel moves only if it differs from the background of every grey pixel this close (0: its own only). */
+  readonly jitterRadius?: number;
+  /** Blobs whose boxes lie this close, as a share of the smaller one's longer side, are pieces of one thing. */
+  readonly joinGap?: number;
+  /** Frames in a row a blob must be seen (overlapping its last sighting) before it is reported. */
+  readonly persistFrames?: number;
   /** Also look for motion in the colour-difference planes (two more background models). */
   readonly colour?: boolean;
 }
@@ -48,7 +70,7 @@ export interface MotionBlob {
 
 export interface MotionResult {
   /** Previous frame → this one, in frame pixels; absent on a stream's first frame or with compensation off. */
-  readonly cameraMotion?: { readonly affine: readonly [number, number, number, number, number, number]; readonly confidence: number };
+  readonly cameraMotion?: { readonly affine: Affine; readonly confidence: number };
   readonly blobs: readonly MotionBlob[];
   /** Fraction of the grey pixels the background model judged (0 while it settles, then 1 for a fixed camera). */
   readonly settledFraction: number;
@@ -76,9 +98,9 @@ interface Sized {
   /** With `colour`: the Cb and Cr planes, each with its own background and what moves there. */
   readonly chroma: readonly ChromaPlane[];
   readonly blurScratch: Float32Array;
-  /** Grey column and row of each frame column and row. */
-  readonly greyColumn: Int32Array;
-  readonly greyRow: Int32Array;
+  /** A plane read into the background's grid (when the camera has moved since it was laid). */
+  readonly warped: Float32Array;
+  readonly persistence: BlobPersistence;
 }
 
 /** One colour-difference plane: its image, its background, and where it differs from it. */
@@ -88,37 +110,57 @@ interface ChromaPlane {
   readonly foreground: Uint8Array;
 }
 
+/** Once the background's grid is this far (grey pixels, at a corner) from the camera's, it is moved to it. */
+const REGRID_AT = 4;
+/** A grid moved by whole pixels keeps a rotation or zoom under this (grey pixels at a corner); more is resampled. */
+const WHOLE_PIXEL_SHIFT_UP_TO = 0.5;
+
 export class MotionSegmenter {
   private sized: Sized | undefined;
+  /**
+   * Background grid → this frame's grey pixels: every believed camera motion since the grid was
+   * laid, composed. The identity for a fixed camera.
+   */
+  private registration: Affine = IDENTITY_AFFINE;
 
   constructor(private readonly options: MotionOptions) {}
 
   process(frame: RgbFrame, ptsMs: number): MotionResult {
     const sized = this.sizedFor(frame.width, frame.height);
-    const { downscale, grey, foreground, background, morphology, components, cameraMotion } = sized;
+    const { downscale, grey, foreground, background, morphology, components, cameraMotion, chroma } = sized;
     const { width: gw, height: gh } = downscale.size;
     const scaleX = frame.width / gw;
     const scaleY = frame.height / gh;
 
-    const { chroma } = sized;
     let t = performance.now();
     downscale.apply(frame.data, grey, chroma.length === 2 ? { cb: chroma[0]!.image, cr: chroma[1]!.image } : undefined);
     for (const plane of chroma) boxBlur3(plane.image, gw, gh, sized.blurScratch);
     const greyMs = performance.now() - t;
 
     t = performance.now();
-    // `foreground` still holds the previous frame's moving pixels here.
-    const shift = cameraMotion?.estimate(grey, foreground);
-    const shiftX = shift?.dx ?? 0;
-    const shiftY = shift?.dy ?? 0;
+    // `foreground` still holds the previous frame's moving pixels, in the background's grid.
+    const toGrid = invertAffine(this.registration);
+    const movingBefore = (x: number, y: number): boolean => {
+      const [gx, gy] = applyAffine(toGrid, x, y);
+      const i = Math.round(gy) * gw + Math.round(gx);
+      return gx >= 0 && gy >= 0 && gx < gw && gy < gh && foreground[i] === 1;
+    };
+    const motion = cameraMotion?.estimate(grey, movingBefore);
+    if (motion && !isIdentityAffine(motion.affine)) this.registration = composeAffine(motion.affine, this.registration);
+    this.regridIfFar([background, ...chroma.map((plane) => plane.background)], gw, gh);
     const cameraMotionMs = performance.now() - t;
 
     t = performance.now();
-    const judged = background.update(grey, ptsMs, shiftX, shiftY, foreground);
-    // A pixel moves when it moves in brightness or in either colour plane; each plane moves with
-    // the camera and settles as the grey one does.
+    const inGrid = (image: Float32Array): Float32Array => {
+      if (isIdentityAffine(this.registration)) return image;
+      warpBilinear(image, gw, gh, this.registration, sized.warped);
+      return sized.warped;
+    };
+    const judged = background.update(inGrid(grey), ptsMs, foreground);
+    // A pixel moves when it moves in brightness or in either colour plane; each plane's
+    // background lives in the same grid and settles as the grey one does.
     for (const plane of chroma) {
-      plane.background.update(plane.image, ptsMs, shiftX, shiftY, plane.foreground);
+      plane.background.update(inGrid(plane.image), ptsMs, plane.foreground);
       const moving = plane.foreground;
       for (let i = 0; i < moving.length; i++) foreground[i] = foreground[i]! | moving[i]!;
     }
@@ -128,44 +170,93 @@ export class MotionSegmenter {
     t = performance.now();
     const minGreyArea = Math.max(1, this.options.minArea / (scaleX * scaleY));
     const maxGreyArea = this.options.maxAreaFraction * gw * gh;
-    const blobs = components
-      .find(foreground, minGreyArea)
-      .filter((b) => b.area <= maxGreyArea)
-      .map((b) => this.frameBlob(sized, b.label, b.x1, b.y1, b.x2, b.y2));
+    const pieces = components.find(foreground, 1);
+    const groups = joinPieces(pieces, this.options.joinGap ?? 0).filter((g) => g.area >= minGreyArea && g.area <= maxGreyArea);
+    const lasting = sized.persistence.keep(groups, components.labels, this.options.persistFrames ?? 1);
+    const blobs = lasting.map((group) => this.frameBlob(sized, group));
     const blobsMs = performance.now() - t;
 
     return {
-      ...(shift === undefined
+      ...(motion === undefined
         ? {}
-        : { cameraMotion: { affine: [1, 0, shiftX * scaleX, 0, 1, shiftY * scaleY] as const, confidence: shift.confidence } }),
+        : { cameraMotion: { affine: scaleAffine(motion.affine, scaleX, scaleY), confidence: motion.confidence } }),
       blobs,
       settledFraction: judged / (gw * gh),
       timings: { grey: greyMs, cameraMotion: cameraMotionMs, background: backgroundMs, blobs: blobsMs },
     };
   }
 
-  /** The blob of `label` at frame resolution: each frame pixel takes the label of the grey pixel it falls in. */
-  private frameBlob(sized: Sized, label: number, gx1: number, gy1: number, gx2: number, gy2: number): MotionBlob {
-    const { greyColumn, greyRow, components, frameWidth, frameHeight, downscale } = sized;
-    const gw = downscale.size.width;
-    const x1 = Math.floor((gx1 * frameWidth) / gw);
-    const x2 = Math.min(frameWidth, Math.ceil((gx2 * frameWidth) / gw));
-    const y1 = Math.floor((gy1 * frameHeight) / downscale.size.height);
-    const y2 = Math.min(frameHeight, Math.ceil((gy2 * frameHeight) / downscale.size.height));
-    const width = x2 - x1;
-    const height = y2 - y1;
+  /**
+   * Moves the background's grid to the camera's once they are `REGRID_AT` apart: by whole
+   * pixels while the camera has only slid (no resampling, nothing blurs; the fraction stays in
+   * the registration), resampled once when it has also turned or zoomed.
+   */
+  private regridIfFar(models: readonly BackgroundModel[], gw: number, gh: number): void {
+    const r = this.registration;
+    if (largestCornerShift(r, gw, gh) < REGRID_AT) return;
+    const linearOnly: Affine = [r[0], r[1], 0, r[3], r[4], 0];
+    if (largestCornerShift(linearOnly, gw, gh) <= WHOLE_PIXEL_SHIFT_UP_TO) {
+      // Content at grid p is at r(p) in the frame: shifting the grid by round(t) leaves the fraction.
+      const dx = Math.round(r[2]);
+      const dy = Math.round(r[5]);
+      for (const model of models) model.shift(dx, dy);
+      this.registration = [r[0], r[1], r[2] - dx, r[3], r[4], r[5] - dy];
+    } else {
+      // New grid = the frame's: its pixel p had, in the old grid, r⁻¹(p).
+      const back = invertAffine(r);
+      for (const model of models) model.warp(back);
+      this.registration = IDENTITY_AFFINE;
+    }
+  }
+
+  /**
+   * The group's mask at frame resolution: each frame pixel takes the label of the grid pixel
+   * its centre falls in (through the registration when the camera has moved).
+   */
+  private frameBlob(sized: Sized, group: BlobGroup): MotionBlob {
+    const { components, frameWidth, frameHeight, downscale } = sized;
+    const { width: gw, height: gh } = downscale.size;
+    const scaleX = frameWidth / gw;
+    const scaleY = frameHeight / gh;
+    const r = this.registration;
+    const toGrid = invertAffine(r);
+    // The group's grid box, through the registration, in frame pixels.
+    let fx1 = Infinity;
+    let fy1 = Infinity;
+    let fx2 = -Infinity;
+    let fy2 = -Infinity;
+    for (const [gx, gy] of [[group.x1, group.y1], [group.x2, group.y1], [group.x1, group.y2], [group.x2, group.y2]] as const) {
+      const [x, y] = applyAffine(r, gx - 0.5, gy - 0.5);
+      fx1 = Math.min(fx1, (x + 0.5) * scaleX);
+      fy1 = Math.min(fy1, (y + 0.5) * scaleY);
+      fx2 = Math.max(fx2, (x + 0.5) * scaleX);
+      fy2 = Math.max(fy2, (y + 0.5) * scaleY);
+    }
+    const x1 = Math.max(0, Math.floor(fx1));
+    const y1 = Math.max(0, Math.floor(fy1));
+    const x2 = Math.min(frameWidth, Math.ceil(fx2));
+    const y2 = Math.min(frameHeight, Math.ceil(fy2));
+    const width = Math.max(0, x2 - x1);
+    const height = Math.max(0, y2 - y1);
     const data = new Uint8Array(width * height);
     const labels = components.labels;
+    const members = group.labels;
     let area = 0;
-    // Tight bounds of what the mask really covers, which the grey box's rounding may overstate.
+    // Tight bounds of what the mask really covers, which the box's rounding may overstate.
     let bx1 = width;
     let by1 = height;
     let bx2 = 0;
     let by2 = 0;
+    const [a, b, c, d, e, f] = toGrid;
     for (let y = 0; y < height; y++) {
-      const greyRowStart = greyRow[y1 + y]! * gw;
+      const cy = (y1 + y + 0.5) / scaleY - 0.5;
       for (let x = 0; x < width; x++) {
-        if (labels[greyRowStart + greyColumn[x1 + x]!] !== label) continue;
+        const cx = (x1 + x + 0.5) / scaleX - 0.5;
+        const gx = Math.round(a * cx + b * cy + c);
+        const gy = Math.round(d * cx + e * cy + f);
+        if (gx < 0 || gy < 0 || gx >= gw || gy >= gh) continue;
+        const label = labels[gy * gw + gx]!;
+        if (label === 0 || !(members.length === 1 ? label === members[0] : members.includes(label))) continue;
         data[y * width + x] = 1;
         area++;
         if (x < bx1) bx1 = x;
@@ -173,6 +264,13 @@ export class MotionSegmenter {
         if (y < by1) by1 = y;
         if (y + 1 > by2) by2 = y + 1;
       }
+    }
+    if (area === 0) {
+      // Rounding took every pixel (a blob of one grey pixel at the frame's edge): its box alone.
+      bx1 = 0;
+      by1 = 0;
+      bx2 = Math.min(1, width);
+      by2 = Math.min(1, height);
     }
     // Cropped to those bounds, as the heads crop instance masks to their boxes.
     const tightWidth = bx2 - bx1;
@@ -187,8 +285,7 @@ export class MotionSegmenter {
     const downscale = new GreyDownscale(frameWidth, frameHeight, this.options.processWidth);
     const { width, height } = downscale.size;
     const n = width * height;
-    const greyColumn = Int32Array.from({ length: frameWidth }, (_, x) => Math.min(width - 1, Math.floor((x * width) / frameWidth)));
-    const greyRow = Int32Array.from({ length: frameHeight }, (_, y) => Math.min(height - 1, Math.floor((y * height) / frameHeight)));
+    this.registration = IDENTITY_AFFINE;
     this.sized = {
       frameWidth,
       frameHeight,
@@ -203,8 +300,8 @@ export class MotionSegmenter {
         ? [0, 1].map(() => ({ image: new Float32Array(n), background: new BackgroundModel(width, height, this.options), foreground: new Uint8Array(n) }))
         : [],
       blurScratch: new Float32Array(this.options.colour ? n : 0),
-      greyColumn,
-      greyRow,
+      warped: new Float32Array(n),
+      persistence: new BlobPersistence(width, height),
     };
     return this.sized;
   }

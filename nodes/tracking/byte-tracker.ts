@@ -27,8 +27,10 @@ import { boxIou, type Box } from '../../lib/geometry/box.ts';
 import { BoxKalman } from './box-kalman.ts';
 import { maskIou } from './mask-iou.ts';
 
-/** `[a, b, c, d, e, f]`: `x' = a*x + b*y + c`, `y' = d*x + e*y + f` (the packet's `cameraMotion.affine`). */
-export type Affine = readonly [number, number, number, number, number, number];
+import type { Affine } from '../../lib/geometry/affine.ts';
+
+/** The packet's `cameraMotion.affine` form (lib/geometry/affine.ts). */
+export type { Affine };
 
 /** A duration in processed frames or in seconds of stream time. */
 export type Duration = { readonly frames: number } | { readonly seconds: number };
@@ -46,6 +48,12 @@ export interface TrackerOptions {
   readonly lowScoreMatchIou: number;
   /** Least IoU for a detection to continue a tentative track. */
   readonly tentativeMatchIou: number;
+  /**
+   * Boxes are grown by this share of their width and height on every side before their IoU is
+   * taken (C-BIoU's buffer): a car of 10 px that moved 8 px still overlaps its prediction. 0
+   * compares the boxes as they are.
+   */
+  readonly matchBuffer?: number;
   /** Consecutive hits a new track needs before it is confirmed (and counted). */
   readonly confirmAfter: Duration;
   /** How long a confirmed track that is not seen is kept, predicted, before it is removed. */
@@ -113,6 +121,13 @@ const toCorners = (c: readonly number[]): [number, number, number, number] => [
   c[0]! + c[2]! / 2,
   c[1]! + c[3]! / 2,
 ];
+
+/** `box` grown by `share` of its width and height on every side. */
+const grown = (box: readonly number[], share: number): Box => {
+  const dx = share * (box[2]! - box[0]!);
+  const dy = share * (box[3]! - box[1]!);
+  return [box[0]! - dx, box[1]! - dy, box[2]! + dx, box[3]! + dy];
+};
 
 export class ByteTracker {
   private tracks: Track[] = [];
@@ -218,13 +233,14 @@ export class ByteTracker {
     useMasks: boolean,
   ): number[] {
     if (tracks.length === 0 || candidates.length === 0) return [...candidates];
+    const buffer = this.options.matchBuffer ?? 0;
     const cost = new Float64Array(tracks.length * candidates.length).fill(Infinity);
     tracks.forEach((track, r) => {
       const box = predicted.get(track)!;
       candidates.forEach((d, c) => {
         const detection = detections[d]!;
         if (detection.classId !== track.classId) return;
-        const iou = boxIou(box, detection.box);
+        const iou = buffer > 0 ? boxIou(grown(box, buffer), grown(detection.box, buffer)) : boxIou(box, detection.box);
         if (iou <= 0) return;
         let similarity = iou;
         if (useMasks && track.mask && detection.mask) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIdentityAffine } from '../../lib/geometry/affine.ts';
 import { runsMask } from '../../lib/geometry/pixel-runs.ts';
 import { withSection, type ClassSet, type FramePacket, type PanopticFrame, type Segment, type TrackedObject } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
@@ -39,6 +40,12 @@ export const tracker = defineOperator({
     matchIou: fraction.default(DEFAULT_TRACKER_OPTIONS.matchIou).describe('Least IoU to continue a track; lower follows faster motion but swaps ids more'),
     lowScoreMatchIou: fraction.default(DEFAULT_TRACKER_OPTIONS.lowScoreMatchIou).describe('Least IoU for a low-score detection to continue a track'),
     tentativeMatchIou: fraction.default(DEFAULT_TRACKER_OPTIONS.tentativeMatchIou).describe('Least IoU to continue a tentative track'),
+    matchBuffer: z
+      .number()
+      .min(0)
+      .max(2)
+      .default(0)
+      .describe('Grow boxes by this share of their size on every side before matching (C-BIoU): small, fast things (cars from a drone) keep their ids; 0 matches boxes as they are'),
     confirmAfter: duration
       .default(DEFAULT_TRACKER_OPTIONS.confirmAfter)
       .describe('Consecutive hits before a new track is confirmed: { frames: N } or { seconds: S }'),
@@ -61,7 +68,7 @@ export const tracker = defineOperator({
       const started = performance.now();
       const input = packet.panoptic ? fromPanoptic(packet.panoptic) : fromInstances(packet);
       // A fixed camera's estimate is the identity: moving by it would only cost time.
-      const cameraMotion = options.cameraMotion && packet.cameraMotion && !isIdentity(packet.cameraMotion.affine) ? packet.cameraMotion.affine : undefined;
+      const cameraMotion = options.cameraMotion && packet.cameraMotion && !isIdentityAffine(packet.cameraMotion.affine) ? packet.cameraMotion.affine : undefined;
       const reports = byteTracker.update(input.detections, packet.frame.ptsMs, cameraMotion);
       if (cameraMotion) trails.move(cameraMotion);
       const trailOf = trails.update(reports.map((r) => ({ trackId: r.trackId, state: r.state, bbox: r.box })));
@@ -71,8 +78,6 @@ export const tracker = defineOperator({
     });
   },
 });
-
-const isIdentity = (a: readonly number[]) => a[0] === 1 && a[1] === 0 && a[2] === 0 && a[3] === 0 && a[4] === 1 && a[5] === 0;
 
 interface TrackerInput {
   readonly detections: Detection[];

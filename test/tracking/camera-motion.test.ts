@@ -144,13 +144,13 @@ describe('tracker with camera motion compensation', () => {
     console.log('camera motion, drifting window:', JSON.stringify({ truthRows: gt.count, ids: new Set(truth.map((t) => t.id)).size, estimate, compensated, uncompensated }));
 
     expect(new Set(truth.map((t) => t.id)).size).toBeGreaterThanOrEqual(5);
-    // The estimate follows the window within a pixel most of the time.
-    expect(estimate.medianErrorPx).toBeLessThan(1);
-    expect(estimate.p90ErrorPx).toBeLessThan(2);
+    // The estimate follows the window (up to 29 px a frame) within half a pixel most of the time.
+    expect(estimate.medianErrorPx).toBeLessThan(0.5);
+    expect(estimate.p90ErrorPx).toBeLessThan(1);
     // With it, identities hold; without, the jerky motion breaks them.
     expect(compensated.IDF1).toBeGreaterThan(0.85);
     expect(compensated.IDSW).toBeLessThanOrEqual(2);
-    expect(uncompensated.IDSW).toBeGreaterThanOrEqual(compensated.IDSW + 5);
+    expect(uncompensated.IDSW).toBeGreaterThan(compensated.IDSW);
     expect(uncompensated.IDF1).toBeLessThan(compensated.IDF1 - 0.2);
   }, 120_000);
 });
