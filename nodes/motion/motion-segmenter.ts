@@ -200,7 +200,8 @@ export class MotionSegmenter {
       const dx = Math.round(r[2]);
       const dy = Math.round(r[5]);
       for (const model of models) model.shift(dx, dy);
-      this.registration = [r[0], r[1], r[2] - dx, r[3], r[4], r[5] - dy];
+      // Grid p moved to p + d: the registration now reads r(p - d).
+      this.registration = [r[0], r[1], r[2] - r[0] * dx - r[1] * dy, r[3], r[4], r[5] - r[3] * dx - r[4] * dy];
     } else {
       // New grid = the frame's: its pixel p had, in the old grid, r⁻¹(p).
       const back = invertAffine(r);

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The thread a stream's motion segmenter lives on: grey downscale, FFTs, background and blobs
+ * The thread a stream's motion segmenter lives on: grey downscale, camera motion, background and blobs
  * cost milliseconds a frame that the main thread spends on decoding, sockets and encoding
  * instead. Frames come in shared memory, so the thread reads them where they are.
  *

@@ -6,7 +6,7 @@
  */
 import type { Box, DensityEstimate, FrameAnalytics, Heatmap, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
 import type { StreamStats } from '../../pipeline/metrics.ts';
-import { drawPolyline, drawTag, type RgbCanvas } from './raster.ts';
+import { dot, drawPolyline, drawTag, tagRect, type RgbCanvas } from './raster.ts';
 import { classColor, displayId, instanceShade, type Rgb } from './segment-colors.ts';
 
 const WHITE: Rgb = [242, 244, 248];
@@ -24,11 +24,40 @@ export function thingLabel(segment: Segment): string {
   return `${segment.className}${id} ${segment.score.toFixed(2)}`;
 }
 
-export function drawLabels(canvas: RgbCanvas, panoptic: PanopticFrame, palette: readonly Rgb[] | undefined): void {
-  for (const s of panoptic.segments) {
-    if (!s.isThing) continue;
-    drawTag(canvas, s.bbox[0], s.bbox[1] - 20, thingLabel(s), WHITE, instanceShade(classColor(s.classId, palette), displayId(s)));
+/** A thing whose box is smaller than this on its longer side is small: a dot marks it. */
+const SMALL_THING_PX = 24;
+/** With more things than this in the picture, small ones get no label (the panel counts them). */
+const CROWDED = 40;
+
+type Rect = readonly [number, number, number, number];
+const overlaps = (a: Rect, b: Rect) => a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+
+/**
+ * Labels only where they fit, so 150 cars from a drone leave the scene readable (the outlines
+ * are drawn with the colours): bigger things first, confirmed before tentative; a label that
+ * would cover one already drawn, or a line's or zone's totals (`taken`), is left out; in a
+ * crowded picture small things get none. Every
+ * small thing gets a dot at its centre, so a car of 8 pixels is seen at a glance. The dashboard
+ * shows the label of the thing under the mouse, and the panel counts them all. Returns the
+ * rectangles of the labels drawn.
+ */
+export function drawLabels(canvas: RgbCanvas, panoptic: PanopticFrame, palette: readonly Rgb[] | undefined, taken: readonly Rect[] = []): Rect[] {
+  const things = panoptic.segments.filter((s) => s.isThing);
+  const small = (s: Segment) => Math.max(s.bbox[2] - s.bbox[0], s.bbox[3] - s.bbox[1]) < SMALL_THING_PX;
+  const crowded = things.length > CROWDED;
+  const order = [...things].sort((a, b) => Number(a.trackState === 'tentative') - Number(b.trackState === 'tentative') || b.area - a.area);
+  const placed: Rect[] = [];
+  for (const s of order) {
+    const shade = instanceShade(classColor(s.classId, palette), displayId(s));
+    if (small(s)) dot(canvas, Math.round((s.bbox[0] + s.bbox[2]) / 2), Math.round((s.bbox[1] + s.bbox[3]) / 2), 4, shade);
+    if (crowded && small(s)) continue;
+    const text = thingLabel(s);
+    const rect = tagRect(canvas, s.bbox[0], s.bbox[1] - 20, text, true);
+    if (placed.some((p) => overlaps(p, rect)) || taken.some((t) => overlaps(t, rect))) continue;
+    placed.push(rect);
+    drawTag(canvas, s.bbox[0], s.bbox[1] - 20, text, WHITE, shade);
   }
+  return placed;
 }
 
 /** Each track's trail (kept by the tracker), its last `maxPoints` positions at most. */
@@ -39,19 +68,26 @@ export function drawTrails(canvas: RgbCanvas, tracks: readonly TrackedObject[], 
   }
 }
 
-export function drawLinesAndZones(canvas: RgbCanvas, analytics: FrameAnalytics): void {
+/** Draws the lines and zones with their totals; returns the rectangles of the totals' tags, which labels keep clear of. */
+export function drawLinesAndZones(canvas: RgbCanvas, analytics: FrameAnalytics): Rect[] {
+  const tags: Rect[] = [];
+  const tag = (x: number, y: number, text: string, color: Rgb) => {
+    tags.push(tagRect(canvas, x, y, text, false));
+    drawTag(canvas, x, y, text, color);
+  };
   const toPixels = (points: readonly (readonly [number, number])[]) =>
     points.map(([x, y]) => [x * canvas.width, y * canvas.height] as const);
   for (const zone of analytics.zones) {
     const polygon = toPixels(zone.polygon);
     drawPolyline(canvas, polygon, ZONE_COLOR, 2, true);
-    drawTag(canvas, polygon[0]![0], polygon[0]![1] - 22, `${zone.name}: ${sum(zone.occupancy)} in, ${sum(zone.entered)} entered`, ZONE_COLOR);
+    tag(polygon[0]![0], polygon[0]![1] - 22, `${zone.name}: ${sum(zone.occupancy)} in, ${sum(zone.entered)} entered`, ZONE_COLOR);
   }
   for (const line of analytics.lines) {
     const polyline = toPixels(line.points);
     drawPolyline(canvas, polyline, LINE_COLOR, 3);
-    drawTag(canvas, polyline[0]![0], polyline[0]![1] - 22, `${line.name}: in ${sum(line.in)} out ${sum(line.out)}`, LINE_COLOR);
+    tag(polyline[0]![0], polyline[0]![1] - 22, `${line.name}: in ${sum(line.in)} out ${sum(line.out)}`, LINE_COLOR);
   }
+  return tags;
 }
 
 /**

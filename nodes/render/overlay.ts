@@ -58,8 +58,8 @@ export const overlay = defineOperator({
         drawHeatmap(image, { width: density.width, height: density.height, data: density.map }, 0.5, area);
       }
       if (tracks && options.trails > 0) drawTrails(image, tracks, options.trails, palette);
-      if (analytics) drawLinesAndZones(image, analytics);
-      if (options.labels) drawLabels(image, panoptic!, palette);
+      const totals = analytics ? drawLinesAndZones(image, analytics) : [];
+      if (options.labels) drawLabels(image, panoptic!, palette, totals);
       if (options.panel) {
         const stats = ctx.metrics.snapshot().find((s) => s.stream === frame.stream);
         drawPanel(image, stats, analytics?.counts ?? thingCounts(panoptic!.segments), packet.density);

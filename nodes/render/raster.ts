@@ -29,8 +29,8 @@ export function blendRect(canvas: RgbCanvas, x: number, y: number, w: number, h:
   }
 }
 
-/** A solid square of side `size` centred on (x, y): the brush of thick lines. */
-function dot(canvas: RgbCanvas, x: number, y: number, size: number, color: Rgb): void {
+/** A solid square of side `size` centred on (x, y): the brush of thick lines, and the mark of a small thing. */
+export function dot(canvas: RgbCanvas, x: number, y: number, size: number, color: Rgb): void {
   const half = size >> 1;
   const x0 = Math.max(0, x - half);
   const y0 = Math.max(0, y - half);
@@ -116,14 +116,19 @@ export function drawText(canvas: RgbCanvas, x: number, y: number, text: string, 
   }
 }
 
+/** Where {@link drawTag} puts `text` asked at (x, y): `[left, top, width, height]`, kept inside the frame. */
+export function tagRect(canvas: RgbCanvas, x: number, y: number, text: string, swatch: boolean): readonly [number, number, number, number] {
+  const pad = 3;
+  const w = textWidth(text) + (swatch ? 8 + pad : 0) + pad * 2;
+  const h = TEXT_HEIGHT + pad * 2;
+  return [Math.max(0, Math.min(Math.round(x), canvas.width - w)), Math.max(0, Math.min(Math.round(y), canvas.height - h)), w, h];
+}
+
 /** Text on a dark box, kept inside the frame: labels, counts, the stats panel. */
 export function drawTag(canvas: RgbCanvas, x: number, y: number, text: string, color: Rgb, swatch?: Rgb): void {
   const pad = 3;
   const swatchWidth = swatch ? 8 + pad : 0;
-  const w = textWidth(text) + swatchWidth + pad * 2;
-  const h = TEXT_HEIGHT + pad * 2;
-  const left = Math.max(0, Math.min(Math.round(x), canvas.width - w));
-  const top = Math.max(0, Math.min(Math.round(y), canvas.height - h));
+  const [left, top, w, h] = tagRect(canvas, x, y, text, swatch !== undefined);
   blendRect(canvas, left, top, w, h, [12, 14, 18], 0.78);
   if (swatch) blendRect(canvas, left + pad, top + (h - 8) / 2, 8, 8, swatch, 1);
   drawText(canvas, left + pad + swatchWidth, top + pad, text, color);

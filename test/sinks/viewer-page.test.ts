@@ -256,6 +256,16 @@ describe('dashboard page in Chromium', () => {
     await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('#focus-canvas')!.width > 0);
     expectColour(await rectColour(page, '#focus-canvas', FRONT_DOOR), FRONT_DOOR.colour);
 
+    // The thing under the mouse is named (a crowded overlay draws labels only where they fit).
+    const box = (await page.locator('#focus-canvas').boundingBox())!;
+    const scale = Math.min(box.width / WIDTH, box.height / HEIGHT);
+    const [cx, cy, cw, ch] = FRONT_DOOR.rect;
+    await page.mouse.move(box.x + (box.width - WIDTH * scale) / 2 + (cx + cw / 2) * scale, box.y + (box.height - HEIGHT * scale) / 2 + (cy + ch / 2) * scale);
+    await page.waitForSelector('#hover-label:not([hidden])');
+    expect(await page.textContent('#hover-label')).toBe('car #3 0.87');
+    await page.mouse.move(box.x + 2, box.y + 2);
+    await page.waitForSelector('#hover-label', { state: 'hidden' });
+
     // Counts now change from frame to frame (car = seq % 3): the panel shows each value in turn.
     await page.waitForFunction(() => {
       const seen = ((window as unknown as { __carsSeen?: Set<string> }).__carsSeen ??= new Set());
