@@ -7,8 +7,14 @@
  * - `eval mot` on a sequence of MOTChallenge size (mot-eval.bench.ts);
  * - `eval instance` on 5,000 COCO annotations, masks and boxes (instance-eval.bench.ts);
  * - what viewers cost the pipeline, and render + encode time at 1280x720 (viewer-clients.bench.ts);
- * - motion segmentation per frame, by step, on a real 768x432 clip (motion.bench.ts).
+ * - motion segmentation per frame, by step, on a real 768x432 clip and at 1080p (motion.bench.ts);
+ * - the camera-motion estimator beside OpenCV's on the same real frames (camera-motion-compare.ts);
+ * - moving things found by our motion segmenter and by OpenCV's MOG2 against a person's car counts
+ *   on a real clip (background-compare.ts).
  */
+import { resolveDataDir } from '../pipeline/config/data-dir.ts';
+import { compareBackground } from './background-compare.ts';
+import { compareCameraMotion } from './camera-motion-compare.ts';
 import { benchInstanceEval } from './instance-eval.bench.ts';
 import { benchMotEval } from './mot-eval.bench.ts';
 import { benchMotion } from './motion.bench.ts';
@@ -23,6 +29,8 @@ export interface ComponentBenches {
   readonly instanceEval: ReturnType<typeof benchInstanceEval>;
   readonly viewerClients: Awaited<ReturnType<typeof benchViewerClients>>;
   readonly motion: ReturnType<typeof benchMotion>;
+  readonly cameraMotion: Awaited<ReturnType<typeof compareCameraMotion>>;
+  readonly background: Awaited<ReturnType<typeof compareBackground>>;
 }
 
 /** Runs the component benchmarks one after the other. */
@@ -33,5 +41,7 @@ export async function benchComponents(): Promise<ComponentBenches> {
   const instanceEval = benchInstanceEval();
   const viewerClients = await benchViewerClients();
   const motion = benchMotion();
-  return { tracker, segmentationEval, motEval, instanceEval, viewerClients, motion };
+  const cameraMotion = await compareCameraMotion(resolveDataDir(undefined, 'bench/camera-motion-compare.ts'));
+  const background = await compareBackground(resolveDataDir(undefined, 'bench/background-compare.ts'));
+  return { tracker, segmentationEval, motEval, instanceEval, viewerClients, motion, cameraMotion, background };
 }

@@ -15,15 +15,18 @@
  * a *thenable that resolves to itself*: `await cv`, or returning it from an async function,
  * spins the microtask queue forever (the process hangs at 100% CPU, timers never fire).
  * {@link loadOpenCv} waits through `then`, deletes it, and only then hands the object out.
+ * Requiring the package also installs Emscripten's process-wide `uncaughtException` and
+ * `unhandledRejection` handlers (one rethrows with opencv.js's whole one-line source as the
+ * location, the other aborts the wasm runtime on any unhandled rejection in the process);
+ * {@link loadOpenCv} removes them again.
  *
  * No opencv.js build (4.5.1 ... 4.12) exports `estimateAffinePartial2D` (its bindings whitelist
  * only `estimateAffine2D` from calib3d), so the partial-affine fit is
  * {@link estimateAffinePartial2D}, a port of OpenCV's own (calib3d/src/ptsetreg.cpp: the same
  * RNG and seed, 2-point subsets, RANSACUpdateNumIters, float32 error, then the inliers' least
  * squares — which is what its Levenberg-Marquardt refinement converges to, the model being
- * linear in its 4 parameters). {@link estimateAffine2D} is the same port for the full affine;
- * it exists to check the port against the native `cv.estimateAffine2D`, which can be used
- * instead with `model: 'affine'`.
+ * linear in its 4 parameters). (A port of the full affine, written only to check this one's
+ * machinery against the native `cv.estimateAffine2D`, was dropped after that check.)
  *
  * Every cv.Mat made here is deleted: per-call ones in `finally`, per-instance ones by `dispose()`.
  */
@@ -41,21 +44,13 @@ export interface CvMat {
   readonly data: Uint8Array;
   readonly data32S: Int32Array;
   readonly data32F: Float32Array;
-  readonly data64F: Float64Array;
-  type(): number;
-  empty(): boolean;
   delete(): void;
-  isDeleted(): boolean;
 }
 
-/** cv.Size, cv.Point and cv.TermCriteria are plain JS value objects in opencv.js (nothing to delete). */
+/** cv.Size and cv.TermCriteria are plain JS value objects in opencv.js (nothing to delete). */
 export interface CvSize {
   readonly width: number;
   readonly height: number;
-}
-export interface CvPoint {
-  readonly x: number;
-  readonly y: number;
 }
 export interface CvTermCriteria {
   readonly type: number;
@@ -71,15 +66,11 @@ export interface CvBackgroundSubtractorMOG2 {
 export interface OpenCv {
   readonly Mat: { new (): CvMat; new (rows: number, cols: number, type: number): CvMat };
   readonly Size: new (width: number, height: number) => CvSize;
-  readonly Point: new (x: number, y: number) => CvPoint;
   readonly TermCriteria: new (type: number, maxCount: number, epsilon: number) => CvTermCriteria;
   readonly BackgroundSubtractorMOG2: new (history: number, varThreshold: number, detectShadows: boolean) => CvBackgroundSubtractorMOG2;
   readonly CV_8UC1: number;
   readonly CV_8UC3: number;
-  readonly CV_32FC2: number;
   readonly CV_32S: number;
-  readonly CV_64F: number;
-  readonly RANSAC: number;
   readonly MORPH_RECT: number;
   readonly MORPH_OPEN: number;
   readonly MORPH_CLOSE: number;
@@ -91,9 +82,6 @@ export interface OpenCv {
   readonly CC_STAT_WIDTH: number;
   readonly CC_STAT_HEIGHT: number;
   readonly CC_STAT_AREA: number;
-  /** The wasm heap; its length only grows (used by the leak check). */
-  readonly HEAPU8: Uint8Array;
-  getBuildInformation(): string;
   goodFeaturesToTrack(
     image: CvMat,
     corners: CvMat,
@@ -116,16 +104,6 @@ export interface OpenCv {
     maxLevel: number,
     criteria: CvTermCriteria,
   ): void;
-  estimateAffine2D(
-    from: CvMat,
-    to: CvMat,
-    inliers: CvMat,
-    method: number,
-    ransacReprojThreshold: number,
-    maxIters: number,
-    confidence: number,
-    refineIters: number,
-  ): CvMat;
   getStructuringElement(shape: number, ksize: CvSize): CvMat;
   morphologyEx(src: CvMat, dst: CvMat, op: number, kernel: CvMat): void;
   threshold(src: CvMat, dst: CvMat, thresh: number, maxval: number, type: number): number;
@@ -139,7 +117,6 @@ interface EmscriptenModuleObject {
 }
 
 let loading: Promise<OpenCv> | undefined;
-let loaded: OpenCv | undefined;
 
 /**
  * opencv.js, its wasm runtime initialised. Loaded once per process; later calls get the same
@@ -162,8 +139,7 @@ export function loadOpenCv(): Promise<OpenCv> {
         const module = value as EmscriptenModuleObject;
         // Without this, resolving a promise with the module recurses through `then` forever.
         if (typeof module.then === 'function') delete module.then;
-        loaded = value as OpenCv;
-        resolve(loaded);
+        resolve(value as OpenCv);
       };
       if (exported instanceof Promise) {
         // Newer builds may export a real promise (MODULARIZE); its value must not be a thenable.
@@ -186,12 +162,6 @@ export function loadOpenCv(): Promise<OpenCv> {
   return loading;
 }
 
-/** The loaded OpenCV, for the helpers that take none; throws before {@link loadOpenCv} has resolved. */
-export function loadedOpenCv(): OpenCv {
-  if (!loaded) throw new Error('opencv.js is not loaded yet: await loadOpenCv() first');
-  return loaded;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Camera motion
 
@@ -209,11 +179,6 @@ export interface OpenCvCameraMotionOptions {
   /** `calcOpticalFlowPyrLK`: default 21 (square window) and 3. */
   readonly winSize?: number;
   readonly maxLevel?: number;
-  /**
-   * `partial` (default): rotation + uniform scale + translation, OpenCV's estimateAffinePartial2D
-   * (ported, see {@link estimateAffinePartial2D}). `affine`: 6-dof, the native cv.estimateAffine2D.
-   */
-  readonly model?: 'partial' | 'affine';
   /** RANSAC iterations at most, confidence, refinement iterations: OpenCV's defaults 2000, 0.99, 10. */
   readonly maxIters?: number;
   readonly confidence?: number;
@@ -253,7 +218,6 @@ export class OpenCvCameraMotion {
       blockSize: options.blockSize ?? 3,
       winSize: options.winSize ?? 21,
       maxLevel: options.maxLevel ?? 3,
-      model: options.model ?? 'partial',
       maxIters: options.maxIters ?? 2000,
       confidence: options.confidence ?? 0.99,
       refineIters: options.refineIters ?? 10,
@@ -308,10 +272,7 @@ export class OpenCvCameraMotion {
           to[2 * j + 1] = p1[2 * i + 1]!;
           j++;
         }
-        const fit =
-          o.model === 'partial'
-            ? estimateAffinePartial2D(from, to, { threshold: o.ransacThreshold, maxIters: o.maxIters, confidence: o.confidence, refineIters: o.refineIters })
-            : nativeEstimateAffine2D(cv, from, to, o.ransacThreshold, o.maxIters, o.confidence, o.refineIters);
+        const fit = estimateAffinePartial2D(from, to, { threshold: o.ransacThreshold, maxIters: o.maxIters, confidence: o.confidence, refineIters: o.refineIters });
         result = fit
           ? { affine: fit.affine, inlierShare: n > 0 ? fit.inliers / n : 0, points: n, corners: cornerCount, ms: 0 }
           : { affine: [1, 0, 0, 0, 1, 0], inlierShare: 0, points: n, corners: cornerCount, ms: 0 };
@@ -321,11 +282,6 @@ export class OpenCvCameraMotion {
     } finally {
       for (const m of made) m.delete();
     }
-  }
-
-  /** Forget the previous frame: the next call is a first frame again. */
-  reset(): void {
-    this.hasPrevious = false;
   }
 
   /** Free the wasm memory; the instance is unusable afterwards. */
@@ -341,46 +297,11 @@ export class OpenCvCameraMotion {
   }
 }
 
-/** The native 6-dof fit; `undefined` when OpenCV finds none. Deletes what it makes. */
-export function nativeEstimateAffine2D(
-  cv: OpenCv,
-  from: Float32Array,
-  to: Float32Array,
-  threshold: number,
-  maxIters = 2000,
-  confidence = 0.99,
-  refineIters = 10,
-): AffineFit | undefined {
-  const n = from.length / 2;
-  if (n < 3) return undefined;
-  const a = new cv.Mat(n, 1, cv.CV_32FC2);
-  const b = new cv.Mat(n, 1, cv.CV_32FC2);
-  const inliers = new cv.Mat();
-  let h: CvMat | undefined;
-  try {
-    a.data32F.set(from);
-    b.data32F.set(to);
-    h = cv.estimateAffine2D(a, b, inliers, cv.RANSAC, threshold, maxIters, confidence, refineIters);
-    if (h.empty()) return undefined;
-    const m = h.data64F;
-    const mask = inliers.data;
-    let count = 0;
-    const inlierMask = new Uint8Array(n);
-    for (let i = 0; i < n; i++) if (mask[i]) (inlierMask[i] = 1), count++;
-    return { affine: [m[0]!, m[1]!, m[2]!, m[3]!, m[4]!, m[5]!], inliers: count, mask: inlierMask };
-  } finally {
-    a.delete();
-    b.delete();
-    inliers.delete();
-    h?.delete();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // RANSAC, ported from OpenCV 4.x calib3d/src/ptsetreg.cpp (RANSACPointSetRegistrator,
-// Affine2DEstimatorCallback, AffinePartial2DEstimatorCallback, estimateAffine[Partial]2D).
+// AffinePartial2DEstimatorCallback, estimateAffinePartial2D).
 
-export interface AffineFit {
+interface AffineFit {
   readonly affine: AffineTuple;
   /** RANSAC inliers (the mask is RANSAC's, before refinement, as OpenCV returns it). */
   readonly inliers: number;
@@ -388,7 +309,7 @@ export interface AffineFit {
   readonly mask: Uint8Array;
 }
 
-export interface RansacOptions {
+interface RansacOptions {
   /** Reprojection threshold in pixels (OpenCV's default 3). */
   readonly threshold?: number;
   readonly maxIters?: number;
@@ -411,7 +332,6 @@ class CvRng {
   }
 }
 
-const FLT_EPSILON = 1.1920928955078125e-7;
 const f32 = Math.fround;
 
 /** Solves the model from exactly `modelPoints` pairs (indices into from/to); false when degenerate. */
@@ -525,35 +445,6 @@ const partialKernel: Kernel = (from, to, idx, m) => {
   return Number.isFinite(d);
 };
 
-/** Exact affine from 3 pairs (Affine2DEstimatorCallback::runKernel). */
-const affineKernel: Kernel = (from, to, idx, m) => {
-  const [i, j, k] = [idx[0]!, idx[1]!, idx[2]!];
-  const x1 = from[2 * i]!, y1 = from[2 * i + 1]!, x2 = from[2 * j]!, y2 = from[2 * j + 1]!, x3 = from[2 * k]!, y3 = from[2 * k + 1]!;
-  const X1 = to[2 * i]!, Y1 = to[2 * i + 1]!, X2 = to[2 * j]!, Y2 = to[2 * j + 1]!, X3 = to[2 * k]!, Y3 = to[2 * k + 1]!;
-  const d = 1 / (x1 * (y2 - y3) + x2 * (y3 - y1) + x3 * (y1 - y2));
-  m[0] = d * (X1 * (y2 - y3) + X2 * (y3 - y1) + X3 * (y1 - y2));
-  m[1] = d * (X1 * (x3 - x2) + X2 * (x1 - x3) + X3 * (x2 - x1));
-  m[2] = d * (X1 * (x2 * y3 - x3 * y2) + X2 * (x3 * y1 - x1 * y3) + X3 * (x1 * y2 - x2 * y1));
-  m[3] = d * (Y1 * (y2 - y3) + Y2 * (y3 - y1) + Y3 * (y1 - y2));
-  m[4] = d * (Y1 * (x3 - x2) + Y2 * (x1 - x3) + Y3 * (x2 - x1));
-  m[5] = d * (Y1 * (x2 * y3 - x3 * y2) + Y2 * (x3 * y1 - x1 * y3) + Y3 * (x1 * y2 - x2 * y1));
-  return Number.isFinite(d);
-};
-
-/** haveCollinearPoints on the `from` subset (the last point against lines through earlier pairs). */
-const notCollinear: SubsetCheck = (from, idx) => {
-  const i = idx.length - 1;
-  const px = from[2 * idx[i]!]!, py = from[2 * idx[i]! + 1]!;
-  for (let j = 0; j < i; j++) {
-    const dx1 = from[2 * idx[j]!]! - px, dy1 = from[2 * idx[j]! + 1]! - py;
-    for (let k = 0; k < j; k++) {
-      const dx2 = from[2 * idx[k]!]! - px, dy2 = from[2 * idx[k]! + 1]! - py;
-      if (Math.abs(dx2 * dy1 - dy2 * dx1) <= FLT_EPSILON * (Math.abs(dx1) + Math.abs(dy1) + Math.abs(dx2) + Math.abs(dy2))) return false;
-    }
-  }
-  return true;
-};
-
 /** Least squares of [a -b c; b a d] over the inliers (what OpenCV's LM refinement converges to). */
 function refinePartial(from: Float32Array, to: Float32Array, mask: Uint8Array, m: Float64Array): void {
   // Unknowns (a, b, c, d): x' = a x - b y + c, y' = b x + a y + d. Centred, the normal equations decouple.
@@ -589,64 +480,18 @@ function refinePartial(from: Float32Array, to: Float32Array, mask: Uint8Array, m
   m[5] = mY - (b * mx + a * my);
 }
 
-/** Least squares of the full affine over the inliers, one 3x3 normal system per row. */
-function refineAffine(from: Float32Array, to: Float32Array, mask: Uint8Array, m: Float64Array): void {
-  const A = new Float64Array(9);
-  const bx = new Float64Array(3);
-  const by = new Float64Array(3);
-  for (let i = 0; i < mask.length; i++) {
-    if (!mask[i]) continue;
-    const v = [from[2 * i]!, from[2 * i + 1]!, 1];
-    for (let r = 0; r < 3; r++) {
-      for (let c = 0; c < 3; c++) A[3 * r + c]! += v[r]! * v[c]!;
-      bx[r]! += v[r]! * to[2 * i]!;
-      by[r]! += v[r]! * to[2 * i + 1]!;
-    }
-  }
-  const sx = solve3(A, bx);
-  const sy = solve3(A, by);
-  if (!sx || !sy) return;
-  m.set([sx[0]!, sx[1]!, sx[2]!, sy[0]!, sy[1]!, sy[2]!]);
-}
-
-function solve3(A: Float64Array, b: Float64Array): Float64Array | undefined {
-  const [a, bb, c, d, e, f, g, h, k] = A as unknown as [number, number, number, number, number, number, number, number, number];
-  const det = a * (e * k - f * h) - bb * (d * k - f * g) + c * (d * h - e * g);
-  if (!(Math.abs(det) > 1e-12)) return undefined;
-  const inv = [e * k - f * h, c * h - bb * k, bb * f - c * e, f * g - d * k, a * k - c * g, c * d - a * f, d * h - e * g, bb * g - a * h, a * e - bb * d];
-  const out = new Float64Array(3);
-  for (let r = 0; r < 3; r++) out[r] = (inv[3 * r]! * b[0]! + inv[3 * r + 1]! * b[1]! + inv[3 * r + 2]! * b[2]!) / det;
-  return out;
-}
-
-function fitWith(
-  from: Float32Array,
-  to: Float32Array,
-  modelPoints: number,
-  kernel: Kernel,
-  check: SubsetCheck,
-  refine: (from: Float32Array, to: Float32Array, mask: Uint8Array, m: Float64Array) => void,
-  options: RansacOptions,
-): AffineFit | undefined {
-  if (from.length !== to.length || from.length % 2 !== 0) throw new Error('from/to: interleaved x,y pairs of equal length');
-  const found = ransac(from, to, modelPoints, kernel, check, options.threshold ?? 3, options.maxIters ?? 2000, options.confidence ?? 0.99);
-  if (!found) return undefined;
-  if ((options.refineIters ?? 10) > 0) refine(from, to, found.mask, found.model);
-  const m = found.model;
-  return { affine: [m[0]!, m[1]!, m[2]!, m[3]!, m[4]!, m[5]!], inliers: found.inliers, mask: found.mask };
-}
-
 /**
  * cv::estimateAffinePartial2D(from, to, inliers, RANSAC, threshold, maxIters, confidence,
  * refineIters), ported: opencv.js does not export it. `from`/`to` are interleaved x,y pairs.
  */
-export function estimateAffinePartial2D(from: Float32Array, to: Float32Array, options: RansacOptions = {}): AffineFit | undefined {
-  return fitWith(from, to, 2, partialKernel, () => true, refinePartial, options);
-}
-
-/** cv::estimateAffine2D with RANSAC, ported the same way (to check the port against the native one). */
-export function estimateAffine2D(from: Float32Array, to: Float32Array, options: RansacOptions = {}): AffineFit | undefined {
-  return fitWith(from, to, 3, affineKernel, notCollinear, refineAffine, options);
+function estimateAffinePartial2D(from: Float32Array, to: Float32Array, options: RansacOptions = {}): AffineFit | undefined {
+  if (from.length !== to.length || from.length % 2 !== 0) throw new Error('from/to: interleaved x,y pairs of equal length');
+  // Two points are never collinear: the partial affine's subset check always passes.
+  const found = ransac(from, to, 2, partialKernel, () => true, options.threshold ?? 3, options.maxIters ?? 2000, options.confidence ?? 0.99);
+  if (!found) return undefined;
+  if ((options.refineIters ?? 10) > 0) refinePartial(from, to, found.mask, found.model);
+  const m = found.model;
+  return { affine: [m[0]!, m[1]!, m[2]!, m[3]!, m[4]!, m[5]!], inliers: found.inliers, mask: found.mask };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,11 +563,8 @@ export interface OpenCvBlob {
   readonly area: number;
 }
 
-/**
- * The 8-connected components of `mask` (non-zero = foreground) with at least `minArea` pixels,
- * in OpenCV's label order. Uses the OpenCV that {@link loadOpenCv} loaded unless given one.
- */
-export function opencvBlobs(mask: Uint8Array, width: number, height: number, minArea: number, cv: OpenCv = loadedOpenCv()): OpenCvBlob[] {
+/** The 8-connected components of `mask` (non-zero = foreground) with at least `minArea` pixels, in OpenCV's label order. */
+export function opencvBlobs(mask: Uint8Array, width: number, height: number, minArea: number, cv: OpenCv): OpenCvBlob[] {
   if (mask.length !== width * height) throw new Error(`mask of ${mask.length} bytes, expected ${width}x${height}`);
   const image = new cv.Mat(height, width, cv.CV_8UC1);
   const labels = new cv.Mat();

@@ -1,6 +1,8 @@
 /** The benchmark's tables for people (`--json` prints the same figures as one object). */
 import type { AccuracyResult } from './accuracy.bench.ts';
 import type { ComponentBenches } from './component-benches.ts';
+import { formatBackgroundComparison } from './background-compare.ts';
+import { formatCameraMotionComparison } from './camera-motion-compare.ts';
 import { formatMotionBench } from './motion.bench.ts';
 import type { BenchResult } from './pipeline-bench.ts';
 import type { PhaseFigures } from './pipeline-phase.ts';
@@ -163,6 +165,8 @@ export function formatComponentBenches(r: ComponentBenches): string {
   );
   out.push('', 'viewer clients (default pipeline, 0 vs 50 clients of which 10 never read)', `  ${JSON.stringify(r.viewerClients)}`);
   out.push('', 'motion segmentation (intel_car-detection.mp4 768x432; solidWhiteRight.mp4 at 1920x1080 with aerial-cars settings; one thread)', ...formatMotionBench(r.motion));
+  out.push('', ...formatCameraMotionComparison(r.cameraMotion));
+  out.push('', ...formatBackgroundComparison(r.background));
   return out.join('\n') + '\n';
 }
 

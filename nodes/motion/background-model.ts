@@ -38,11 +38,25 @@ export interface BackgroundOptions {
   readonly settle: Settle;
   /** A pixel moves only if it differs from the background of every pixel this close (0: only its own). */
   readonly jitterRadius?: number;
+  /**
+   * Exposure changes scale brightness (a bright lane marking darkens more than the asphalt around
+   * it), so brightness planes follow them by a gain and an offset; a colour-difference plane,
+   * centred on 0, by an offset alone.
+   */
+  readonly exposureGain?: boolean;
 }
 
 /** How far the spread moves down towards each new distance, in levels per frame, once settled and while settling; up is twice that. */
 const SPREAD_STEP = 0.25;
+/** Share of `adaptation` at which the background follows a pixel judged moving. */
+const MOVING_ADAPTATION = 1 / 8;
 const SETTLING_SPREAD_STEP = 1;
+
+/** The exposure gain's range and step, and the least background level a ratio is taken of. */
+const GAIN_LOW = 0.5;
+const GAIN_HIGH = 2;
+const GAIN_STEP = 0.0025;
+const LEAST_LEVEL_FOR_GAIN = 24;
 
 export class BackgroundModel {
   private level: Float32Array;
@@ -52,6 +66,8 @@ export class BackgroundModel {
   private readonly scratch: Float32Array;
   /** Differences from the background, -255..255, for the median (see exposureChange). */
   private readonly histogram = new Int32Array(511);
+  /** Ratios to the background, GAIN_LOW.. in GAIN_STEP, for the median (see exposureGain). */
+  private readonly gainHistogram = new Int32Array(Math.round((GAIN_HIGH - GAIN_LOW) / GAIN_STEP) + 1);
   private frames = 0;
   private lastMs = 0;
 
@@ -85,7 +101,8 @@ export class BackgroundModel {
     const { threshold, deviations } = this.options;
     const radius = this.options.jitterRadius ?? 0;
     const { level, spread, since } = this;
-    const exposure = this.exposureChange(image);
+    const gain = this.options.exposureGain ? this.exposureGain(image) : 1;
+    const exposure = this.exposureChange(image, gain);
     let judged = 0;
     // Judged first, learnt after: a pixel's neighbours are compared with their backgrounds as they were.
     for (let y = 0; y < h; y++) {
@@ -97,13 +114,13 @@ export class BackgroundModel {
         if (value !== value || started !== started || now - started < settleFor) continue;
         judged++;
         const change = value - exposure;
-        const distance = Math.abs(change - level[i]!);
+        const distance = Math.abs(change - gain * level[i]!);
         if (distance <= threshold + deviations * spread[i]!) continue;
         let moving = 1;
         for (let ny = Math.max(0, y - radius); moving && ny <= Math.min(h - 1, y + radius); ny++) {
           for (let nx = Math.max(0, x - radius); nx <= Math.min(w - 1, x + radius); nx++) {
             const j = ny * w + nx;
-            if (Math.abs(change - level[j]!) <= threshold + deviations * spread[j]!) {
+            if (Math.abs(change - gain * level[j]!) <= threshold + deviations * spread[j]!) {
               moving = 0;
               break;
             }
@@ -124,9 +141,11 @@ export class BackgroundModel {
         continue;
       }
       const difference = value - level[i]!;
-      // Towards the value by at most `step`: a median follower, not a mean.
-      level[i] = level[i]! + (difference > step ? step : difference < -step ? -step : difference);
-      const distance = Math.abs(difference - exposure);
+      const distance = Math.abs(value - gain * level[i]! - exposure);
+      // Towards the value by at most `step`: a median follower, not a mean. Slower where something
+      // moves: a slow car does not leave its ghost in the background when it drives on.
+      const pixelStep = foreground[i] ? step * MOVING_ADAPTATION : step;
+      level[i] = level[i]! + (difference > pixelStep ? pixelStep : difference < -pixelStep ? -pixelStep : difference);
       const spreadStep = now - started < settleFor ? SETTLING_SPREAD_STEP : SPREAD_STEP;
       const s = spread[i]!;
       spread[i] = distance > s ? s + 2 * spreadStep : s > spreadStep ? s - spreadStep : 0;
@@ -184,18 +203,43 @@ export class BackgroundModel {
   }
 
   /**
+   * By how much the camera's exposure scaled the picture since the model learnt it: the median
+   * ratio of each pixel to its background, over pixels bright enough for a ratio to mean
+   * something, in steps of a quarter percent.
+   */
+  private exposureGain(image: Float32Array): number {
+    const { gainHistogram: histogram, level, since } = this;
+    histogram.fill(0);
+    let counted = 0;
+    for (let i = 0; i < image.length; i++) {
+      const value = image[i]!;
+      const background = level[i]!;
+      if (value !== value || since[i] !== since[i] || background < LEAST_LEVEL_FOR_GAIN) continue;
+      const bin = Math.round((value / background - GAIN_LOW) / GAIN_STEP);
+      histogram[bin < 0 ? 0 : bin >= histogram.length ? histogram.length - 1 : bin]!++;
+      counted++;
+    }
+    let below = 0;
+    for (let bin = 0; bin < histogram.length; bin++) {
+      below += histogram[bin]!;
+      if (below * 2 >= counted && counted > 0) return GAIN_LOW + bin * GAIN_STEP;
+    }
+    return 1;
+  }
+
+  /**
    * How much brighter the whole picture got since the model learnt it: the median difference
    * from the background. Cameras change exposure when a white car drives in, and every pixel of
    * the road would move otherwise; the background itself follows at its own pace.
    */
-  private exposureChange(image: Float32Array): number {
+  private exposureChange(image: Float32Array, gain: number): number {
     const { histogram, level, since } = this;
     histogram.fill(0);
     let counted = 0;
     for (let i = 0; i < image.length; i++) {
       const value = image[i]!;
       if (value !== value || since[i] !== since[i]) continue;
-      const bin = Math.round(value - level[i]!) + 255;
+      const bin = Math.round(value - gain * level[i]!) + 255;
       histogram[bin < 0 ? 0 : bin > 510 ? 510 : bin]!++;
       counted++;
     }

@@ -293,7 +293,7 @@ export class MotionSegmenter {
       downscale,
       grey: new Float32Array(n),
       foreground: new Uint8Array(n),
-      background: new BackgroundModel(width, height, this.options),
+      background: new BackgroundModel(width, height, { ...this.options, exposureGain: true }),
       morphology: new Morphology(width, height),
       components: new ConnectedComponents(width, height),
       cameraMotion: this.options.compensateCamera ? new CameraMotionEstimator(width, height, this.options.minMotionConfidence) : undefined,
