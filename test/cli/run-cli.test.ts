@@ -117,8 +117,9 @@ describe('panoptes run configs/dashcam.yaml', () => {
   });
 
   it('shows the live overlay in the browser page', async () => {
-    const run = panoptes(['run', 'configs/dashcam.yaml', '--port', '0']);
+    // The browser first: when it cannot start, no run is left behind working for nobody.
     const browser = await launchChromium();
+    const run = panoptes(['run', 'configs/dashcam.yaml', '--port', '0']);
     try {
       const url = await run.viewerUrl;
       const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
