@@ -37,10 +37,14 @@ const MARGIN = 8;
 const LEAST_CHANGE = 0.15;
 /** A change is believed when it is this many standard errors of the fit. */
 const CHANGE_ERRORS = 3;
-/** A change of more than a pixel must line the picture up this much better than the last belief... */
+/** Changes up to this (grey pixels at the picture's corners) are small: see `follow`. */
+const SMALL_CHANGE = 1.5;
+/** A larger change must line the whole picture up this much better than the last belief... */
 const MISFIT_GAIN = 0.8;
 /** ...and this much when fewer corners than the least confidence agree with it. */
 const CLEAR_MISFIT_GAIN = 0.5;
+/** Least local contrast (grey levels across two pixels, both ways summed) of a pixel the misfit looks at. */
+const TEXTURE = 12;
 /** The misfit's histogram: quarter levels, -64..64 (further is "no fit" anyway). */
 const BINS_PER_LEVEL = 4;
 const HALF_BINS = 64 * BINS_PER_LEVEL;
@@ -79,7 +83,7 @@ export class CameraMotionEstimator {
     this.key = new ImagePyramid(width, height, LEVELS);
     this.current = new ImagePyramid(width, height, LEVELS);
     this.picker = new CornerPicker(width, height, CORNERS, MARGIN);
-    this.differences = new Float32Array(Math.ceil(width / 4) * Math.ceil(height / 4));
+    this.differences = new Float32Array(Math.ceil(width / 2) * Math.ceil(height / 2));
     this.keyCorners = { x: new Float32Array(CORNERS * 2), y: new Float32Array(CORNERS * 2), count: 0 };
   }
 
@@ -95,13 +99,13 @@ export class CameraMotionEstimator {
       this.hasKey = true;
       return undefined;
     }
-    const { estimate, keyLost } = this.follow();
+    const { estimate, keyLost } = this.follow(moving);
     if (keyLost || largestCornerShift(this.keyToLast, this.width, this.height) > KEY_SPAN * this.width) this.takeKey(moving);
     return estimate;
   }
 
   /** This frame against the key frame: the believed motion since the last frame, and whether the key no longer serves. */
-  private follow(): { estimate: CameraMotionEstimate; keyLost: boolean } {
+  private follow(moving?: (x: number, y: number) => boolean): { estimate: CameraMotionEstimate; keyLost: boolean } {
     const corners = this.keyCorners;
     const still = (confidence: number, tracked: number, inliers: number) => ({
       estimate: { affine: IDENTITY_AFFINE, confidence, tracked, inliers },
@@ -119,15 +123,17 @@ export class CameraMotionEstimator {
     const change = composeAffine(fit.affine, invertAffine(this.keyToLast));
     const noise = CHANGE_ERRORS * (fit.rms / Math.sqrt(fit.inlierCount));
     const size = largestCornerShift(change, this.width, this.height);
-    let believed = size > Math.max(LEAST_CHANGE, noise);
-    if (believed && size > 1) {
-      // A change of more than a pixel must line the picture up better, and clearly so when
-      // fewer corners than `minConfidence` back it (a jump of the view loses many of them).
-      const gain = this.misfit(fit.affine) / this.misfit(this.keyToLast);
-      believed = gain < (confidence >= this.minConfidence ? MISFIT_GAIN : CLEAR_MISFIT_GAIN);
-    } else if (believed) {
-      // Sub-pixel: backed by enough corners, and lining the picture up at least a little better.
-      believed = confidence >= this.minConfidence && this.misfit(fit.affine) < this.misfit(this.keyToLast);
+    let believed = size > Math.max(LEAST_CHANGE, noise) && confidence >= this.minConfidence;
+    if (size > SMALL_CHANGE || believed) {
+      // A small change must line the picture's texture up better and the whole picture no
+      // worse. A larger one must line the whole picture up clearly better (very clearly when
+      // fewer corners than `minConfidence` back it: a jump of the view loses many of them): on
+      // featureless asphalt the only texture may be a car, whose motion must not pass for the
+      // camera's.
+      const textured = this.misfit(fit.affine, true, moving) / this.misfit(this.keyToLast, true, moving);
+      const whole = this.misfit(fit.affine, false, moving) / this.misfit(this.keyToLast, false, moving);
+      const gain = confidence >= this.minConfidence ? MISFIT_GAIN : CLEAR_MISFIT_GAIN;
+      believed = size > Math.max(LEAST_CHANGE, noise) && textured < 1 && (size <= SMALL_CHANGE ? whole <= 1 : whole < gain);
     }
     if (believed) this.keyToLast = fit.affine;
     return {
@@ -139,19 +145,25 @@ export class CameraMotionEstimator {
   /**
    * How badly this frame and the key frame moved by `keyToNow` disagree: the median absolute
    * deviation of their differences around the median difference (a change of exposure is not a
-   * misfit), over every fourth pixel of every fourth row. The ground owns most pixels, so only
+   * misfit), over every other pixel of every other row (`textured`: those with texture alone),
+   * leaving out what moved by itself. The ground owns most pixels, so only
    * the ground's motion lowers it: on featureless asphalt, where the only corners are on a car
    * driving through, the car's motion does not line up the picture and is not believed.
    */
-  private misfit(keyToNow: Affine): number {
+  private misfit(keyToNow: Affine, textured: boolean, moving?: (x: number, y: number) => boolean): number {
     const { width: w, height: h, histogram } = this;
     const key = this.key.levels[0]!.data;
     const now = this.current.levels[0]!.data;
     const [a, b, c, d, e, f] = invertAffine(keyToNow);
     const differences = this.differences;
     let count = 0;
-    for (let y = 2; y < h; y += 4) {
-      for (let x = 2; x < w; x += 4) {
+    for (let y = 2; y < h - 1; y += 2) {
+      for (let x = 2; x < w - 1; x += 2) {
+        const at = y * w + x;
+        // Flat pixels agree with any alignment: only texture tells a good fit from a bad one.
+        if (textured && Math.abs(now[at + 1]! - now[at - 1]!) + Math.abs(now[at + w]! - now[at - w]!) < TEXTURE) continue;
+        // Nor what moves by itself: a car's texture lines up with the car's motion, not the camera's.
+        if (moving?.(x, y)) continue;
         const sx = a * x + b * y + c;
         const sy = d * x + e * y + f;
         if (sx < 0 || sy < 0 || sx >= w - 1 || sy >= h - 1) continue;
@@ -162,7 +174,7 @@ export class CameraMotionEstimator {
         const i = iy * w + ix;
         const top = key[i]! + fx * (key[i + 1]! - key[i]!);
         const bottom = key[i + w]! + fx * (key[i + w + 1]! - key[i + w]!);
-        differences[count++] = now[y * w + x]! - (top + fy * (bottom - top));
+        differences[count++] = now[at]! - (top + fy * (bottom - top));
       }
     }
     if (count === 0) return Infinity;

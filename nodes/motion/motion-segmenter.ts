@@ -112,6 +112,8 @@ interface ChromaPlane {
 
 /** Once the background's grid is this far (grey pixels, at a corner) from the camera's, it is moved to it. */
 const REGRID_AT = 4;
+/** A registration that moves no corner of the grey picture this far (grey pixels) is applied as none. */
+const NEGLIGIBLE_SHIFT = 0.25;
 /** A grid moved by whole pixels keeps a rotation or zoom under this (grey pixels at a corner); more is resampled. */
 const WHOLE_PIXEL_SHIFT_UP_TO = 0.5;
 
@@ -151,8 +153,11 @@ export class MotionSegmenter {
     const cameraMotionMs = performance.now() - t;
 
     t = performance.now();
+    // Under a quarter pixel the frame is read as it is: resampling it would blur its edges more
+    // than the misalignment costs (a still camera's rare tiny belief changes nothing).
+    const aligned = largestCornerShift(this.registration, gw, gh) < NEGLIGIBLE_SHIFT;
     const inGrid = (image: Float32Array): Float32Array => {
-      if (isIdentityAffine(this.registration)) return image;
+      if (aligned) return image;
       warpBilinear(image, gw, gh, this.registration, sized.warped);
       return sized.warped;
     };

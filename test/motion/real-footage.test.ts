@@ -156,8 +156,10 @@ describe('camera motion under a window moved by known whole pixels', () => {
     const median = errors[errors.length >> 1]!;
     const p90 = errors[Math.floor(errors.length * 0.9)]!;
     console.log(`moving window: per-frame error median ${median.toFixed(3)} px, p90 ${p90.toFixed(3)} px, worst ${errors[errors.length - 1]!.toFixed(3)} px; summed error at most ${worstSum.toFixed(3)} px`);
-    expect(median).toBeLessThan(0.2);
-    expect(p90).toBeLessThan(0.5);
-    expect(worstSum).toBeLessThan(1.5);
+    // Within 0.2 px on nine frames in ten; a one-pixel step is never believed late.
+    expect(median).toBeLessThan(0.1);
+    expect(p90).toBeLessThan(0.2);
+    expect(errors[errors.length - 1]!).toBeLessThan(0.5);
+    expect(worstSum).toBeLessThan(0.5);
   }, 120_000);
 });
