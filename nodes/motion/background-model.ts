@@ -77,7 +77,8 @@ export class BackgroundModel {
     private readonly options: BackgroundOptions,
   ) {
     const n = width * height;
-    this.level = new Float32Array(n);
+    // Never seen: NaN, so a resampling never blends a level that was never learnt into one that was.
+    this.level = new Float32Array(n).fill(NaN);
     this.spread = new Float32Array(n);
     this.since = new Float64Array(n).fill(NaN);
     this.scratch = new Float32Array(n);
@@ -174,7 +175,7 @@ export class BackgroundModel {
         }
       }
     };
-    move(this.level, 0);
+    move(this.level, NaN);
     move(this.spread, 0);
     move(this.since, NaN);
   }

@@ -23,6 +23,32 @@ export class BlobPersistence {
     this.next = new Uint8Array(width * height);
   }
 
+  /** Moves the ages with the background's grid, content at `(x, y)` to `(x + dx, y + dy)`. */
+  shift(dx: number, dy: number): void {
+    const { width: w, height: h, ages, next } = this;
+    next.fill(0);
+    for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
+      for (let x = Math.max(0, dx); x < Math.min(w, w + dx); x++) next[y * w + x] = ages[(y - dy) * w + x - dx]!;
+    }
+    this.ages = next;
+    this.next = ages;
+  }
+
+  /** Resamples the ages as the background's grid is resampled: the new pixel `p` takes the age at `affine(p)` (nearest). */
+  warp(affine: readonly [number, number, number, number, number, number]): void {
+    const { width: w, height: h, ages, next } = this;
+    const [a, b, c, d, e, f] = affine;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const sx = Math.round(a * x + b * y + c);
+        const sy = Math.round(d * x + e * y + f);
+        next[y * w + x] = sx < 0 || sy < 0 || sx >= w || sy >= h ? 0 : ages[sy * w + sx]!;
+      }
+    }
+    this.ages = next;
+    this.next = ages;
+  }
+
   /** The groups seen in at least `frames` frames in a row; `labels` is the label map their pieces are in. */
   keep(groups: readonly BlobGroup[], labels: Int32Array, frames: number): BlobGroup[] {
     const { width: w, height: h, ages, next } = this;

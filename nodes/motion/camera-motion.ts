@@ -7,7 +7,8 @@
  *
  * Corners are followed from a key frame, not from the previous frame: each estimate is then
  * the whole way from the key frame, and its error does not add up frame after frame (0.05 px of
- * noise a frame would be a random walk of pixels over a minute). The camera is taken to have
+ * noise a frame would be a random walk of pixels over a minute). What does add up is what a new
+ * key frame leaves behind: a change still too small to believe (under 0.15 px), once per key. The camera is taken to have
  * moved only when the new estimate differs from the last believed one by more than its own
  * noise: a still camera stays exactly still, and a drone drifting 0.03 px a frame is followed
  * in steps of a tenth of a pixel. A new key frame is taken when the view has moved far from it
@@ -43,11 +44,17 @@ const SMALL_CHANGE = 1.5;
 const MISFIT_GAIN = 0.8;
 /** ...and this much when fewer corners than the least confidence agree with it. */
 const CLEAR_MISFIT_GAIN = 0.5;
+/** Added to both misfits before their ratio: a perfect fit (0) compares as a very good one, not as none. */
+const MISFIT_FLOOR = 1 / 4;
+/** Fewer textured samples than this say nothing: the misfit then looks at every sample. */
+const LEAST_TEXTURED_SAMPLES = 64;
 /** Least local contrast (grey levels across two pixels, both ways summed) of a pixel the misfit looks at. */
 const TEXTURE = 12;
 /** The misfit's histogram: quarter levels, -64..64 (further is "no fit" anyway). */
 const BINS_PER_LEVEL = 4;
 const HALF_BINS = 64 * BINS_PER_LEVEL;
+/** The misfit of an alignment that leaves nothing to compare, or is off the histogram. */
+const MAX_MISFIT = 64;
 /** A new key frame once the view has moved this share of its width from the key, or half the key's corners are lost. */
 const KEY_SPAN = 0.1;
 
@@ -120,6 +127,9 @@ export class CameraMotionEstimator {
     if (!fit || tracked === 0) return still(0, tracked, 0);
     const confidence = fit.inlierCount / tracked;
     if (fit.inlierCount < LEAST_INLIERS) return still(confidence, tracked, fit.inlierCount);
+    // A camera does not zoom by a fifth between two frames: such a fit is corners gone astray.
+    const zoom = Math.hypot(fit.affine[0], fit.affine[3]);
+    if (zoom < 0.8 || zoom > 1.25) return still(0, tracked, fit.inlierCount);
     const change = composeAffine(fit.affine, invertAffine(this.keyToLast));
     const noise = CHANGE_ERRORS * (fit.rms / Math.sqrt(fit.inlierCount));
     const size = largestCornerShift(change, this.width, this.height);
@@ -130,8 +140,9 @@ export class CameraMotionEstimator {
       // fewer corners than `minConfidence` back it: a jump of the view loses many of them): on
       // featureless asphalt the only texture may be a car, whose motion must not pass for the
       // camera's.
-      const textured = this.misfit(fit.affine, true, moving) / this.misfit(this.keyToLast, true, moving);
-      const whole = this.misfit(fit.affine, false, moving) / this.misfit(this.keyToLast, false, moving);
+      const ratio = (a: number, b: number) => (a + MISFIT_FLOOR) / (b + MISFIT_FLOOR);
+      const textured = ratio(this.misfit(fit.affine, true, moving), this.misfit(this.keyToLast, true, moving));
+      const whole = ratio(this.misfit(fit.affine, false, moving), this.misfit(this.keyToLast, false, moving));
       const gain = confidence >= this.minConfidence ? MISFIT_GAIN : CLEAR_MISFIT_GAIN;
       believed = size > Math.max(LEAST_CHANGE, noise) && textured < 1 && (size <= SMALL_CHANGE ? whole <= 1 : whole < gain);
     }
@@ -177,7 +188,8 @@ export class CameraMotionEstimator {
         differences[count++] = now[at]! - (top + fy * (bottom - top));
       }
     }
-    if (count === 0) return Infinity;
+    if (textured && count < LEAST_TEXTURED_SAMPLES) return this.misfit(keyToNow, false, moving);
+    if (count === 0) return MAX_MISFIT;
     const median = (absoluteAround?: number): number => {
       histogram.fill(0);
       for (let k = 0; k < count; k++) {
@@ -190,7 +202,7 @@ export class CameraMotionEstimator {
         below += histogram[bin]!;
         if (below * 2 >= count) return (bin - (absoluteAround === undefined ? HALF_BINS : 0)) / BINS_PER_LEVEL;
       }
-      return Infinity;
+      return MAX_MISFIT;
     };
     return median(median());
   }

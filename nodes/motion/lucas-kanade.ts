@@ -6,8 +6,8 @@
  * sub-pixel ones at the bottom, and the answer is sub-pixel too (bilinear sampling).
  *
  * The window's sampling weights are the same for all its pixels (one fractional offset per
- * point), so a window is read with one set of weights and clamped row and column indices:
- * nothing allocated per point or per pixel.
+ * point), so a window is read with one set of weights and clamped row and column indices into
+ * buffers made once: nothing allocated per pixel.
  */
 import type { GreyImage, ImagePyramid } from './image-pyramid.ts';
 

@@ -1,6 +1,6 @@
 /**
  * One stream's moving-object finder, frame after frame: grey downscale, camera motion (corners
- * followed from the last frame, camera-motion.ts), the frame read into the background's own
+ * followed from a key frame, camera-motion.ts), the frame read into the background's own
  * pixel grid through the camera motion summed since that grid was laid (with rotation and scale,
  * sub-pixel: nothing is rounded away frame by frame), background model (with `colour`, one for
  * each colour-difference plane too), foreground cleaned by morphology, blobs by connected
@@ -141,11 +141,12 @@ export class MotionSegmenter {
 
     t = performance.now();
     // `foreground` still holds the previous frame's moving pixels, in the background's grid.
-    const toGrid = invertAffine(this.registration);
+    // Asked for many pixels a frame (the misfit's samples): plain arithmetic, no arrays.
+    const [ga, gb, gc, gd, ge, gf] = invertAffine(this.registration);
     const movingBefore = (x: number, y: number): boolean => {
-      const [gx, gy] = applyAffine(toGrid, x, y);
-      const i = Math.round(gy) * gw + Math.round(gx);
-      return gx >= 0 && gy >= 0 && gx < gw && gy < gh && foreground[i] === 1;
+      const gx = Math.round(ga * x + gb * y + gc);
+      const gy = Math.round(gd * x + ge * y + gf);
+      return gx >= 0 && gy >= 0 && gx < gw && gy < gh && foreground[gy * gw + gx] === 1;
     };
     const motion = cameraMotion?.estimate(grey, movingBefore);
     if (motion && !isIdentityAffine(motion.affine)) this.registration = composeAffine(motion.affine, this.registration);
@@ -178,7 +179,8 @@ export class MotionSegmenter {
     const pieces = components.find(foreground, 1);
     const groups = joinPieces(pieces, this.options.joinGap ?? 0).filter((g) => g.area >= minGreyArea && g.area <= maxGreyArea);
     const lasting = sized.persistence.keep(groups, components.labels, this.options.persistFrames ?? 1);
-    const blobs = lasting.map((group) => this.frameBlob(sized, group));
+    // A blob that rounding leaves without a frame pixel (one grey pixel at the frame's edge) is none.
+    const blobs = lasting.map((group) => this.frameBlob(sized, group)).filter((blob) => blob.area > 0);
     const blobsMs = performance.now() - t;
 
     return {
@@ -205,12 +207,14 @@ export class MotionSegmenter {
       const dx = Math.round(r[2]);
       const dy = Math.round(r[5]);
       for (const model of models) model.shift(dx, dy);
+      this.sized?.persistence.shift(dx, dy);
       // Grid p moved to p + d: the registration now reads r(p - d).
       this.registration = [r[0], r[1], r[2] - r[0] * dx - r[1] * dy, r[3], r[4], r[5] - r[3] * dx - r[4] * dy];
     } else {
       // New grid = the frame's: its pixel p had, in the old grid, r⁻¹(p).
       const back = invertAffine(r);
       for (const model of models) model.warp(back);
+      this.sized?.persistence.warp(back);
       this.registration = IDENTITY_AFFINE;
     }
   }
@@ -270,13 +274,6 @@ export class MotionSegmenter {
         if (y < by1) by1 = y;
         if (y + 1 > by2) by2 = y + 1;
       }
-    }
-    if (area === 0) {
-      // Rounding took every pixel (a blob of one grey pixel at the frame's edge): its box alone.
-      bx1 = 0;
-      by1 = 0;
-      bx2 = Math.min(1, width);
-      by2 = Math.min(1, height);
     }
     // Cropped to those bounds, as the heads crop instance masks to their boxes.
     const tightWidth = bx2 - bx1;

@@ -10,6 +10,11 @@ export function warpBilinear(image: Float32Array, width: number, height: number,
   const [a, b, c, d, e, f] = affine;
   const maxX = width - 1;
   const maxY = height - 1;
+  if (maxX < 1 || maxY < 1) {
+    // A row or a column of pixels has nothing to interpolate between: read as unseen.
+    out.fill(NaN);
+    return;
+  }
   for (let y = 0; y < height; y++) {
     let sx = b * y + c;
     let sy = e * y + f;
