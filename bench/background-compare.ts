@@ -29,12 +29,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { builtinNodes } from '../nodes/index.ts';
 import { greySizeFor } from '../nodes/motion/grey-downscale.ts';
 import { MotionSegmenter, type MotionOptions } from '../nodes/motion/motion-segmenter.ts';
 import { ffmpegPath } from '../nodes/sources/ffmpeg-binary.ts';
 import { REPO_ROOT, resolveDataDir } from '../pipeline/config/data-dir.ts';
-import { loadPipeline } from '../pipeline/load.ts';
+import { configMotionOptions } from './config-motion-options.ts';
 import { loadOpenCv, OpenCvMog2, opencvBlobs, type OpenCv, type OpenCvMog2Options } from './opencv-reference.ts';
 import { mean, round } from './stats.ts';
 
@@ -79,12 +78,6 @@ export interface BackgroundComparison {
 
 // ---------------------------------------------------------------------------------------------
 
-/** The motion-segmentation options of a shipped config, as its node parses them (`warmUp` is the segmenter's `settle`). */
-function configMotionOptions(file: string): MotionOptions {
-  const steps = loadPipeline(file, builtinNodes()).spec.pipeline.flatMap((step) => ('parallel' in step ? [] : [step]));
-  const m = steps.find((s) => s.node.type === 'motion-segmentation')!.options as Record<string, unknown>;
-  return { ...(m as unknown as MotionOptions), settle: m.warmUp as MotionOptions['settle'] };
-}
 
 function personCounts(): Record<number, number> {
   const json = JSON.parse(readFileSync(path.join(REPO_ROOT, COUNTS_FILE), 'utf8')) as { counts: Record<string, number> };

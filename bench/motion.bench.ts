@@ -44,7 +44,11 @@ function decode(clip: BenchClip, frames: number, dataDir: string): Uint8Array {
   return new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
 }
 
-/** configs/aerial-cars.yaml's motion settings (the bench measures cost; the config file says why each). */
+/**
+ * configs/aerial-cars.yaml's motion settings (the bench measures cost; the config says why each).
+ * Written out, not read through the node's schema: importing the node module loads the native
+ * libraries of the pipeline beside the segmenter, and every step then timed 25% slower here.
+ */
 const AERIAL: Partial<MotionOptions> = { minArea: 30, openRadius: 0, closeRadius: 2, joinGap: 0.5, persistFrames: 3, jitterRadius: 1, minMotionConfidence: 0.4 };
 
 export function benchMotion(dataDir = resolveDataDir(undefined, 'bench/motion.bench.ts'), frames = 250): MotionBenchResult[] {
@@ -63,9 +67,11 @@ export function benchMotion(dataDir = resolveDataDir(undefined, 'bench/motion.be
     const clip = decoded.get(benchClip) ?? decode(benchClip, count, dataDir);
     decoded.set(benchClip, clip);
     const { width: WIDTH, height: HEIGHT, frameMs: FRAME_MS } = benchClip;
+    // The row's own width, camera motion and colour win over what a config says.
     const options: MotionOptions = {
-      processWidth, compensateCamera, colour, threshold: 20, deviations: 3, adaptation: 40, settle: { seconds: 2 },
+      threshold: 20, deviations: 3, adaptation: 40, settle: { seconds: 2 },
       minArea: 2000, maxAreaFraction: 0.25, openRadius: 1, closeRadius: 2, minMotionConfidence: 0.4, ...extra,
+      processWidth, compensateCamera, colour,
     };
     const segmenter = new MotionSegmenter(options);
     const steps = { grey: 0, cameraMotion: 0, background: 0, blobs: 0 };

@@ -23,7 +23,8 @@
  * of a stream, and where a moving camera brings new ground into view.
  */
 import type { Affine } from '../../lib/geometry/affine.ts';
-import { warpBilinear } from './warp.ts';
+import { histogramMedian } from './histogram-median.ts';
+import { shiftPlane, warpBilinear, warpNearest } from './warp.ts';
 
 export type Settle = { readonly frames: number } | { readonly seconds: number };
 
@@ -159,25 +160,7 @@ export class BackgroundModel {
    * so nothing blurs. Pixels with nothing to come from start afresh when next seen.
    */
   shift(dx: number, dy: number): void {
-    const { width: w, height: h } = this;
-    const move = <T extends Float32Array | Float64Array>(plane: T, empty: number) => {
-      const copy = plane.slice() as T;
-      for (let y = 0; y < h; y++) {
-        const sy = y - dy;
-        const row = y * w;
-        if (sy < 0 || sy >= h) {
-          plane.fill(empty, row, row + w);
-          continue;
-        }
-        for (let x = 0; x < w; x++) {
-          const sx = x - dx;
-          plane[row + x] = sx < 0 || sx >= w ? empty : copy[sy * w + sx]!;
-        }
-      }
-    };
-    move(this.level, NaN);
-    move(this.spread, 0);
-    move(this.since, NaN);
+    this.movePlanes((plane, empty, out) => shiftPlane(plane, this.width, this.height, dx, dy, empty, out));
   }
 
   /**
@@ -191,16 +174,22 @@ export class BackgroundModel {
     warpBilinear(this.spread, w, h, affine, scratch);
     this.spread.set(scratch);
     const since = this.since.slice();
-    const [a, b, c, d, e, f] = affine;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const sx = Math.round(a * x + b * y + c);
-        const sy = Math.round(d * x + e * y + f);
-        const i = y * w + x;
-        const value = this.level[i]!;
-        this.since[i] = value !== value || sx < 0 || sy < 0 || sx >= w || sy >= h ? NaN : since[sy * w + sx]!;
-      }
-    }
+    warpNearest(since, w, h, affine, NaN, this.since);
+    // A level blended with one never learnt is none: that pixel starts afresh.
+    for (let i = 0; i < w * h; i++) if (this.level[i] !== this.level[i]) this.since[i] = NaN;
+  }
+
+  /** Moves level, spread and watch times alike (`move` writes a plane's moved copy into `out`). */
+  private movePlanes(move: <T extends Float32Array | Float64Array>(plane: T, empty: number, out: T) => void): void {
+    const level = new Float32Array(this.level.length);
+    const spread = new Float32Array(this.spread.length);
+    const since = new Float64Array(this.since.length);
+    move(this.level, NaN, level);
+    move(this.spread, 0, spread);
+    move(this.since, NaN, since);
+    this.level = level;
+    this.spread = spread;
+    this.since = since;
   }
 
   /**
@@ -220,12 +209,8 @@ export class BackgroundModel {
       histogram[bin < 0 ? 0 : bin >= histogram.length ? histogram.length - 1 : bin]!++;
       counted++;
     }
-    let below = 0;
-    for (let bin = 0; bin < histogram.length; bin++) {
-      below += histogram[bin]!;
-      if (below * 2 >= counted && counted > 0) return GAIN_LOW + bin * GAIN_STEP;
-    }
-    return 1;
+    const bin = histogramMedian(histogram, counted);
+    return bin < 0 ? 1 : GAIN_LOW + bin * GAIN_STEP;
   }
 
   /**
@@ -244,11 +229,7 @@ export class BackgroundModel {
       histogram[bin < 0 ? 0 : bin > 510 ? 510 : bin]!++;
       counted++;
     }
-    let below = 0;
-    for (let bin = 0; bin < histogram.length; bin++) {
-      below += histogram[bin]!;
-      if (below * 2 >= counted && counted > 0) return bin - 255;
-    }
-    return 0;
+    const bin = histogramMedian(histogram, counted);
+    return bin < 0 ? 0 : bin - 255;
   }
 }

@@ -6,7 +6,9 @@
  * most), and only blobs at least `frames` old are reported. The ages live in a map of the
  * background's grid, rewritten every frame.
  */
+import type { Affine } from '../../lib/geometry/affine.ts';
 import type { BlobGroup } from './blob-groups.ts';
+import { shiftPlane, warpNearest } from './warp.ts';
 
 /** Reach at least this many pixels, however small the blob: a car of 2 grey pixels still moves. */
 const LEAST_REACH = 3;
@@ -25,28 +27,14 @@ export class BlobPersistence {
 
   /** Moves the ages with the background's grid, content at `(x, y)` to `(x + dx, y + dy)`. */
   shift(dx: number, dy: number): void {
-    const { width: w, height: h, ages, next } = this;
-    next.fill(0);
-    for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
-      for (let x = Math.max(0, dx); x < Math.min(w, w + dx); x++) next[y * w + x] = ages[(y - dy) * w + x - dx]!;
-    }
-    this.ages = next;
-    this.next = ages;
+    shiftPlane(this.ages, this.width, this.height, dx, dy, 0, this.next);
+    [this.ages, this.next] = [this.next, this.ages];
   }
 
-  /** Resamples the ages as the background's grid is resampled: the new pixel `p` takes the age at `affine(p)` (nearest). */
-  warp(affine: readonly [number, number, number, number, number, number]): void {
-    const { width: w, height: h, ages, next } = this;
-    const [a, b, c, d, e, f] = affine;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const sx = Math.round(a * x + b * y + c);
-        const sy = Math.round(d * x + e * y + f);
-        next[y * w + x] = sx < 0 || sy < 0 || sx >= w || sy >= h ? 0 : ages[sy * w + sx]!;
-      }
-    }
-    this.ages = next;
-    this.next = ages;
+  /** Resamples the ages as the background's grid is resampled: the new pixel `p` takes the age at `affine(p)`. */
+  warp(affine: Affine): void {
+    warpNearest(this.ages, this.width, this.height, affine, 0, this.next);
+    [this.ages, this.next] = [this.next, this.ages];
   }
 
   /** The groups seen in at least `frames` frames in a row; `labels` is the label map their pieces are in. */

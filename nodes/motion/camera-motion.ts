@@ -20,6 +20,7 @@
 import { IDENTITY_AFFINE, applyAffine, composeAffine, invertAffine, largestCornerShift, type Affine } from '../../lib/geometry/affine.ts';
 import { fitSimilarity } from '../../lib/geometry/similarity-fit.ts';
 import { CornerPicker } from './corner-picker.ts';
+import { histogramMedian } from './histogram-median.ts';
 import { ImagePyramid } from './image-pyramid.ts';
 import { LucasKanade } from './lucas-kanade.ts';
 
@@ -53,7 +54,7 @@ const TEXTURE = 12;
 /** The misfit's histogram: quarter levels, -64..64 (further is "no fit" anyway). */
 const BINS_PER_LEVEL = 4;
 const HALF_BINS = 64 * BINS_PER_LEVEL;
-/** The misfit of an alignment that leaves nothing to compare, or is off the histogram. */
+/** The misfit of an alignment that leaves nothing to compare. */
 const MAX_MISFIT = 64;
 /** A new key frame once the view has moved this share of its width from the key, or half the key's corners are lost. */
 const KEY_SPAN = 0.1;
@@ -197,12 +198,7 @@ export class CameraMotionEstimator {
         const bin = Math.round(v * BINS_PER_LEVEL) + (absoluteAround === undefined ? HALF_BINS : 0);
         histogram[bin < 0 ? 0 : bin >= histogram.length ? histogram.length - 1 : bin]!++;
       }
-      let below = 0;
-      for (let bin = 0; bin < histogram.length; bin++) {
-        below += histogram[bin]!;
-        if (below * 2 >= count) return (bin - (absoluteAround === undefined ? HALF_BINS : 0)) / BINS_PER_LEVEL;
-      }
-      return MAX_MISFIT;
+      return (histogramMedian(histogram, count) - (absoluteAround === undefined ? HALF_BINS : 0)) / BINS_PER_LEVEL;
     };
     return median(median());
   }

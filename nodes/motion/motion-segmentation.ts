@@ -14,6 +14,79 @@ const settle = z.union([
   z.strictObject({ seconds: z.number().positive() }),
 ]);
 
+const motionSegmentationOptions = z.object({
+  className: z.string().min(1).default('car').describe('Class of every moving blob (after an instance model: one of its class names)'),
+  processWidth: z
+    .number()
+    .int()
+    .min(32)
+    .default(320)
+    .describe('Width of the grey copy the work is done on; wider finds smaller things and costs more (about width squared)'),
+  threshold: z.number().positive().default(20).describe('Least difference from the background, in grey levels (0..255), that is motion'),
+  deviations: z
+    .number()
+    .min(0)
+    .default(3)
+    .describe("Extra threshold per grey level of a pixel's usual flicker (leaves, water, noise)"),
+  adaptation: z
+    .number()
+    .positive()
+    .default(40)
+    .describe('How fast the background follows a change, in grey levels per second; lower keeps slow or stopped objects longer'),
+  warmUp: settle
+    .default({ seconds: 2 })
+    .describe('How long a pixel is watched before motion there counts: at the start, and where camera motion brings new ground into view'),
+  minArea: z.number().int().min(1).default(400).describe('Least blob area in frame pixels; smaller blobs are noise'),
+  maxAreaFraction: z.number().gt(0).max(1).default(0.25).describe('Blobs larger than this fraction of the frame are not objects (a flash, a lost background)'),
+  openRadius: z.number().int().min(0).default(1).describe('Specks up to about twice this size (grey pixels) are removed'),
+  closeRadius: z.number().int().min(0).default(2).describe('Gaps up to about twice this size (grey pixels) inside an object are filled'),
+  colour: z
+    .boolean()
+    .default(false)
+    .describe('Also look for motion in colour (two more background models, about twice the cost): finds a car as bright as the road but of another colour'),
+  compensateCamera: z
+    .boolean()
+    .default(true)
+    .describe('Estimate camera motion and move the background with it (needed for drones and panning cameras; costs ~2 ms)'),
+  minMotionConfidence: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.4)
+    .describe('Camera motion estimates that fewer of the followed corners agree with (a share) are taken as no motion'),
+  jitterRadius: z
+    .number()
+    .int()
+    .min(0)
+    .max(3)
+    .default(0)
+    .describe('A pixel moves only if it differs from the background of every grey pixel this close: edges that shimmer by a pixel (compression, sway, parallax) stay background'),
+  joinGap: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe("Blobs this close (a share of the smaller one's longer side) are pieces of one thing: 0.5 holds cars of 10 and 40 pixels together (and may join two cars side by side)"),
+  persistFrames: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe('Frames in a row a blob must be seen, near where it was, before it is a thing: compression noise flickers, things persist'),
+  score: z.number().min(0).max(1).default(0.8).describe("Every blob's score (the tracker starts tracks at 0.6 by default)"),
+  modelOverlap: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.5)
+    .describe("After an instance model: a blob this much inside a detection's box is the model's object and is dropped"),
+});
+
+/** The segmenter's options from the node's (what a config file says): `warmUp` is its `settle`. */
+export function motionOptionsOf(options: z.infer<typeof motionSegmentationOptions>): MotionOptions {
+  const { warmUp, className: _className, score: _score, modelOverlap: _modelOverlap, ...rest } = options;
+  return { ...rest, settle: warmUp };
+}
+
 /**
  * Motion segmentation: things found by moving, without a model. For fixed cameras and hovering
  * drones watching objects no model knows (cars from straight above, far away): a background
@@ -38,90 +111,9 @@ export const motionSegmentation = defineOperator({
   description: 'Moving things without a model: background subtraction on a grey copy, with camera motion compensated.',
   needs: [],
   adds: ['instances', 'panoptic', 'cameraMotion'],
-  options: z.object({
-    className: z.string().min(1).default('car').describe('Class of every moving blob (after an instance model: one of its class names)'),
-    processWidth: z
-      .number()
-      .int()
-      .min(32)
-      .default(320)
-      .describe('Width of the grey copy the work is done on; wider finds smaller things and costs more (about width squared)'),
-    threshold: z.number().positive().default(20).describe('Least difference from the background, in grey levels (0..255), that is motion'),
-    deviations: z
-      .number()
-      .min(0)
-      .default(3)
-      .describe("Extra threshold per grey level of a pixel's usual flicker (leaves, water, noise)"),
-    adaptation: z
-      .number()
-      .positive()
-      .default(40)
-      .describe('How fast the background follows a change, in grey levels per second; lower keeps slow or stopped objects longer'),
-    warmUp: settle
-      .default({ seconds: 2 })
-      .describe('How long a pixel is watched before motion there counts: at the start, and where camera motion brings new ground into view'),
-    minArea: z.number().int().min(1).default(400).describe('Least blob area in frame pixels; smaller blobs are noise'),
-    maxAreaFraction: z.number().gt(0).max(1).default(0.25).describe('Blobs larger than this fraction of the frame are not objects (a flash, a lost background)'),
-    openRadius: z.number().int().min(0).default(1).describe('Specks up to about twice this size (grey pixels) are removed'),
-    closeRadius: z.number().int().min(0).default(2).describe('Gaps up to about twice this size (grey pixels) inside an object are filled'),
-    colour: z
-      .boolean()
-      .default(false)
-      .describe('Also look for motion in colour (two more background models, about twice the cost): finds a car as bright as the road but of another colour'),
-    compensateCamera: z
-      .boolean()
-      .default(true)
-      .describe('Estimate camera motion and move the background with it (needed for drones and panning cameras; costs ~2 ms)'),
-    minMotionConfidence: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.4)
-      .describe('Camera motion estimates that fewer of the followed corners agree with (a share) are taken as no motion'),
-    jitterRadius: z
-      .number()
-      .int()
-      .min(0)
-      .max(3)
-      .default(0)
-      .describe('A pixel moves only if it differs from the background of every grey pixel this close: edges that shimmer by a pixel (compression, sway, parallax) stay background'),
-    joinGap: z
-      .number()
-      .min(0)
-      .default(0)
-      .describe("Blobs this close (a share of the smaller one's longer side) are pieces of one thing: 0.5 holds cars of 10 and 40 pixels together (and may join two cars side by side)"),
-    persistFrames: z
-      .number()
-      .int()
-      .min(1)
-      .default(1)
-      .describe('Frames in a row a blob must be seen, near where it was, before it is a thing: compression noise flickers, things persist'),
-    score: z.number().min(0).max(1).default(0.8).describe("Every blob's score (the tracker starts tracks at 0.6 by default)"),
-    modelOverlap: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.5)
-      .describe("After an instance model: a blob this much inside a detection's box is the model's object and is dropped"),
-  }),
+  options: motionSegmentationOptions,
   async create(options, ctx) {
-    const motionOptions: MotionOptions = {
-      processWidth: options.processWidth,
-      threshold: options.threshold,
-      deviations: options.deviations,
-      adaptation: options.adaptation,
-      settle: options.warmUp,
-      minArea: options.minArea,
-      maxAreaFraction: options.maxAreaFraction,
-      openRadius: options.openRadius,
-      closeRadius: options.closeRadius,
-      compensateCamera: options.compensateCamera,
-      minMotionConfidence: options.minMotionConfidence,
-      colour: options.colour,
-      jitterRadius: options.jitterRadius,
-      joinGap: options.joinGap,
-      persistFrames: options.persistFrames,
-    };
+    const motionOptions = motionOptionsOf(options);
     // One thread per stream and node: the background model is the stream's own. Closed when the graph stops.
     const thread = await ctx.shared(
       `motion-segmentation:${ctx.stream}:${ctx.label}`,

@@ -180,7 +180,8 @@ export class MotionSegmenter {
     const groups = joinPieces(pieces, this.options.joinGap ?? 0).filter((g) => g.area >= minGreyArea && g.area <= maxGreyArea);
     const lasting = sized.persistence.keep(groups, components.labels, this.options.persistFrames ?? 1);
     // A blob that rounding leaves without a frame pixel (one grey pixel at the frame's edge) is none.
-    const blobs = lasting.map((group) => this.frameBlob(sized, group)).filter((blob) => blob.area > 0);
+    const toGrid = invertAffine(this.registration);
+    const blobs = lasting.map((group) => this.frameBlob(sized, group, toGrid)).filter((blob) => blob.area > 0);
     const blobsMs = performance.now() - t;
 
     return {
@@ -223,13 +224,12 @@ export class MotionSegmenter {
    * The group's mask at frame resolution: each frame pixel takes the label of the grid pixel
    * its centre falls in (through the registration when the camera has moved).
    */
-  private frameBlob(sized: Sized, group: BlobGroup): MotionBlob {
+  private frameBlob(sized: Sized, group: BlobGroup, toGrid: Affine): MotionBlob {
     const { components, frameWidth, frameHeight, downscale } = sized;
     const { width: gw, height: gh } = downscale.size;
     const scaleX = frameWidth / gw;
     const scaleY = frameHeight / gh;
     const r = this.registration;
-    const toGrid = invertAffine(r);
     // The group's grid box, through the registration, in frame pixels.
     let fx1 = Infinity;
     let fy1 = Infinity;

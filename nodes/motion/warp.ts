@@ -35,3 +35,26 @@ export function warpBilinear(image: Float32Array, width: number, height: number,
     }
   }
 }
+
+/** Typed planes the whole-pixel moves below work on: background levels and times, blob ages. */
+type Plane = Float32Array | Float64Array | Uint8Array;
+
+/**
+ * `out[p] = plane(affine(p))` at the nearest pixel, `empty` where that falls outside: for what
+ * must not be blended (when a pixel started being watched, a blob's age).
+ */
+export function warpNearest<T extends Plane>(plane: T, width: number, height: number, affine: Affine, empty: number, out: T): void {
+  const [a, b, c, d, e, f] = affine;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const sx = Math.round(a * x + b * y + c);
+      const sy = Math.round(d * x + e * y + f);
+      out[y * width + x] = sx < 0 || sy < 0 || sx >= width || sy >= height ? empty : plane[sy * width + sx]!;
+    }
+  }
+}
+
+/** Moves a plane by whole pixels into `out`, content at `(x, y)` to `(x + dx, y + dy)`; uncovered pixels get `empty`. */
+export function shiftPlane<T extends Plane>(plane: T, width: number, height: number, dx: number, dy: number, empty: number, out: T): void {
+  warpNearest(plane, width, height, [1, 0, -dx, 0, 1, -dy], empty, out);
+}

@@ -16,7 +16,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinNodes } from '../../nodes/index.ts';
+import { motionOptionsOf, motionSegmentation } from '../../nodes/motion/motion-segmentation.ts';
 import { MotionSegmenter, type MotionOptions } from '../../nodes/motion/motion-segmenter.ts';
+import { tracker } from '../../nodes/tracking/tracker.ts';
 import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
 import { ByteTracker, type TrackerOptions } from '../../nodes/tracking/byte-tracker.ts';
 import { loadPipeline } from '../../pipeline/load.ts';
@@ -53,12 +55,8 @@ function decode(clip: Clip): { width: number; height: number; frames: Uint8Array
 /** The motion-segmentation and tracker options of a shipped config, as its nodes parse them. */
 function configOptions(file: string): { motion: MotionOptions; tracker: TrackerOptions } {
   const steps = loadPipeline(file, builtinNodes()).spec.pipeline.flatMap((step) => ('parallel' in step ? [] : [step]));
-  const of = (type: string) => steps.find((s) => s.node.type === type)!.options as Record<string, unknown>;
-  const m = of('motion-segmentation');
-  return {
-    motion: { ...(m as unknown as MotionOptions), settle: m.warmUp as MotionOptions['settle'] },
-    tracker: of('tracker') as unknown as TrackerOptions,
-  };
+  const of = (type: string) => steps.find((s) => s.node.type === type)!.options;
+  return { motion: motionOptionsOf(motionSegmentation.options.parse(of('motion-segmentation'))), tracker: tracker.options.parse(of('tracker')) };
 }
 
 interface Run {
