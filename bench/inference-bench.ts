@@ -2,7 +2,10 @@
  * The ceiling: each model the config uses, run on one prepared tensor back to back through the
  * same {@link openModelSession} the pipeline uses (worker thread, postMessage copies and all),
  * then all of them back to back per frame (the chain), then all of them at once, each model
- * kept busy on its own (two frames in flight, as the overlapped graph runs them).
+ * kept busy on its own (two frames in flight, as the overlapped graph runs them). A model that
+ * looks at a frame in slices runs once per slice in the chain and in the concurrent loop (one
+ * run after the other; a model with a dynamic batch runs its slices as one batch in the
+ * pipeline, a little faster than that).
  */
 import type { Frame } from '../pipeline/frame.ts';
 import type { Logger } from '../pipeline/log.ts';
@@ -11,6 +14,7 @@ import { stepOperators, type GraphSpec, type ResolvedOperator } from '../pipelin
 import { findModel, loadModelCatalog, type ModelEntry } from '../nodes/inference/model-catalog.ts';
 import { openModelSession, type ModelSession } from '../nodes/inference/model-session.ts';
 import { createPreprocessor } from '../nodes/inference/preprocess.ts';
+import { planSlices, type SlicesOptions } from '../nodes/inference/slices.ts';
 import { mean, median, round } from './stats.ts';
 
 export interface ModelTiming {
@@ -39,15 +43,32 @@ export function modelIdOf(operator: ResolvedOperator): string | undefined {
   return typeof model === 'string' ? model : undefined;
 }
 
-/** Catalog ids of the models the config's operators use, in pipeline order, each once. */
-export function modelsOf(spec: GraphSpec): ModelEntry[] {
+/** A model the config uses, and how many times a frame of the given size it runs. */
+export interface ModelUse {
+  readonly entry: ModelEntry;
+  readonly runsPerFrame: number;
+}
+
+/** How many runs an operator's model makes on a `width x height` frame: one per slice, else one. */
+function runsOf(operator: ResolvedOperator, width: number, height: number): number {
+  const slices = (operator.options as { slices?: SlicesOptions } | null)?.slices;
+  return slices ? planSlices(width, height, slices).length : 1;
+}
+
+/** The models the config's operators use on a `width x height` frame, in pipeline order, each once. */
+export function modelUsesOf(spec: GraphSpec, width: number, height: number): ModelUse[] {
   const catalog = loadModelCatalog();
-  const ids: string[] = [];
+  const runs = new Map<string, number>();
   for (const operator of spec.pipeline.flatMap(stepOperators)) {
     const model = modelIdOf(operator);
-    if (model !== undefined && !ids.includes(model)) ids.push(model);
+    if (model !== undefined) runs.set(model, (runs.get(model) ?? 0) + runsOf(operator, width, height));
   }
-  return ids.map((id) => findModel(catalog, id));
+  return [...runs].map(([id, runsPerFrame]) => ({ entry: findModel(catalog, id), runsPerFrame }));
+}
+
+/** The catalog entries of the models the config's operators use, in pipeline order, each once. */
+export function modelsOf(spec: GraphSpec): ModelEntry[] {
+  return modelUsesOf(spec, 1, 1).map((use) => use.entry);
 }
 
 async function timed(n: number, body: () => Promise<unknown>): Promise<number[]> {
@@ -65,16 +86,16 @@ async function withSessions<T>(
   dataDir: string,
   frame: Frame,
   log: Logger,
-  body: (sessions: ModelSession[], tensors: Float32Array[]) => Promise<T>,
+  body: (sessions: ModelSession[], tensors: Float32Array[], runsPerFrame: number[]) => Promise<T>,
 ): Promise<T | undefined> {
-  const entries = modelsOf(spec);
-  if (entries.length === 0) return undefined;
+  const uses = modelUsesOf(spec, frame.width, frame.height);
+  if (uses.length === 0) return undefined;
   const sessions: ModelSession[] = [];
   try {
-    for (const entry of entries) sessions.push(await openModelSession(entry, dataDir, spec.executionProviders, log.child('inference')));
+    for (const { entry } of uses) sessions.push(await openModelSession(entry, dataDir, spec.executionProviders, log.child('inference')));
     // One prepared tensor per model, copied: the preprocessor reuses its own buffer.
     const tensors = sessions.map((s) => createPreprocessor(s.entry.input)(frame).tensor.slice());
-    return await body(sessions, tensors);
+    return await body(sessions, tensors, uses.map((u) => u.runsPerFrame));
   } finally {
     await Promise.all(sessions.map((s) => s.release()));
   }
@@ -82,15 +103,20 @@ async function withSessions<T>(
 
 const warmUpRuns = (runs: number) => Math.max(2, Math.min(5, Math.ceil(runs / 10)));
 
-async function chain(sessions: ModelSession[], tensors: Float32Array[], runs: number): Promise<ChainResult> {
+/** Runs model `i` as many times as it runs on a frame. */
+async function frameRuns(session: ModelSession, tensor: Float32Array, runsPerFrame: number): Promise<void> {
+  for (let r = 0; r < runsPerFrame; r++) await session.run(tensor);
+}
+
+async function chain(sessions: ModelSession[], tensors: Float32Array[], runsPerFrame: number[], runs: number): Promise<ChainResult> {
   const chainOnce = async () => {
-    for (const [i, session] of sessions.entries()) await session.run(tensors[i]!);
+    for (const [i, session] of sessions.entries()) await frameRuns(session, tensors[i]!, runsPerFrame[i]!);
   };
   await timed(warmUpRuns(runs), chainOnce);
   const chainTimes = await timed(runs, chainOnce);
   const chainTotal = chainTimes.reduce((a, b) => a + b, 0);
   return {
-    models: sessions.map((s) => s.entry.id),
+    models: sessions.map((s, i) => (runsPerFrame[i] === 1 ? s.entry.id : `${s.entry.id} x${runsPerFrame[i]}`)),
     msP50: round(median(chainTimes), 1),
     msMean: round(mean(chainTimes), 1),
     fps: round((runs * 1000) / chainTotal, 2),
@@ -99,7 +125,7 @@ async function chain(sessions: ModelSession[], tensors: Float32Array[], runs: nu
 
 /** Only the back-to-back chain, with freshly opened sessions. */
 export function benchChain(spec: GraphSpec, dataDir: string, frame: Frame, runs: number, log: Logger): Promise<ChainResult | undefined> {
-  return withSessions(spec, dataDir, frame, log, (sessions, tensors) => chain(sessions, tensors, runs));
+  return withSessions(spec, dataDir, frame, log, (sessions, tensors, runsPerFrame) => chain(sessions, tensors, runsPerFrame, runs));
 }
 
 export function benchInference(
@@ -109,7 +135,7 @@ export function benchInference(
   runs: number,
   log: Logger,
 ): Promise<InferenceResult | undefined> {
-  return withSessions(spec, dataDir, frame, log, async (sessions, tensors) => {
+  return withSessions(spec, dataDir, frame, log, async (sessions, tensors, runsPerFrame) => {
     const warmUp = warmUpRuns(runs);
     const models: ModelTiming[] = [];
     for (const [i, session] of sessions.entries()) {
@@ -125,10 +151,10 @@ export function benchInference(
       });
     }
 
-    const chainResult = await chain(sessions, tensors, runs);
+    const chainResult = await chain(sessions, tensors, runsPerFrame, runs);
 
     const started = performance.now();
-    await Promise.all(sessions.map((s, i) => timed(runs, () => s.run(tensors[i]!))));
+    await Promise.all(sessions.map((s, i) => timed(runs, () => frameRuns(s, tensors[i]!, runsPerFrame[i]!))));
     const concurrentMs = performance.now() - started;
 
     return { runs, models, chain: chainResult, concurrent: { fps: round((runs * 1000) / concurrentMs, 2) } };

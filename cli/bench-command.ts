@@ -34,9 +34,9 @@ Options:
   --accuracy          instead: what each shipped config sees on the annotated data (or only the
                       config given), run lossless with its sources and sinks replaced and scored
                       as panoptes eval mot scores: person tracks and detections on MOT17-02
-                      frames 1-4, the traffic clip's line counts, the cars of the highway frame,
-                      the small cars of a drawn drone clip
-                      100; frames/s of each run on cpu (or on --ep)
+                      frames 1-4, the traffic clip's line counts, every vehicle of five
+                      highway frames by size, the small cars of a drawn drone clip;
+                      frames/s of each run on cpu (or on --ep)
   --all               then the tracker, segmentation-evaluation and viewer-client benchmarks,
                       and the accuracy bench (what npm run bench runs)
   --json              one JSON object on stdout instead of tables

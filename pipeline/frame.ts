@@ -245,6 +245,16 @@ export interface DensityEstimate {
   readonly count: number;
   /** The per-camera calibration factor applied to the model's sum. */
   readonly scale: number;
+  /**
+   * How far off `count` is expected to be, as a fraction of it (0.26: 26%): the model's figure
+   * in models/catalog.yaml (`expectedError`), or the node's own. The density models' published
+   * errors are about a quarter of the count.
+   */
+  readonly expectedError: number;
+  /** The band every display shows around `count`: `count * (1 - expectedError)` people... */
+  readonly low: number;
+  /** ...to `count * (1 + expectedError)`. */
+  readonly high: number;
   /** The model's density, `width x height` cells over `region` (stride 4 of its input), uncalibrated. */
   readonly map: Float32Array;
   readonly width: number;

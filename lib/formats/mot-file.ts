@@ -26,6 +26,8 @@ export interface MotRows {
   readonly conf: Float64Array;
   /** {@link NO_CLASS} where the row has no class column. */
   readonly classId: Int32Array;
+  /** Ground truth: the visible fraction of the object (0..1); 1 where the row has none (or is MOT15). */
+  readonly visibility: Float64Array;
   /** 1-based line of each row, so later checks can point at it. */
   readonly line: Int32Array;
   /** How columns 8 to 10 were read. */
@@ -91,6 +93,7 @@ export function parseMotText(text: string, source: string, layout: MotLayoutOpti
   const height = new Float64Array(capacity);
   const conf = new Float64Array(capacity);
   const classId = new Int32Array(capacity);
+  const visibility = new Float64Array(capacity).fill(1);
   const lineOf = new Int32Array(capacity);
   // Column 8 as a number, for `auto` and `mot15`, and whether some row had world coordinates.
   const column8 = layout === 'mot16' ? undefined : new Float64Array(capacity);
@@ -117,9 +120,11 @@ export function parseMotText(text: string, source: string, layout: MotLayoutOpti
     conf[count] = fields.length > 6 ? finiteNumber(fields[6]!, 'conf', source, lineNumber) : 1;
     if (column8 === undefined) {
       classId[count] = fields.length > 7 ? wholeNumber(fields[7]!, 'class', source, lineNumber) : NO_CLASS;
+      if (fields.length > 8) visibility[count] = finiteNumber(fields[8]!, 'visibility', source, lineNumber);
     } else {
       const extra = fields.slice(7).map((f, k) => finiteNumber(f, `column ${8 + k}`, source, lineNumber));
       column8[count] = extra[0] ?? NO_CLASS;
+      if (extra.length > 1) visibility[count] = extra[1]!;
       if (extra.length === 3 && worldCoordinates(extra[0]!, extra[1]!, extra[2]!)) sawWorldCoordinates = true;
       classId[count] = NO_CLASS;
     }
@@ -135,6 +140,8 @@ export function parseMotText(text: string, source: string, layout: MotLayoutOpti
       }
       classId[r] = value;
     }
+  } else if (read === 'mot15') {
+    visibility.fill(1, 0, count);
   }
   return {
     source,
@@ -148,6 +155,7 @@ export function parseMotText(text: string, source: string, layout: MotLayoutOpti
     height: height.slice(0, count),
     conf: conf.slice(0, count),
     classId: classId.slice(0, count),
+    visibility: visibility.slice(0, count),
     line: lineOf.slice(0, count),
   };
 }

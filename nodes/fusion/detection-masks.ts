@@ -19,6 +19,8 @@ export interface PaintedThing {
   /** Pixels its mask had before others took theirs: what `minVisibleFraction` compares with. */
   maskArea: number;
   readonly maskSource: MaskSource;
+  /** Of its pixels, those the semantic model calls `rider` (a vote fusion may act on, for a person). */
+  riderPixels: number;
 }
 
 /** Nearest-neighbour tables from frame pixels to label-map pixels (fuse-panoptic.ts LabelScaler). */
@@ -82,6 +84,7 @@ export function paintDetection(
     y2: -1,
     maskArea: semantic ? matching : free,
     maskSource: semantic ? 'semantic' : 'box',
+    riderPixels: 0,
   };
   let alsoPixels = 0;
   for (let y = top; y < bottom; y++) {
@@ -101,7 +104,6 @@ export function paintDetection(
       if (y > thing.y2) thing.y2 = y;
     }
   }
-  // As for masked instances: a person whose pixels the semantic model mostly calls rider is one.
-  if (alsoClassId >= 0 && alsoPixels * 2 > thing.area) thing.classId = alsoClassId;
+  thing.riderPixels = alsoPixels;
   return thing;
 }

@@ -8,8 +8,10 @@
  * 2. An instance keeps its pixels only if it still owns at least `minArea` of them and at least
  *    `minVisibleFraction` of its own mask (a mostly hidden duplicate is dropped).
  * 3. Things win over stuff: pixels of a kept instance get the instance's class, whatever the
- *    semantic head said there. A person whose pixels the semantic head mostly calls `rider`
- *    becomes a rider (COCO has no rider class).
+ *    semantic head said there. A detected person stays a person, unless the semantic head calls
+ *    most of its pixels `rider` and its box overlaps a detected bicycle or motorcycle: then it
+ *    is a rider (COCO has no rider class; a semantic model alone says `rider` of people who
+ *    merely stand beside a bicycle).
  * 4. The remaining pixels take the semantic class. Pixels of a thing class that no instance
  *    claims, and pixels of void classes, are void (class {@link VOID_CLASS}, segment 0): a
  *    thing without an instance cannot be counted, so it is not reported as one.
@@ -46,6 +48,8 @@ export interface FusionClasses extends ClassSet {
   /** Panoptic index of `person` and `rider`, when the class set has them (-1 otherwise). */
   readonly person: number;
   readonly rider: number;
+  /** Panoptic indices of the classes a rider rides (bicycle, motorcycle) that the class set has. */
+  readonly ridden: readonly number[];
 }
 
 /** Output buffers, `width * height` each; fusion overwrites every element. */
@@ -126,6 +130,7 @@ export function fusePanoptic(
         thing = paintDetection(detection, i, id, segmentMap, semantic.labels, scale, width, height);
       }
       if (thing.area >= options.minArea && thing.area >= options.minVisibleFraction * thing.maskArea) {
+        if (isRider(thing, instances, classes)) thing.classId = classes.rider;
         things.push(thing);
       } else {
         erase(segmentMap, width, thing, things.length + 1);
@@ -261,8 +266,8 @@ function paintInstance(
     y2: -1,
     maskArea: countNonZero(mask.data),
     maskSource: 'model',
+    riderPixels: 0,
   };
-  let riderPixels = 0;
   const yEnd = Math.min(mask.y + mask.height, height);
   const xEnd = Math.min(mask.x + mask.width, width);
   for (let y = Math.max(mask.y, 0); y < yEnd; y++) {
@@ -275,17 +280,40 @@ function paintInstance(
       if (segmentMap[p] !== 0) continue;
       segmentMap[p] = id;
       thing.area++;
-      if (labels[labelRow + scale.columns[x]!] === classes.rider) riderPixels++;
+      if (labels[labelRow + scale.columns[x]!] === classes.rider) thing.riderPixels++;
       if (x < thing.x1) thing.x1 = x;
       if (x > thing.x2) thing.x2 = x;
       if (y < thing.y1) thing.y1 = y;
       if (y > thing.y2) thing.y2 = y;
     }
   }
-  if (thing.classId === classes.person && classes.rider >= 0 && riderPixels * 2 > thing.area) {
-    thing.classId = classes.rider;
-  }
   return thing;
+}
+
+/** A box overlaps a ridden thing when their intersection covers this much of the smaller box. */
+const RIDING_OVERLAP = 0.2;
+
+/**
+ * A person is a rider when the semantic model calls most of its pixels `rider` and its box
+ * overlaps a detected bicycle or motorcycle: the detector's own class stands otherwise.
+ */
+function isRider(thing: PaintedThing, instances: Instances, classes: FusionClasses): boolean {
+  if (thing.classId !== classes.person || classes.rider < 0 || thing.riderPixels * 2 <= thing.area) return false;
+  const boxes = instances.boxes;
+  const a = thing.instance * 4;
+  for (let j = 0; j < instances.count; j++) {
+    if (!classes.ridden.includes(classes.instanceToPanoptic[instances.classIds[j]!]!)) continue;
+    const b = j * 4;
+    const w = Math.min(boxes[a + 2]!, boxes[b + 2]!) - Math.max(boxes[a]!, boxes[b]!);
+    const h = Math.min(boxes[a + 3]!, boxes[b + 3]!) - Math.max(boxes[a + 1]!, boxes[b + 1]!);
+    if (w <= 0 || h <= 0) continue;
+    const smaller = Math.min(
+      (boxes[a + 2]! - boxes[a]!) * (boxes[a + 3]! - boxes[a + 1]!),
+      (boxes[b + 2]! - boxes[b]!) * (boxes[b + 3]! - boxes[b + 1]!),
+    );
+    if (w * h >= RIDING_OVERLAP * smaller) return true;
+  }
+  return false;
 }
 
 /** Gives back the pixels of a dropped instance. */

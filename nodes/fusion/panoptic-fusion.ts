@@ -84,6 +84,7 @@ export const panopticFusion = defineOperator({
         instanceToPanoptic,
         person: set.names.indexOf('person'),
         rider: set.names.indexOf('rider'),
+        ridden: ['bicycle', 'motorcycle'].map((name) => set.names.indexOf(name)).filter((index) => index >= 0),
       };
       classes = { semantic: set, instance: instanceSet, value };
       return value;

@@ -15,6 +15,8 @@ import type { RgbImage } from '../inference/preprocess.ts';
  * on a `region` of the frame, at `inputWidth`; between runs the last estimate is carried with its
  * age. Its counts are rough and depend on the camera (people's size in pixels): `scale` is the
  * per-camera calibration factor, count = scale * sum of the map (README, "Crowd density").
+ * Every estimate carries its expected error band, `low`..`high` = count * (1 -/+ expectedError),
+ * computed here once per run: the model's figure in models/catalog.yaml, or the node's own.
  *
  * On a live stream the run does not hold the chain: it works on a copy of the frame on the model's
  * thread while later frames go on with the previous estimate. On a lossless stream the frame that
@@ -44,6 +46,14 @@ export const crowdDensity = defineOperator({
       .default([0, 0, 1, 1])
       .describe('Part of the frame to count, normalized [x1, y1, x2, y2]'),
     scale: z.number().positive().default(1).describe("Per-camera calibration: count = scale * the model's sum"),
+    expectedError: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe(
+        "Expected error of the count as a fraction of it (0.26: the true count is likely within 26%), shown as a band around it; the model's figure in models/catalog.yaml when left out. Measure it on annotated frames of this camera",
+      ),
   }),
   async create(options, ctx) {
     const [x1, y1, x2, y2] = options.region;
@@ -55,6 +65,12 @@ export const crowdDensity = defineOperator({
     }
     const session = await openModel(ctx, options.model, 'density');
     const { entry } = session;
+    const expectedError = options.expectedError ?? entry.expectedError;
+    if (expectedError === undefined) {
+      throw new ConfigError(
+        `crowd-density: model "${entry.id}" has no expectedError in models/catalog.yaml: add one (its published or measured error, a fraction of the count) or set the node's expectedError`,
+      );
+    }
     const [densityName] = entry.outputs;
     const schedule = new DensitySchedule(options.everyMs === undefined ? { frames: options.everyFrames ?? 1 } : { ms: options.everyMs });
     let latest: { readonly estimate: DensityEstimate; readonly ptsMs: number } | undefined;
@@ -63,7 +79,7 @@ export const crowdDensity = defineOperator({
     /** Runs the model on `frame` (which must stay unchanged until this settles) and keeps the result. */
     const estimate = async (frame: Frame, image: RgbImage, size: InputSize): Promise<void> => {
       const outputs = await session.runImage(image, ctx.position, size);
-      latest = { estimate: densityEstimate(entry.id, outputs[densityName!]!, options.scale, options.region, frame.seq), ptsMs: frame.ptsMs };
+      latest = { estimate: densityEstimate(entry.id, outputs[densityName!]!, options.scale, expectedError, options.region, frame.seq), ptsMs: frame.ptsMs };
     };
 
     return frameStage(ctx, async (packet) => {
@@ -146,11 +162,15 @@ export function cropRgb(image: RgbImage, area: Box): RgbImage {
   return { width, height, data };
 }
 
-/** The estimate of one run: the count is `scale` times the map's sum (PROVENANCE.md: no other scaling). */
+/**
+ * The estimate of one run: the count is `scale` times the map's sum (PROVENANCE.md: no other
+ * scaling), with its band.
+ */
 export function densityEstimate(
   model: string,
   output: OutputTensor,
   scale: number,
+  expectedError: number,
   region: Box,
   seq: number,
 ): DensityEstimate {
@@ -158,5 +178,11 @@ export function densityEstimate(
   const map = output.data as Float32Array;
   let sum = 0;
   for (const v of map) sum += v;
-  return { model, count: scale * sum, scale, map, width, height, region, seq, ageMs: 0 };
+  const count = scale * sum;
+  return { model, count, scale, expectedError, ...densityBand(count, expectedError), map, width, height, region, seq, ageMs: 0 };
+}
+
+/** The people a count of `count` may really be, given its expected relative error. */
+export function densityBand(count: number, expectedError: number): { readonly low: number; readonly high: number } {
+  return { low: count * (1 - expectedError), high: count * (1 + expectedError) };
 }

@@ -59,6 +59,11 @@ const modelSchema = z.object({
    */
   boxUnits: z.enum(['normalized', 'pixels']).default('pixels'),
   classes: z.string(),
+  /**
+   * Counting models: how far off a count is expected to be, as a fraction of it (the band shown
+   * around every density count). Published or measured; the catalog's comment says which.
+   */
+  expectedError: z.number().gt(0).lt(1).optional(),
 });
 
 const catalogSchema = z.object({
@@ -79,6 +84,8 @@ export interface ModelEntry {
   readonly decoder: Decoder;
   readonly boxUnits: 'normalized' | 'pixels';
   readonly classes: ClassSet;
+  /** Counting models: the expected relative error of a count (see the schema). */
+  readonly expectedError?: number;
 }
 
 export type ModelCatalog = ReadonlyMap<string, ModelEntry>;

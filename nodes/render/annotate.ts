@@ -6,6 +6,7 @@
  */
 import type { Box, DensityEstimate, FrameAnalytics, Heatmap, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
 import type { StreamStats } from '../../pipeline/metrics.ts';
+import type { ZoneDensity } from '../analytics/zone-density.ts';
 import { dot, drawPolyline, drawTag, tagRect, type RgbCanvas } from './raster.ts';
 import { classColor, displayId, instanceShade, type Rgb } from './segment-colors.ts';
 
@@ -68,8 +69,20 @@ export function drawTrails(canvas: RgbCanvas, tracks: readonly TrackedObject[], 
   }
 }
 
-/** Draws the lines and zones with their totals; returns the rectangles of the totals' tags, which labels keep clear of. */
-export function drawLinesAndZones(canvas: RgbCanvas, analytics: FrameAnalytics): Rect[] {
+/**
+ * A density count as a range, in the glyph atlas's ASCII: `~1024 (likely 758-1290)`. The count
+ * is rough (its band is the model's expected error), so the band is never left out.
+ */
+export function densityText(density: Pick<DensityEstimate, 'count' | 'low' | 'high'>): string {
+  return `~${Math.round(density.count)} (likely ${Math.round(density.low)}-${Math.round(density.high)})`;
+}
+
+/**
+ * Draws the lines and zones with their totals (and, with a density estimate, the people its map
+ * puts in each zone, `zoneDensity` in the zones' order); returns the rectangles of the totals'
+ * tags, which labels keep clear of.
+ */
+export function drawLinesAndZones(canvas: RgbCanvas, analytics: FrameAnalytics, zoneDensity?: readonly ZoneDensity[]): Rect[] {
   const tags: Rect[] = [];
   const tag = (x: number, y: number, text: string, color: Rgb) => {
     tags.push(tagRect(canvas, x, y, text, false));
@@ -77,11 +90,13 @@ export function drawLinesAndZones(canvas: RgbCanvas, analytics: FrameAnalytics):
   };
   const toPixels = (points: readonly (readonly [number, number])[]) =>
     points.map(([x, y]) => [x * canvas.width, y * canvas.height] as const);
-  for (const zone of analytics.zones) {
+  analytics.zones.forEach((zone, i) => {
     const polygon = toPixels(zone.polygon);
     drawPolyline(canvas, polygon, ZONE_COLOR, 2, true);
-    tag(polygon[0]![0], polygon[0]![1] - 22, `${zone.name}: ${sum(zone.occupancy)} in, ${sum(zone.entered)} entered`, ZONE_COLOR);
-  }
+    const density = zoneDensity?.[i];
+    const text = `${zone.name}: ${sum(zone.occupancy)} in, ${sum(zone.entered)} entered${density ? `, density ${densityText(density)}` : ''}`;
+    tag(polygon[0]![0], polygon[0]![1] - 22, text, ZONE_COLOR);
+  });
   for (const line of analytics.lines) {
     const polyline = toPixels(line.points);
     drawPolyline(canvas, polyline, LINE_COLOR, 3);
@@ -118,13 +133,14 @@ export function drawHeatmap(canvas: RgbCanvas, heatmap: Heatmap, opacity = 0.5, 
 
 /**
  * The corner panel: how fast, how late, how much dropped, what was counted; with a density model,
- * its crowd estimate beside the detections' counts.
+ * its crowd estimate as a range on the line under the detections' counts:
+ * `density ~1024 (likely 758-1290)  0.4 s old`.
  */
 export function drawPanel(
   canvas: RgbCanvas,
   stats: StreamStats | undefined,
   counts: Readonly<Record<string, number>>,
-  density?: Pick<DensityEstimate, 'count' | 'ageMs'>,
+  density?: Pick<DensityEstimate, 'count' | 'low' | 'high' | 'ageMs'>,
 ): void {
   const detected =
     Object.entries(counts)
@@ -132,7 +148,8 @@ export function drawPanel(
       .join('  ') || 'no objects';
   const lines = [
     stats ? `${stats.fps.toFixed(1)} fps  ${Math.round(stats.latencyMs)} ms  dropped ${stats.dropped}` : 'starting',
-    density ? `${detected}  density count ${Math.round(density.count)} (${(density.ageMs / 1000).toFixed(1)} s old)` : detected,
+    detected,
+    ...(density ? [`density ${densityText(density)}  ${(density.ageMs / 1000).toFixed(1)} s old`] : []),
   ];
   lines.forEach((text, i) => drawTag(canvas, 6, 6 + i * 21, text, WHITE));
 }

@@ -5,6 +5,7 @@ import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
 import { regionPixels } from '../heads/crowd-density.ts';
+import { zoneDensities } from '../analytics/zone-density.ts';
 import { drawHeatmap, drawLabels, drawLinesAndZones, drawPanel, drawTrails } from './annotate.ts';
 import { drawPanoptic } from './draw-panoptic.ts';
 import { segmentColorTable } from './segment-colors.ts';
@@ -58,7 +59,9 @@ export const overlay = defineOperator({
         drawHeatmap(image, { width: density.width, height: density.height, data: density.map }, 0.5, area);
       }
       if (tracks && options.trails > 0) drawTrails(image, tracks, options.trails, palette);
-      const totals = analytics ? drawLinesAndZones(image, analytics) : [];
+      const totals = analytics
+        ? drawLinesAndZones(image, analytics, density && analytics.zones.length ? zoneDensities(density, analytics.zones) : undefined)
+        : [];
       if (options.labels) drawLabels(image, panoptic!, palette, totals);
       if (options.panel) {
         const stats = ctx.metrics.snapshot().find((s) => s.stream === frame.stream);

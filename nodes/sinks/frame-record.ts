@@ -1,6 +1,7 @@
 import { toXywh, type XywhBox } from '../../lib/geometry/box.ts';
 import type { ClassCounts, FramePacket, Segment } from '../../pipeline/frame.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
+import { zoneDensities } from '../analytics/zone-density.ts';
 
 /** The per-frame record of `--events` files (one JSON object per line). */
 export interface FrameRecord {
@@ -15,22 +16,33 @@ export interface FrameRecord {
   readonly segments: readonly SegmentRecord[];
   /** Per line, crossings so far per class and direction (with an analytics node). */
   readonly lines?: Record<string, { readonly in: ClassCounts; readonly out: ClassCounts }>;
-  /** Per zone, confirmed objects inside now and entries so far, per class. */
-  readonly zones?: Record<string, { readonly occupancy: ClassCounts; readonly entered: ClassCounts }>;
+  /**
+   * Per zone, confirmed objects inside now and entries so far, per class; with a crowd-density
+   * node, the people its map puts inside the zone, with the band (1 decimal).
+   */
+  readonly zones?: Record<string, { readonly occupancy: ClassCounts; readonly entered: ClassCounts; readonly density?: DensityBand }>;
   /** Distinct objects since the start, per class. */
   readonly unique?: ClassCounts;
   /** Fraction of the frame each stuff class covers. */
   readonly coverage?: Readonly<Record<string, number>>;
   readonly persons?: number;
   /**
-   * People estimated by a density model (crowd-density), 1 decimal; `ageMs`: stream milliseconds
-   * since the frame it was computed on (it runs every few frames).
+   * People estimated by a density model (crowd-density), 1 decimal, with the band the model's
+   * expected error gives (`low`..`high`; `expectedError` as a fraction of the count); `ageMs`:
+   * stream milliseconds since the frame it was computed on (it runs every few frames).
    */
-  readonly density?: { readonly count: number; readonly ageMs: number };
+  readonly density?: DensityBand & { readonly expectedError: number; readonly ageMs: number };
   /** Milliseconds from decode to this record. */
   readonly latencyMs: number;
   /** Milliseconds per node. */
   readonly timings: Readonly<Record<string, number>>;
+}
+
+/** A density count and the band around it, people, 1 decimal. */
+export interface DensityBand {
+  readonly count: number;
+  readonly low: number;
+  readonly high: number;
 }
 
 /** A segment as the documented records list it: `bbox` is `[x, y, width, height]` there. */
@@ -54,6 +66,11 @@ export function segmentRecord(s: Segment): SegmentRecord {
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
+/** A count and its band as the records carry them: 1 decimal. */
+export function densityBand(d: DensityBand): DensityBand {
+  return { count: round(d.count, 1), low: round(d.low, 1), high: round(d.high, 1) };
+}
+
 /** Records already built, so every sink that wants one (events, counts topic) shares it. */
 const built = new WeakMap<FramePacket, FrameRecord>();
 
@@ -70,6 +87,7 @@ export function frameRecord(packet: FramePacket, nowMs: number = Date.now()): Fr
 function buildRecord(packet: FramePacket, nowMs: number): FrameRecord {
   const { frame, panoptic, analytics, density } = packet;
   const segments = panoptic?.segments ?? [];
+  const zoneDensity = density && analytics?.zones.length ? zoneDensities(density, analytics.zones) : undefined;
   return {
     type: 'frame',
     stream: frame.stream,
@@ -82,13 +100,20 @@ function buildRecord(packet: FramePacket, nowMs: number): FrameRecord {
     ...(analytics
       ? {
           lines: Object.fromEntries(analytics.lines.map((l) => [l.name, { in: l.in, out: l.out }])),
-          zones: Object.fromEntries(analytics.zones.map((z) => [z.name, { occupancy: z.occupancy, entered: z.entered }])),
+          zones: Object.fromEntries(
+            analytics.zones.map((z, i) => [
+              z.name,
+              { occupancy: z.occupancy, entered: z.entered, ...(zoneDensity ? { density: densityBand(zoneDensity[i]!) } : {}) },
+            ]),
+          ),
           unique: analytics.unique,
           coverage: analytics.coverage,
           persons: analytics.crowd.persons,
         }
       : {}),
-    ...(density ? { density: { count: round(density.count, 1), ageMs: round(density.ageMs, 3) } } : {}),
+    ...(density
+      ? { density: { ...densityBand(density), expectedError: round(density.expectedError, 3), ageMs: round(density.ageMs, 3) } }
+      : {}),
     latencyMs: nowMs - frame.capturedAtMs,
     timings: Object.fromEntries(Object.entries(packet.timings).map(([k, v]) => [k, round(v, 2)])),
   };

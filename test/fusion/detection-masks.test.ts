@@ -10,7 +10,7 @@ import { testClassSet } from '../helpers/panoptic.ts';
 // Panoptic classes: 0 road, 1 sky (stuff), 2 person, 3 rider, 4 car (things), 5 background (void).
 const NAMES = ['road', 'sky', 'person', 'rider', 'car', 'background'];
 const SET = testClassSet(NAMES, ['person', 'rider', 'car'], { voids: ['background'] });
-const CLASSES: FusionClasses = { ...SET, instanceToPanoptic: Int32Array.from([2, 4, -1]), person: 2, rider: 3 };
+const CLASSES: FusionClasses = { ...SET, instanceToPanoptic: Int32Array.from([2, 4, -1]), person: 2, rider: 3, ridden: [] };
 const DETECTOR_CLASSES = testClassSet(['person', 'car', 'dog'], ['person', 'car', 'dog']);
 const W = 8;
 const H = 4;
@@ -59,11 +59,11 @@ describe('masks for box-only detections', () => {
     expect(person).toMatchObject({ className: 'person', area: 8, bbox: [2, 0, 4, 4], maskSource: 'box' });
   });
 
-  it('a detected person takes rider pixels too, and is a rider where they are most of it', () => {
+  it('a detected person takes rider pixels too, and stays a person with no bicycle under it', () => {
     const sem = semantic(['11133111', '11133111', '00032000', '00000000']);
     const result = fuse(sem, detections([{ classId: 0, score: 0.8, box: [2, 0, 6, 3] }]));
     const thing = result.segments.find((s) => s.isThing)!;
-    expect(thing).toMatchObject({ className: 'rider', area: 6, bbox: [3, 0, 5, 3], maskSource: 'semantic' });
+    expect(thing).toMatchObject({ className: 'person', area: 6, bbox: [3, 0, 5, 3], maskSource: 'semantic' });
   });
 
   it('overlapping detections: the higher score keeps the shared pixels, the other the rest', () => {

@@ -7,17 +7,18 @@ import { fusePanoptic, LabelScaler, type FusionClasses } from '../../nodes/fusio
 import { VOID_CLASS, type InstanceMask, type Instances, type SemanticLabels } from '../../pipeline/frame.ts';
 import { testClassSet } from '../helpers/panoptic.ts';
 
-// Panoptic classes: 0 road (stuff), 1 sky (stuff), 2 person (thing), 3 rider (thing), 4 car (thing), 5 void.
-const NAMES = ['road', 'sky', 'person', 'rider', 'car', 'background'];
-const SET = testClassSet(NAMES, ['person', 'rider', 'car'], { voids: ['background'] });
+// Panoptic classes: 0 road (stuff), 1 sky (stuff), 2 person, 3 rider, 4 car (things), 5 void, 6 bicycle (thing).
+const NAMES = ['road', 'sky', 'person', 'rider', 'car', 'background', 'bicycle'];
+const SET = testClassSet(NAMES, ['person', 'rider', 'car', 'bicycle'], { voids: ['background'] });
 const CLASSES: FusionClasses = {
   ...SET,
-  // Instance classes: 0 person, 1 car, 2 dog (ignored).
-  instanceToPanoptic: Int32Array.from([2, 4, -1]),
+  // Instance classes: 0 person, 1 car, 2 dog (ignored), 3 bicycle.
+  instanceToPanoptic: Int32Array.from([2, 4, -1, 6]),
   person: 2,
   rider: 3,
+  ridden: [6],
 };
-const INSTANCE_CLASSES = testClassSet(['person', 'car', 'dog'], ['person', 'car', 'dog']);
+const INSTANCE_CLASSES = testClassSet(['person', 'car', 'dog', 'bicycle'], ['person', 'car', 'dog', 'bicycle']);
 const W = 8;
 const H = 4;
 
@@ -159,12 +160,19 @@ describe('fusePanoptic', () => {
     expect(result.segments.some((s) => s.isThing)).toBe(false);
   });
 
-  it('a person standing on rider pixels becomes a rider', () => {
-    const sem = semantic(['11133111', '11133111', '00000000', '00000000']);
+  it('a person on rider pixels stays a person unless a detected bicycle is under it', () => {
+    const sem = semantic(['11133111', '11133111', '00033000', '00000000']);
     const person = mask(3, 0, ['11', '11']);
-    const result = fuse(sem, instances([{ classId: 0, score: 0.9, mask: person }]));
-    expectConsistent(result);
-    expect(result.segments.find((s) => s.isThing)?.className).toBe('rider');
+    // Beside a bicycle (boxes apart): the semantic model's "rider" does not relabel the detector's person.
+    const beside = fuse(sem, instances([{ classId: 0, score: 0.9, mask: person }, { classId: 3, score: 0.8, mask: mask(6, 2, ['11']) }]));
+    expectConsistent(beside);
+    expect(beside.segments.filter((s) => s.isThing).map((s) => s.className)).toEqual(['person', 'bicycle']);
+    // On it (the bicycle's box overlaps the person's): a rider.
+    const riding = fuse(sem, instances([{ classId: 0, score: 0.9, mask: person }, { classId: 3, score: 0.8, mask: mask(3, 1, ['11', '11']) }]));
+    expectConsistent(riding);
+    expect(riding.segments.filter((s) => s.isThing).map((s) => s.className)).toEqual(['rider', 'bicycle']);
+    // No bicycle at all: a person.
+    expect(fuse(sem, instances([{ classId: 0, score: 0.9, mask: person }])).segments.find((s) => s.isThing)?.className).toBe('person');
   });
 
   it('scales a smaller semantic map to the frame by nearest neighbour', () => {

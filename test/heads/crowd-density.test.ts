@@ -103,7 +103,21 @@ describe('crowd-density with MCNN on MOT17-02 frame 1', () => {
     expect(scaled!.density!.scale).toBe(1.5);
     expect(scaled!.density!.count).toBeCloseTo(1.5 * sum, 3);
     const record = frameRecord(scaled!);
-    expect(record.density).toEqual({ count: Math.round(scaled!.density!.count * 10) / 10, ageMs: 0 });
+    const round1 = (v: number) => Math.round(v * 10) / 10;
+    const { count } = scaled!.density!;
+    expect(record.density).toEqual({ count: round1(count), low: round1(count * 0.74), high: round1(count * 1.26), expectedError: 0.26, ageMs: 0 });
+  });
+
+  it("carries the band: the catalog's expected error for the model (A 0.26, B 0.20), or the node's own", async () => {
+    const [a] = await runLossless({ region: HEADS_BAND, inputWidth: 320 }, [packet(0)]);
+    const [b] = await runLossless({ model: 'mcnn-shanghaitech-b', region: HEADS_BAND, inputWidth: 320 }, [packet(0)]);
+    const [own] = await runLossless({ region: HEADS_BAND, inputWidth: 320, expectedError: 0.4 }, [packet(0)]);
+    for (const [out, error] of [[a, 0.26], [b, 0.2], [own, 0.4]] as const) {
+      const density = out!.density!;
+      expect(density.expectedError).toBe(error);
+      expect(density.low).toBeCloseTo(density.count * (1 - error), 6);
+      expect(density.high).toBeCloseTo(density.count * (1 + error), 6);
+    }
   });
 
   it('runs on every Nth frame of a lossless stream and carries the last estimate with its age between', async () => {

@@ -121,6 +121,7 @@ describe('real models on a real highway frame', () => {
         instanceToPanoptic: Int32Array.from(instances.classes.names, (n) => (map[n] ? cs.names.indexOf(map[n]!) : -1)),
         person: cs.names.indexOf('person'),
         rider: cs.names.indexOf('rider'),
+        ridden: [cs.names.indexOf('bicycle'), cs.names.indexOf('motorcycle')],
       },
       { minArea: 64, minVisibleFraction: 0.5 },
       out,

@@ -27,6 +27,7 @@ describe('parseMotText', () => {
     expect(Array.from(rows.height)).toEqual([40, 41, 42, 43, 44]);
     expect(Array.from(rows.conf)).toEqual([1, 0, 1, 1, 0.9]); // no conf column: evaluated
     expect(Array.from(rows.classId)).toEqual([-1, -1, 7, 1, -1]); // no class column: -1
+    expect(Array.from(rows.visibility)).toEqual([1, 1, 0.25, 1, -1]); // no visibility column: 1
     expect(Array.from(rows.line)).toEqual([1, 3, 4, 5, 6]);
   });
 
@@ -117,6 +118,7 @@ describe('MOT15 and MOT16 layouts', () => {
     expect(rows.layout).toBe('mot15');
     expect(Array.from(rows.classId)).toEqual([-1, -1, -1]);
     expect(Array.from(rows.conf)).toEqual([1, 1, 0]); // conf still marks rows to ignore
+    expect(Array.from(rows.visibility)).toEqual([1, 1, 1]); // world coordinates are no visibility
   });
 
   it('recognizes MOT15 under auto by values MOT16 cannot have', () => {
@@ -132,6 +134,7 @@ describe('MOT15 and MOT16 layouts', () => {
     const rows = parseMotText(['1,1,1,1,1,1,1,7,0.25', '1,2,1,1,1,1,1,1,1,-1', '2,1,1,1,1,1,1,-1,-1,-1', '2,2,1,1,1,1'].join('\n'), 'x', 'auto');
     expect(rows.layout).toBe('mot16');
     expect(Array.from(rows.classId)).toEqual([7, 1, -1, -1]);
+    expect(Array.from(rows.visibility)).toEqual([0.25, 1, -1, 1]);
   });
 
   it('refuses what neither layout reads, with the line', () => {

@@ -5,10 +5,15 @@
  *
  * With the analytics node, counts are its confirmed objects and the line and zone totals come
  * with them; without it, every thing segment of the frame is counted and there are no lines.
+ * With a crowd-density node, `density` is its estimate with the band its expected error gives
+ * (`density.count`, `density.low`, `density.high` plot as three lines), and each zone carries
+ * the people the density map puts inside it, with the same band.
  */
 import type { Time } from '@foxglove/schemas';
 import type { ClassCounts, FramePacket } from '../../../pipeline/frame.ts';
 import { thingCounts } from '../../analytics/thing-counts.ts';
+import { zoneDensities } from '../../analytics/zone-density.ts';
+import { densityBand, type DensityBand } from '../frame-record.ts';
 import { foxgloveTime } from './foxglove-time.ts';
 
 export interface CountsMessage {
@@ -22,6 +27,17 @@ export interface CountsMessage {
   readonly unique?: ClassCounts;
   readonly lines: readonly LineCounts[];
   readonly zones: readonly ZoneCounts[];
+  /** The crowd-density estimate (1 decimal), where a crowd-density node runs. */
+  readonly density?: DensityCounts;
+}
+
+export interface DensityCounts extends DensityBand {
+  readonly model: string;
+  /** The expected error as a fraction of the count: `low`/`high` are count * (1 -/+ it). */
+  readonly expectedError: number;
+  /** The frame the estimate was computed on, and stream milliseconds since it. */
+  readonly seq: number;
+  readonly ageMs: number;
 }
 
 export interface LineCounts {
@@ -38,15 +54,29 @@ export interface ZoneCounts {
   readonly entered: ClassCounts;
   readonly occupancyTotal: number;
   readonly enteredTotal: number;
+  /** People the density map puts inside the zone, with the band (where a crowd-density node runs). */
+  readonly density?: DensityBand;
 }
 
 export function buildCountsMessage(packet: FramePacket): CountsMessage {
-  const { frame, analytics } = packet;
+  const { frame, analytics, density } = packet;
   const head = { timestamp: foxgloveTime(frame.capturedAtMs), stream: frame.stream, seq: frame.seq, ptsMs: frame.ptsMs };
+  const densityPart = density
+    ? {
+        density: {
+          model: density.model,
+          ...densityBand(density),
+          expectedError: density.expectedError,
+          seq: density.seq,
+          ageMs: density.ageMs,
+        },
+      }
+    : {};
   if (!analytics) {
     const counts = thingCounts(packet.panoptic?.segments ?? []);
-    return { ...head, source: 'segments', counts, total: sum(counts), lines: [], zones: [] };
+    return { ...head, source: 'segments', counts, total: sum(counts), lines: [], zones: [], ...densityPart };
   }
+  const inZones = density && analytics.zones.length ? zoneDensities(density, analytics.zones) : undefined;
   return {
     ...head,
     source: 'analytics',
@@ -54,13 +84,15 @@ export function buildCountsMessage(packet: FramePacket): CountsMessage {
     total: sum(analytics.counts),
     unique: analytics.unique,
     lines: analytics.lines.map((line) => ({ name: line.name, in: line.in, out: line.out, inTotal: sum(line.in), outTotal: sum(line.out) })),
-    zones: analytics.zones.map((zone) => ({
+    zones: analytics.zones.map((zone, i) => ({
       name: zone.name,
       occupancy: zone.occupancy,
       entered: zone.entered,
       occupancyTotal: sum(zone.occupancy),
       enteredTotal: sum(zone.entered),
+      ...(inZones ? { density: densityBand(inZones[i]!) } : {}),
     })),
+    ...densityPart,
   };
 }
 

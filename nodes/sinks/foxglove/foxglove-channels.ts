@@ -1,17 +1,18 @@
 /**
- * The channels the Foxglove endpoint advertises: three per stream.
+ * The channels the Foxglove endpoint advertises: four per stream.
  *
  * | topic | schema | what |
  * |---|---|---|
  * | `/<stream>/image` | `foxglove.CompressedImage` | the rendered overlay, JPEG |
  * | `/<stream>/annotations` | `foxglove.ImageAnnotations` | outlines, labels, trails, lines and zones |
- * | `/<stream>/counts` | `panoptes.Counts` | counts per class, line and zone totals |
+ * | `/<stream>/counts` | `panoptes.Counts` | counts per class, line and zone totals, the density count and band |
+ * | `/<stream>/density` | `foxglove.RawImage` | the crowd-density map as a heatmap (`rgb8`), once per estimate |
  *
  * Every channel is `json` with a JSON Schema: `@foxglove/schemas` ships the Foxglove types as
  * JSON Schema but not as protobuf descriptors, and JSON needs no encoder. The cost is the
  * JPEG's base64 (a third larger), paid once per frame, not once per client.
  */
-import { CompressedImage, ImageAnnotations } from '@foxglove/schemas/jsonschema.js';
+import { CompressedImage, ImageAnnotations, RawImage } from '@foxglove/schemas/jsonschema.js';
 import type { ChannelAdvert } from './foxglove-wire.ts';
 
 export interface StreamChannels {
@@ -19,9 +20,10 @@ export interface StreamChannels {
   readonly image: ChannelAdvert;
   readonly annotations: ChannelAdvert;
   readonly counts: ChannelAdvert;
+  readonly density: ChannelAdvert;
 }
 
-export const CHANNELS_PER_STREAM = 3;
+export const CHANNELS_PER_STREAM = 4;
 
 /** The schema of `/<stream>/counts`, see counts-message.ts. */
 const countsSchema = {
@@ -70,21 +72,45 @@ const countsSchema = {
           entered: { $ref: '#/$defs/classCounts' },
           occupancyTotal: { type: 'integer' },
           enteredTotal: { type: 'integer' },
+          density: { $ref: '#/$defs/densityBand' },
         },
         required: ['name', 'occupancy', 'entered', 'occupancyTotal', 'enteredTotal'],
       },
     },
+    density: {
+      type: 'object',
+      description: 'The crowd-density estimate (crowd-density node): people, with the band its expected error gives',
+      properties: {
+        model: { type: 'string' },
+        count: { type: 'number', description: 'People the density model counts in its region' },
+        low: { type: 'number', description: 'count * (1 - expectedError)' },
+        high: { type: 'number', description: 'count * (1 + expectedError)' },
+        expectedError: { type: 'number', description: "The model's expected error, a fraction of the count" },
+        seq: { type: 'integer', description: 'The frame the estimate was computed on' },
+        ageMs: { type: 'number', description: 'Stream milliseconds since that frame' },
+      },
+      required: ['model', 'count', 'low', 'high', 'expectedError', 'seq', 'ageMs'],
+    },
   },
   required: ['timestamp', 'stream', 'seq', 'ptsMs', 'source', 'counts', 'total', 'lines', 'zones'],
-  $defs: { classCounts: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } } },
+  $defs: {
+    classCounts: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
+    densityBand: {
+      type: 'object',
+      description: 'People the density map puts inside the zone, with the band',
+      properties: { count: { type: 'number' }, low: { type: 'number' }, high: { type: 'number' } },
+      required: ['count', 'low', 'high'],
+    },
+  },
 } as const;
 
 const IMAGE_SCHEMA = JSON.stringify(CompressedImage);
 const ANNOTATIONS_SCHEMA = JSON.stringify(ImageAnnotations);
 const COUNTS_SCHEMA = JSON.stringify(countsSchema);
+const RAW_IMAGE_SCHEMA = JSON.stringify(RawImage);
 
 /**
- * The channels of one stream, with ids `firstId`, `firstId + 1`, `firstId + 2`: ids follow the
+ * The channels of one stream, with ids `firstId` to `firstId + 3`: ids follow the
  * order streams were added, so they are the same on every connection of one run.
  */
 export function streamChannels(stream: string, firstId: number): StreamChannels {
@@ -101,9 +127,10 @@ export function streamChannels(stream: string, firstId: number): StreamChannels 
     image: json(firstId, `/${stream}/image`, CompressedImage.title, IMAGE_SCHEMA),
     annotations: json(firstId + 1, `/${stream}/annotations`, ImageAnnotations.title, ANNOTATIONS_SCHEMA),
     counts: json(firstId + 2, `/${stream}/counts`, countsSchema.title, COUNTS_SCHEMA),
+    density: json(firstId + 3, `/${stream}/density`, RawImage.title, RAW_IMAGE_SCHEMA),
   };
 }
 
 export function advertsOf(channels: StreamChannels): ChannelAdvert[] {
-  return [channels.image, channels.annotations, channels.counts];
+  return [channels.image, channels.annotations, channels.counts, channels.density];
 }

@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import type { FramePacket, LineTotals, ZoneTotals } from '../../../pipeline/frame.ts';
 import { thingCounts } from '../../analytics/thing-counts.ts';
+import { densityGrid } from '../density-grid.ts';
 import { frameRecord, segmentRecord, type SegmentRecord } from '../frame-record.ts';
 import { encodeSegmentMap } from '../panoptic-png-sink.ts';
 
@@ -100,10 +101,65 @@ export function videoMessage(packet: FramePacket, sentAtMs: number): Buffer | un
   return binaryMessage(header, overlay.jpeg);
 }
 
-/** The `counts` text message of one processed frame. */
+/**
+ * The `counts` text message of one processed frame; with a crowd-density node, `density` (the
+ * estimate with its band) and each zone's `density`, as the events record them.
+ */
 export function countsMessage(packet: FramePacket): string {
-  const { stream, seq, ptsMs, counts, unique, lines, zones, coverage } = frameRecord(packet);
-  return JSON.stringify({ type: 'counts', stream, seq, ptsMs, counts, unique, lines, zones, coverage });
+  const { stream, seq, ptsMs, counts, unique, lines, zones, coverage, density } = frameRecord(packet);
+  return JSON.stringify({ type: 'counts', stream, seq, ptsMs, counts, unique, lines, zones, coverage, density });
+}
+
+/** The JSON header of a `density` message: the estimate, and the grid its payload holds. */
+export interface DensityHeader {
+  readonly type: 'density';
+  readonly stream: string;
+  /** The frame the estimate was computed on, and its time in the stream. */
+  readonly seq: number;
+  readonly ptsMs: number;
+  readonly sentAtMs: number;
+  readonly model: string;
+  /** People, and the band the model's expected error gives (1 decimal). */
+  readonly count: number;
+  readonly low: number;
+  readonly high: number;
+  readonly expectedError: number;
+  /** Where the grid lies in the frame, normalized `[x1, y1, x2, y2]`. */
+  readonly region: readonly [number, number, number, number];
+  /** The grid: `width x height` bytes, row-major. */
+  readonly width: number;
+  readonly height: number;
+  /** People in a cell of value 255 (the densest). */
+  readonly maxPerCell: number;
+}
+
+/**
+ * The `density` message of a new estimate: the header, then the map as a grid of bytes (at most
+ * 160 a side, density-grid.ts). Built once per estimate, not per frame: the caller sends it when
+ * the estimate changes.
+ */
+export function densityMessage(packet: FramePacket, sentAtMs: number): Buffer | undefined {
+  const { density, frame } = packet;
+  if (!density) return undefined;
+  const grid = densityGrid(density);
+  const round1 = (v: number) => Math.round(v * 10) / 10;
+  const header: DensityHeader = {
+    type: 'density',
+    stream: frame.stream,
+    seq: density.seq,
+    ptsMs: frame.ptsMs - density.ageMs,
+    sentAtMs,
+    model: density.model,
+    count: round1(density.count),
+    low: round1(density.low),
+    high: round1(density.high),
+    expectedError: density.expectedError,
+    region: density.region,
+    width: grid.width,
+    height: grid.height,
+    maxPerCell: grid.maxPerCell,
+  };
+  return binaryMessage(header, grid.data);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { AnalyticsEvent } from '../../../pipeline/frame.ts';
 import type { StreamStats } from '../../../pipeline/metrics.ts';
 
 export const PROTOCOL_VERSION = 1;
-export const TOPICS = ['video', 'frames', 'events', 'counts', 'stats'] as const;
+export const TOPICS = ['video', 'frames', 'events', 'counts', 'stats', 'density'] as const;
 export type Topic = (typeof TOPICS)[number];
 export const ALL_STREAMS = '*';
 
