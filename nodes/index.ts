@@ -19,9 +19,11 @@ import { motFileSink } from './sinks/mot-file-sink.ts';
 import { mqttSink } from './sinks/mqtt/mqtt-sink.ts';
 import { natsSink } from './sinks/nats/nats-sink.ts';
 import { panopticPngSink } from './sinks/panoptic-png-sink.ts';
+import { mcapSink } from './sinks/mcap/mcap-sink.ts';
 import { recordSink } from './sinks/record-sink.ts';
 import { viewerSink } from './sinks/viewer/viewer-sink.ts';
 import { ffmpegSource } from './sources/ffmpeg-source.ts';
+import { mcapSource } from './sources/mcap-source.ts';
 import { motDetectionsSource } from './sources/mot-detections-source.ts';
 import { tracker } from './tracking/tracker.ts';
 
@@ -29,6 +31,7 @@ export function builtinNodes(): NodeRegistry {
   return new NodeRegistry([
     // sources
     ffmpegSource,
+    mcapSource,
     motDetectionsSource,
     // operators, in the order a typical graph uses them
     semanticSegmentation,
@@ -48,6 +51,7 @@ export function builtinNodes(): NodeRegistry {
     panopticPngSink,
     cocoInstancesSink,
     recordSink,
+    mcapSink,
     natsSink,
     mqttSink,
     metricsSink,

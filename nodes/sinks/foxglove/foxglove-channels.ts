@@ -106,7 +106,8 @@ const countsSchema = {
 
 const IMAGE_SCHEMA = JSON.stringify(CompressedImage);
 const ANNOTATIONS_SCHEMA = JSON.stringify(ImageAnnotations);
-const COUNTS_SCHEMA = JSON.stringify(countsSchema);
+/** The JSON Schema text of `/<stream>/counts` (also an MCAP recording's counts channel). */
+export const COUNTS_SCHEMA = JSON.stringify(countsSchema);
 const RAW_IMAGE_SCHEMA = JSON.stringify(RawImage);
 
 /**
