@@ -14,9 +14,13 @@
  * any fault (target ±10%), with the rate through the whole pipeline beside it.
  * - Then Ctrl-C in a terminal during a recording of configs/dashcam.yaml, at full length
  *   (faults-ctrl-c.ts): a playable mp4, as long as one stopped by SIGINT to node alone.
+ * - Then a disk that fills under `--events` and under `--record` of configs/dashcam.yaml
+ *   (faults-disk.ts): exit 1 within 5 s of the failure, logged once, every events line whole,
+ *   the recording playing to within a second of what reached ffmpeg.
  * The config's sinks are replaced by a metrics sink on a free port: no viewer port needed.
  */
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinNodes } from '../nodes/index.ts';
@@ -24,7 +28,9 @@ import { loadPipeline } from '../pipeline/load.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
 import { LiveHttpCamera } from './faults-camera.ts';
 import { interruptRecordings, type InterruptedRecording } from './faults-ctrl-c.ts';
+import { benchDiskFull, formatDiskFull } from './faults-disk.ts';
 import { FaultRun, type Recovery } from './faults-harness.ts';
+import { benchBrokerDownAtStart, benchCameraDownAtStart, formatStartFaults } from './faults-start.ts';
 import { round } from './stats.ts';
 
 export interface FaultsBenchOptions {
@@ -226,6 +232,16 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
       ctrlC.push(...recordings);
       failures.push(...ctrlCFailures(recordings));
     }
+    // What is down at start (faults-start.ts): a camera for 10 s, the MQTT broker for 10 s.
+    const atStart = await benchCameraDownAtStart(options.config, options.ep ? { ep: options.ep } : {}, progress);
+    const brokerAtStart = await benchBrokerDownAtStart(dataDir, {}, progress);
+    failures.push(...atStart.failures, ...brokerAtStart.failures);
+    progress(`faults: down at start:\n${formatStartFaults(atStart, brokerAtStart)}`);
+    // A disk that fills under --events and under --record (faults-disk.ts).
+    const diskDir = mkdtempSync(path.join(tmpdir(), 'panoptes-disk-full-'));
+    const diskFull = await benchDiskFull(RECORDED_CONFIG, diskDir, dataDir, progress).finally(() => rmSync(diskDir, { recursive: true, force: true }));
+    failures.push(...diskFull.failures);
+    progress(`faults: a disk that fills:\n${formatDiskFull(diskFull.runs)}`);
     progress(`faults: measured:\n${formatFaults(result)}`);
     return result;
   } finally {

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -93,6 +93,37 @@ async function localServer(what: string, args: (port: number) => string[], schem
   };
 }
 
+/**
+ * Forwards loopback port `from` to port `to` until closed: a server "coming up" on `from` when
+ * the real one on `to` has been up all along (with a subscriber already on it), so a test can
+ * start a client against a server that is not there and still miss nothing once it is.
+ */
+export async function forwardPort(from: number, to: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    const upstream = connect(to, '127.0.0.1');
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(from, '127.0.0.1', () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** `nats-server -js` on loopback, its JetStream store in a temporary folder kept across restarts. */
 export async function startNatsServer(): Promise<LocalServer> {
   const store = mkdtempSync(path.join(tmpdir(), 'panoptes-nats-'));
@@ -118,4 +149,37 @@ export async function startMosquitto(): Promise<LocalServer> {
     'mqtt',
     folder,
   );
+}
+
+/** What {@link mqttEventsConfig} writes: a line and a zone over replayed MOT17-02 detections. */
+export interface MqttEventsConfig {
+  readonly dataDir: string;
+  readonly eventsFile: string;
+  readonly brokerUrl: string;
+  readonly topicPrefix: string;
+  readonly fps: number;
+  readonly maxFrames: number;
+}
+
+/**
+ * A config whose events an MQTT sink publishes: MOT17-02's public detections replayed live
+ * (no model), tracked, a line and a zone over them, with an events file beside the broker to
+ * compare with. What the MQTT tests and the broker-down fault bench run.
+ */
+export function mqttEventsConfig(c: MqttEventsConfig): string {
+  return [
+    `dataDir: ${JSON.stringify(c.dataDir)}`,
+    'sources:',
+    `  - { id: cam1, type: mot-detections, path: replay/sequences/MOT17-02-FRCNN, realtime: true, fps: ${c.fps}, maxFrames: ${c.maxFrames} }`,
+    'pipeline:',
+    '  - { type: tracker, highScore: 0.5, lowScore: 0.1, newTrackScore: 0.6, confirmAfter: { frames: 2 } }',
+    '  - type: analytics',
+    '    lineRules: { minAgeMs: 0, minDistance: 0.01, hysteresisFrames: 2 }',
+    '    lines: [{ name: middle, points: [[0.5, 0], [0.5, 1]], in: right }]',
+    '    zones: [{ name: left, polygon: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], inertiaFrames: 2 }]',
+    'sinks:',
+    `  - { type: events, path: ${JSON.stringify(c.eventsFile)} }`,
+    `  - { type: mqtt, url: ${JSON.stringify(c.brokerUrl)}, topicPrefix: ${c.topicPrefix} }`,
+    '',
+  ].join('\n');
 }

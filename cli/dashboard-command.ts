@@ -12,7 +12,9 @@ Options:
   --cluster <url>      the cluster's NATS server (required)
   --port <N>           port for the page and its WebSocket (default 8080; 0 = any free port)
   --host <address>     address to bind (default 127.0.0.1; any other needs --token)
-  --token <secret>     required from clients (?token= or Authorization: Bearer), 8+ characters`;
+  --token <secret>     required from clients on every route (?token= or Authorization: Bearer), 8+ characters
+  --allowed-host <name>  a Host name clients may use besides localhost and loopback addresses
+                       (the name the dashboard is reached by off loopback); repeat for more`;
 
 /** `panoptes dashboard`: serves until Ctrl-C. */
 async function dashboard(args: readonly string[], log: Logger): Promise<number> {
@@ -22,6 +24,7 @@ async function dashboard(args: readonly string[], log: Logger): Promise<number> 
       port: { type: 'string' },
       host: { type: 'string' },
       token: { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
     },
     positionals: { min: 0, max: 0, expected: 'no file arguments' },
   });
@@ -36,7 +39,7 @@ async function dashboard(args: readonly string[], log: Logger): Promise<number> 
   if (values.token !== undefined && values.token.length < 8) throw new UsageError('--token: use 8 characters or more');
   const port = wholeNumber(values.port, '--port', { max: 65535 }) ?? 8080;
   const { startClusterDashboard } = await import('../cluster/dashboard.ts');
-  const served = await startClusterDashboard({ url: values.cluster, host: values.host ?? '127.0.0.1', port, token: values.token, log });
+  const served = await startClusterDashboard({ url: values.cluster, host: values.host ?? '127.0.0.1', port, token: values.token, allowedHosts: values['allowed-host'] ?? [], log });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info(`${signal}: stopping the dashboard`);

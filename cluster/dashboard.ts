@@ -13,15 +13,14 @@
  */
 import { servePage } from '../nodes/sinks/viewer/serve-page.ts';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { listen, urlHost } from '../nodes/sinks/http-listen.ts';
 import { shareNatsConnection } from '../nodes/sinks/nats/nats-connection.ts';
 import { SUBJECT_ROOT } from '../nodes/sinks/nats/subjects.ts';
-import { isLoopback } from '../nodes/sinks/network-access.ts';
+import { checkBind, createGuardedServer, type AccessPolicy } from '../nodes/sinks/network-access.ts';
 import { closeWithGrace } from '../nodes/sinks/queue/close-grace.ts';
-import { acceptUpgrades } from '../nodes/sinks/viewer/access.ts';
+import { viewerUpgrades } from '../nodes/sinks/viewer/access.ts';
 import { ClientChannel } from '../nodes/sinks/viewer/client-channel.ts';
 import { answerClientMessage } from '../nodes/sinks/viewer/client-messages.ts';
 import { ALL_STREAMS, PROTOCOL_VERSION, type Topic } from '../nodes/sinks/viewer/protocol.ts';
@@ -42,6 +41,8 @@ export interface DashboardOptions {
   readonly port: number;
   readonly token?: string | undefined;
   readonly allowedOrigins?: readonly string[];
+  /** Host names clients may use besides localhost and loopback addresses (--allowed-host). */
+  readonly allowedHosts?: readonly string[];
   readonly log: Logger;
 }
 
@@ -55,9 +56,9 @@ export interface ClusterDashboard {
 
 export async function startClusterDashboard(options: DashboardOptions): Promise<ClusterDashboard> {
   const { log } = options;
-  if (!isLoopback(options.host) && options.token === undefined) {
-    throw new Error(`dashboard: binding ${options.host} exposes the cameras to the network; give a --token (8+ characters) or bind 127.0.0.1`);
-  }
+  const policy: AccessPolicy = { server: 'dashboard', host: options.host, token: options.token, allowedHosts: options.allowedHosts, settings: 'command line' };
+  // Before NATS is dialled: a config mistake is told at once.
+  checkBind(policy);
   const page = await readFile(PAGE_URL);
   const connection = await shareNatsConnection(options.url, log);
   const { nc } = connection;
@@ -122,13 +123,15 @@ export async function startClusterDashboard(options: DashboardOptions): Promise<
     }),
   ];
 
-  const server = createServer((req, res) => servePage(req, res, page));
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD_BYTES, perMessageDeflate: false });
+  const server = createGuardedServer(policy, {
+    request: (req, res) => servePage(req, res, page),
+    upgrade: viewerUpgrades(sockets, { path: SOCKET_PATH, name: 'dashboard', allowedOrigins: options.allowedOrigins ?? [], log }),
+    log,
+  });
   await listen(server, options.host, options.port, 'dashboard');
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(options.host)}:${address.port}`;
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD_BYTES, perMessageDeflate: false });
-  const rules = { token: options.token, allowedOrigins: options.allowedOrigins ?? [] };
-  acceptUpgrades(server, sockets, { path: SOCKET_PATH, name: 'dashboard', rules, log });
 
   const limits = { inFlightBytes: 1_000_000, maxQueuedBytes: 8_000_000, stuckTimeoutMs: 10_000 };
   sockets.on('connection', (socket: WebSocket) => {

@@ -15,14 +15,15 @@
  *
  * One chain per source, with its own operator instances (per-stream state never mixes) and
  * shared side packets (one inference session per model). A chain that fails is logged and
- * reported to the sinks; the others go on. Everything expensive is created, and checked, before
+ * reported to the sinks; the others go on. A sink that fails (its disk fills) is logged once and
+ * stops the run, unless it is `optional` (see watchSinkFailures). Everything expensive is created, and checked, before
  * the first frame flows; if any of it fails, what was already created is disposed.
  */
 import { tap, type Observable, type Subscription } from 'rxjs';
 import { releasePacket, type FramePacket } from './frame.ts';
 import type { Logger } from './log.ts';
 import { PipelineMetrics } from './metrics.ts';
-import type { ChainContext, GraphContext, Sink } from './node.ts';
+import { isOptionalSink, type ChainContext, type GraphContext, type Sink } from './node.ts';
 import { sectionsWritten, type GraphSpec } from './config/resolve.ts';
 import { flowLimiter, type FrameWatchdog } from './flow/flow-limiter.ts';
 import { FrameWhereabouts } from './flow/frame-whereabouts.ts';
@@ -33,6 +34,9 @@ export const FLOW_LIMITER_LABEL = 'flow-limiter';
 
 /** Where a live stream's frames held past `frameTimeoutMs` are counted, in drop counts and logs. */
 export const WATCHDOG_LABEL = 'watchdog';
+
+/** How often a running graph asks its sinks whether they failed (also after every frame). */
+export const SINK_FAILURE_POLL_MS = 200;
 
 export interface StreamOutcome {
   readonly stream: string;
@@ -81,6 +85,8 @@ export async function buildGraph(
   const abort = new AbortController();
   const disposers: Disposer[] = [];
   const sinks: Sink[] = [];
+  /** Each sink's label and whether it is optional, by the sink's index in `sinks`. */
+  const sinkEntries: { label: string; optional: boolean }[] = [];
   const context: GraphContext = {
     log,
     metrics,
@@ -92,14 +98,44 @@ export async function buildGraph(
     shared: sharedCache(disposers),
   };
 
+  /** Set once a sink failed that is not optional: the graph stops itself. */
+  let stopForFailure: (() => void) | undefined;
+  /**
+   * Logs each sink failure once (a sink that failed says so in `failure()`), counts it, and stops
+   * the run unless the sink is optional.
+   */
+  const failedSinks = new Set<number>();
+  const watchSinkFailures = () => {
+    for (const [i, sink] of sinks.entries()) {
+      if (failedSinks.has(i)) continue;
+      const reason = sink.failure?.();
+      if (reason === undefined) continue;
+      failedSinks.add(i);
+      const { label, optional } = sinkEntries[i]!;
+      metrics.sinkFailed(label, reason, optional);
+      if (optional) {
+        log.error(`sink failed: ${label}: ${reason}; it is optional: the run goes on without it`);
+      } else {
+        log.error(`sink failed: ${label}: ${reason}; stopping the run`);
+        stopForFailure?.();
+      }
+    }
+  };
+
   const disposeAll = async () => {
     abort.abort();
     const results = await Promise.allSettled([
       ...sinks.map((sink) => sink.close()),
       ...disposers.map((d) => Promise.resolve().then(() => d.dispose())),
     ]);
-    for (const result of results) {
-      if (result.status === 'rejected') log.warn(`while stopping: ${String(result.reason)}`);
+    // A failure that came while a sink was finishing its file is reported here, once.
+    stopForFailure = undefined;
+    watchSinkFailures();
+    for (const [i, result] of results.entries()) {
+      // A sink that failed rejects its close with the same failure: already reported.
+      if (result.status === 'rejected' && !(i < sinks.length && sinks[i]!.failure?.() !== undefined)) {
+        log.warn(`while stopping: ${String(result.reason)}`);
+      }
     }
   };
 
@@ -162,6 +198,7 @@ export async function buildGraph(
     for (const sink of spec.sinks) {
       const created = await sink.node.create(sink.options, { ...context, log: log.child(sink.label) });
       sinks.push(created);
+      sinkEntries.push({ label: sink.label, optional: isOptionalSink(sink.options) });
       if (created.status) metrics.watchSink(sink.label, () => created.status?.());
     }
   } catch (err) {
@@ -171,6 +208,7 @@ export async function buildGraph(
 
   const subscriptions: Subscription[] = [];
   let stopping: Promise<void> | undefined;
+  let failurePoll: NodeJS.Timeout | undefined;
 
   const deliver = (packet: FramePacket) => {
     const behind: Promise<void>[] = [];
@@ -185,6 +223,7 @@ export async function buildGraph(
         }
       }
       metrics.processed(packet.frame.stream, packet.frame.capturedAtMs, packet.timings);
+      watchSinkFailures();
     } finally {
       // A sink that is behind keeps the packet's buffers until it catches up (backpressure).
       if (behind.length === 0) releasePacket(packet);
@@ -196,11 +235,15 @@ export async function buildGraph(
     for (const sink of sinks) sink.streamEnded?.(stream, error);
   };
 
-  return {
+  const graph: Graph = {
     streams: chains.map((c) => c.stream),
     metrics,
     sinks,
     run() {
+      // A sink can fail between frames (a write's callback): asked on a timer too, so that a
+      // failed disk stops the run within a fraction of a second even when no frame comes.
+      stopForFailure = () => void graph.stop();
+      failurePoll ??= setInterval(watchSinkFailures, SINK_FAILURE_POLL_MS).unref();
       return Promise.all(
         chains.map(
           ({ stream, frames$ }) =>
@@ -228,6 +271,7 @@ export async function buildGraph(
     },
     stop() {
       stopping ??= (async () => {
+        clearInterval(failurePoll);
         abort.abort();
         for (const subscription of subscriptions) subscription.unsubscribe();
         await disposeAll();
@@ -235,4 +279,5 @@ export async function buildGraph(
       return stopping;
     },
   };
+  return graph;
 }

@@ -8,11 +8,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * Where a stream's source is: `starting` (no frame yet), `running`, `stalled` (no frame for its
- * stall timeout), `reconnecting` (restarting after a death or a stall), `failed` (gave up, or
- * died and may not restart), `ended` (the input ended by itself, e.g. the end of a file).
+ * Where a stream's source is: `starting` (its first try, no frame yet), `waiting` (its input was
+ * not there at start: tried again with backoff until it answers), `running`, `stalled` (no frame
+ * for its stall timeout; until its restart begins), `reconnecting` (restarting after a death or a
+ * stall), `failed` (gave up, or died and may not restart), `ended` (the input ended by itself,
+ * e.g. the end of a file). supervise-source.ts draws the moves between them.
  */
-export const SOURCE_STATES = ['starting', 'running', 'stalled', 'reconnecting', 'failed', 'ended'] as const;
+export const SOURCE_STATES = ['starting', 'waiting', 'running', 'stalled', 'reconnecting', 'failed', 'ended'] as const;
 export type SourceState = (typeof SOURCE_STATES)[number];
 
 /** What a sink that serves clients or queues bytes reports (see `Sink.status`). */
@@ -23,12 +25,29 @@ export interface SinkStatus {
   readonly queuedBytes: number;
   /** Bytes handed over and not yet taken. */
   readonly inFlightBytes?: number;
+  /** For a sink that talks to a server (MQTT, NATS): whether it is connected now. */
+  readonly connected?: boolean;
+  /** Messages the sink gave up on so far (a newer one replaced them, or the server was away). */
+  readonly droppedMessages?: number;
+}
+
+/** A sink that failed during the run (its disk filled, its recorder died): see `Sink.failure`. */
+export interface SinkFailure {
+  readonly sink: string;
+  readonly reason: string;
+  /** An `optional: true` sink: the run went on without it. */
+  readonly optional: boolean;
+  /** How long ago it failed, in ms (in {@link Readiness}). */
+  readonly sinceMs?: number;
 }
 
 /** Whether every stream is running, and where each one is. */
 export interface Readiness {
   readonly ready: boolean;
   readonly streams: readonly { readonly stream: string; readonly state: SourceState; readonly sinceMs: number }[];
+  /** Present once a sink has failed: the run goes on without an optional one, degraded. */
+  readonly degraded?: boolean;
+  readonly failedSinks?: readonly SinkFailure[];
 }
 
 export interface StreamStats {
@@ -102,6 +121,7 @@ class PrometheusSeries {
   readonly latencySeconds: Histogram<'stream'>;
   readonly reconnects: Counter<'stream'>;
   readonly stalls: Counter<'stream'>;
+  readonly sinkFailures: Counter<'sink' | 'optional'>;
 
   constructor(
     readonly registry: Registry,
@@ -119,6 +139,11 @@ class PrometheusSeries {
     this.errors = counter('panoptes_frame_errors_total', 'Frames that failed in a node and were skipped', ['stream']);
     this.reconnects = counter('panoptes_source_reconnects_total', 'Restarts of the source after it died or stalled', ['stream']);
     this.stalls = counter('panoptes_source_stalls_total', 'Times the source went without a frame past its stall timeout', ['stream']);
+    this.sinkFailures = counter(
+      'panoptes_sink_errors_total',
+      'Sinks that failed during the run (a disk that filled, a recorder that died), by sink; optional="true": the run went on without it',
+      ['sink', 'optional'],
+    );
     this.nodeSeconds = new Histogram({
       name: 'panoptes_node_duration_seconds',
       help: 'Time a node spent on a frame',
@@ -174,6 +199,32 @@ class PrometheusSeries {
       },
     });
     new Gauge({
+      name: 'panoptes_sink_connected',
+      help: 'For a sink that talks to a server (mqtt, nats): 1 while connected, 0 while it is away or not reached yet',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sink, status] of sinks) {
+          const connected = status()?.connected;
+          if (connected !== undefined) this.set({ sink }, connected ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'panoptes_sink_dropped_messages',
+      help: 'Messages a sink gave up on since the start (a newer count replaced them, frames skipped while its server was away)',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sink, status] of sinks) {
+          const dropped = status()?.droppedMessages;
+          if (dropped !== undefined) this.set({ sink }, dropped);
+        }
+      },
+    });
+    new Gauge({
       name: 'panoptes_inference_provider_info',
       help: 'The onnxruntime execution provider that runs each model (always 1)',
       labelNames: ['model', 'provider'],
@@ -192,6 +243,7 @@ export class PipelineMetrics {
   private readonly streams = new Map<string, StreamCounters>();
   private readonly sinks = new Map<string, () => SinkStatus | undefined>();
   private readonly providers = new Map<string, string>();
+  private readonly failedSinks: (SinkFailure & { readonly atMs: number })[] = [];
   private series: PrometheusSeries | undefined;
 
   constructor(private readonly now: () => number = () => Date.now()) {}
@@ -218,6 +270,7 @@ export class PipelineMetrics {
         for (const [place, n] of Object.entries(c.drops)) this.series.dropped.inc({ ...stream, place }, n);
         for (const [place, n] of Object.entries(c.skipped)) this.series.skipped.inc({ ...stream, place }, n);
       }
+      for (const f of this.failedSinks) this.series.sinkFailures.inc({ sink: f.sink, optional: String(f.optional) });
     }
     return this.series;
   }
@@ -279,6 +332,21 @@ export class PipelineMetrics {
     this.sinks.set(label, status);
   }
 
+  /**
+   * Sink `sink` failed for `reason` (the graph calls this once per sink): counted in `/metrics`
+   * (`panoptes_sink_errors_total`) and listed in {@link readiness} (`degraded`, `failedSinks`).
+   */
+  sinkFailed(sink: string, reason: string, optional: boolean): void {
+    if (this.failedSinks.some((f) => f.sink === sink)) return;
+    this.failedSinks.push({ sink, reason, optional, atMs: this.now() });
+    this.series?.sinkFailures.inc({ sink, optional: String(optional) });
+  }
+
+  /** The sinks that failed so far, in the order they failed. */
+  get sinkFailures(): readonly SinkFailure[] {
+    return this.failedSinks.map(({ sink, reason, optional }) => ({ sink, reason, optional }));
+  }
+
   /** Model `model` runs on execution provider `provider`. */
   inferenceProvider(model: string, provider: string): void {
     this.providers.set(model, provider);
@@ -293,7 +361,10 @@ export class PipelineMetrics {
   readiness(): Readiness {
     const now = this.now();
     const streams = [...this.streams.values()].map((c) => ({ stream: c.stream, state: c.state, sinceMs: now - c.stateSince }));
-    return { ready: streams.length > 0 && streams.every((s) => s.state === 'running'), streams };
+    const ready = streams.length > 0 && streams.every((s) => s.state === 'running');
+    if (this.failedSinks.length === 0) return { ready, streams };
+    const failedSinks = this.failedSinks.map(({ sink, reason, optional, atMs }) => ({ sink, reason, optional, sinceMs: now - atMs }));
+    return { ready, streams, degraded: true, failedSinks };
   }
 
   /** Records a frame that reached the sinks, with its per-node timings. */

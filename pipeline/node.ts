@@ -12,7 +12,7 @@
  * is rejected when it is built (MediaPipe's calculator contract, in small).
  */
 import type { Observable, OperatorFunction } from 'rxjs';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { FramePacket, PacketSection } from './frame.ts';
 import type { Logger } from './log.ts';
 import type { PipelineMetrics, SinkStatus } from './metrics.ts';
@@ -78,12 +78,28 @@ export interface Sink {
   streamEnded?(stream: string, error?: Error): void;
   /**
    * Why the sink has failed, once it has (its file could not be written, its ffmpeg died): what
-   * it could no longer do is lost, so the run must not end as a success. Undefined while it works.
-   * The sink logs the failure itself when it happens.
+   * it could no longer do is lost. Undefined while it works. The graph watches it: it logs the
+   * failure once, counts it in the metrics, and stops the run (which then exits 1), unless the
+   * sink's options say `optional: true` ({@link optionalSinkOption}): then the run goes on without it.
    */
   failure?(): string | undefined;
   /** Flushes and frees what the sink holds; called once when the graph stops. */
   close(): Promise<void>;
+}
+
+/**
+ * The `optional` option of a sink that can fail mid-run (a file on a disk that fills): the graph
+ * reads it from the sink's options. False: a failure stops the run, exit 1. True: the run goes on
+ * without the sink, the failure counted in `/metrics` and shown in `/readyz` (degraded).
+ */
+export const optionalSinkOption = z
+  .boolean()
+  .optional()
+  .describe('true: if this sink fails mid-run (its disk fills) the run goes on without it, the failure counted in /metrics and shown in /readyz; false: the run stops, exit 1');
+
+/** Whether a sink's options mark it `optional` (see {@link optionalSinkOption}). */
+export function isOptionalSink(options: unknown): boolean {
+  return typeof options === 'object' && options !== null && (options as { optional?: unknown }).optional === true;
 }
 
 interface NodeBase<Options> {

@@ -1,6 +1,6 @@
 import { buildGraph, type Graph, type StreamOutcome } from './graph.ts';
 import type { Logger } from './log.ts';
-import type { StreamStats } from './metrics.ts';
+import type { SinkFailure, StreamStats } from './metrics.ts';
 import type { GraphSpec } from './config/resolve.ts';
 
 export interface RunResult {
@@ -8,6 +8,8 @@ export interface RunResult {
   readonly stats: readonly StreamStats[];
   /** True when a signal stopped the run before the streams ended by themselves. */
   readonly interrupted: boolean;
+  /** Sinks that failed (each logged once when it failed); one not optional stopped the run. */
+  readonly failedSinks: readonly SinkFailure[];
 }
 
 /**
@@ -35,7 +37,10 @@ export async function runPipeline(
   try {
     options.onStarted?.(graph);
     const outcomes = await graph.run();
-    return { outcomes, stats: graph.metrics.snapshot(), interrupted };
+    const stats = graph.metrics.snapshot();
+    // Stopped before the result is read: a failure that came while a sink finished its file counts.
+    await graph.stop();
+    return { outcomes, stats, interrupted, failedSinks: graph.metrics.sinkFailures };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSink } from '../../pipeline/node.ts';
+import { defineSink, optionalSinkOption } from '../../pipeline/node.ts';
 import { frameRecord } from './frame-record.ts';
 import { openLineFile } from './line-file.ts';
 
@@ -8,7 +8,9 @@ import { openLineFile } from './line-file.ts';
  * per line crossing or zone entry and exit of that frame (`{type: "line", ...}`,
  * `{type: "zone", ...}`). Nothing is ever dropped: the file is the record a user counts on.
  * Lines go through the sinks' lossless file queue (line-file.ts): when the disk falls more than
- * its bound behind, the sink's `backpressure` makes the pipeline wait for the disk.
+ * its bound behind, the sink's `backpressure` makes the pipeline wait for the disk. If the disk
+ * fails (full), the file is cut back to its last whole line and the run stops, exit 1, unless
+ * the sink says `optional: true`.
  *
  * ```yaml
  * sinks:
@@ -20,6 +22,7 @@ export const eventsSink = defineSink({
   description: 'Writes one JSON line per processed frame to a file.',
   options: z.object({
     path: z.string().describe('File to write (created with its folder; replaced if it exists)'),
+    optional: optionalSinkOption,
   }),
   async create(options, ctx) {
     const file = await openLineFile(options.path, 'events', ctx.log);

@@ -1,12 +1,23 @@
 /**
- * Access checks shared by the servers that stream to the network (viewer, Foxglove): loopback
- * detection, the client's token, the Host a browser names, and refusing an upgrade with a plain
- * HTTP answer.
+ * The one access policy of every server Panoptes opens (the viewer's page, socket and health
+ * routes, the Foxglove endpoint, the metrics port, the cluster dashboard):
+ *
+ * - at start ({@link checkBind}): binding anything but loopback needs a token, else a config
+ *   error (exit 2) naming the fix;
+ * - per request, every route and every WebSocket upgrade ({@link requestRefusal},
+ *   {@link createGuardedServer}): a Host that names this server, else 403 (DNS rebinding, no
+ *   Host at all); then the token when one is set, else 401.
+ *
+ * What is particular to a server (browser Origins, Foxglove's subprotocols, a client cap) is
+ * checked by the server after this.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { z } from 'zod';
+import { ConfigError } from '../../pipeline/config/validation.ts';
+import type { Logger } from '../../pipeline/log.ts';
 
 /**
  * Whether binding `host` keeps a server on this machine: `localhost`, or an address (never a
@@ -29,9 +40,6 @@ export function isLoopbackAddress(address: string): boolean {
   return mapped !== undefined && isIP(mapped) === 4 && mapped.split('.')[0] === '127';
 }
 
-/** The names a browser may use for a loopback server: what DNS rebinding cannot forge. */
-const LOOPBACK_HOST_NAMES = ['localhost', '127.0.0.1', '::1'];
-
 /** The token a request presents: `Authorization: Bearer …`, else `?token=…`. */
 export function presentedToken(request: IncomingMessage): string | undefined {
   const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
@@ -39,33 +47,164 @@ export function presentedToken(request: IncomingMessage): string | undefined {
   return new URL(request.url ?? '/', 'http://server').searchParams.get('token') ?? undefined;
 }
 
-/** Why the request's token is not good enough, or undefined when it is (or none is needed). */
-export function tokenRefusal(request: IncomingMessage, token: string | undefined): string | undefined {
-  if (token === undefined) return undefined;
-  const presented = presentedToken(request);
-  if (presented === undefined) return 'this endpoint needs a token: add ?token=<token> to the URL or send Authorization: Bearer <token>';
-  return sameSecret(presented, token) ? undefined : 'wrong token';
+/** A token as every server's options take it (viewer, Foxglove, metrics; the dashboard's --token). */
+export const accessToken = z
+  .string()
+  .min(8, 'use 8 characters or more')
+  .describe('Required from every client (?token= or Authorization: Bearer), on every route; mandatory off loopback');
+
+/** Host names a browser may use besides the loopback ones, as every server's options take them. */
+export const allowedHostsOption = z
+  .array(z.string())
+  .default([])
+  .describe('Host names besides localhost and loopback addresses that clients may use (a name in /etc/hosts, the name a token-guarded server is reached by)');
+
+/**
+ * Who may use one server (the viewer's page, socket and health routes, the Foxglove endpoint,
+ * the metrics port, the cluster dashboard): one policy for all of them.
+ */
+export interface AccessPolicy {
+  /** The server, as messages name it: `viewer`, `foxglove`, `metrics`, `dashboard`. */
+  readonly server: string;
+  /** The address it binds. */
+  readonly host: string;
+  readonly token?: string | undefined;
+  readonly allowedHosts?: readonly string[] | undefined;
+  /** Where the user sets the token and the names: a sink's options, or the command line. */
+  readonly settings: 'sink' | 'command line';
+}
+
+function tokenSetting(policy: AccessPolicy): string {
+  return policy.settings === 'sink' ? `the ${policy.server} sink's token option` : '--token';
+}
+
+function hostsSetting(policy: AccessPolicy): string {
+  return policy.settings === 'sink' ? `the ${policy.server} sink's allowedHosts` : '--allowed-host';
 }
 
 /**
- * Why a request to a server without a token must be refused, or undefined. A tokenless server
- * listens on loopback only, and a request naming any other Host came through DNS rebinding (a
- * web page that points its own domain at 127.0.0.1 to read the cameras). So the Host must be
- * exactly one of: `localhost`, `127.0.0.1`, `[::1]`, the address the connection came in on (a
- * server bound to 127.0.0.2), or one of `extraHosts` (a name the user put in /etc/hosts). A
- * name is never judged by its look: `127.evil.example` is refused.
+ * The check made when a server starts: binding anything but loopback without a token would
+ * hand the cameras (or the pipeline's state) to the network. A config mistake (exit 2), with
+ * the fix.
  */
-export function hostRefusal(request: IncomingMessage, token: string | undefined, extraHosts: readonly string[] = []): string | undefined {
-  if (token !== undefined) return undefined;
-  const host = request.headers.host;
-  if (host === undefined) return undefined; // not a browser; HTTP/1.0 tools send none
+export function checkBind(policy: AccessPolicy): void {
+  if (isLoopback(policy.host) || policy.token !== undefined) return;
+  throw new ConfigError(
+    `${policy.server}: binding ${policy.host} makes it reachable from the network, so it needs a token: ` +
+      `set ${tokenSetting(policy)} (8+ characters; clients then send ?token=<token> or Authorization: Bearer <token>), or bind 127.0.0.1`,
+  );
+}
+
+export interface Refusal {
+  readonly status: 400 | 401 | 403 | 404 | 503;
+  readonly reason: string;
+}
+
+/**
+ * Why a request (any route, WebSocket upgrades included) may not be served, or undefined when
+ * it may. First the Host (403): it must be there, and name this server: `localhost`, a
+ * loopback address (`127.0.0.1`, `[::1]`, …), the address the connection came in on, the
+ * address the server binds, or one of `allowedHosts`. Any other name came through DNS
+ * rebinding (a page elsewhere pointing its own name at 127.0.0.1 to read the cameras) or is not
+ * one the user named; a name is never judged by its look (`127.evil.example` is refused). A
+ * request without Host (HTTP/1.0 tools, raw sockets) is refused too: no rule could vouch for
+ * it. Then, when the server has a token, the token (401).
+ */
+export function requestRefusal(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
+  const badHost = hostRefusal(request, policy);
+  if (badHost) return { status: 403, reason: badHost };
+  const badToken = tokenRefusal(request, policy.token);
+  if (badToken) return { status: 401, reason: badToken };
+  return undefined;
+}
+
+function hostRefusal(request: IncomingMessage, policy: AccessPolicy): string | undefined {
+  const host = request.headers.host?.trim();
+  if (!host) return `a request must name the server in its Host header (e.g. Host: 127.0.0.1:${request.socket.localPort ?? '<port>'})`;
   const hostname = hostnameOf(host).toLowerCase();
-  const allowed = [...LOOPBACK_HOST_NAMES, ...extraHosts.map((name) => hostnameOf(name).toLowerCase())];
+  if (hostname === 'localhost' || isLoopbackAddress(hostname)) return undefined;
+  const named = [...(policy.allowedHosts ?? [])];
+  if (!WILDCARDS.includes(policy.host)) named.push(policy.host);
   const local = request.socket.localAddress;
-  if (local !== undefined && isLoopbackAddress(local)) allowed.push(local.toLowerCase().replace(/^::ffff:/, ''));
-  return allowed.includes(hostname)
-    ? undefined
-    : `Host ${host} is not a name of this server (${allowed.join(', ')}); add it to the sink's allowedHosts, or set a token to serve other names`;
+  if (local !== undefined) named.push(local.replace(/^::ffff:/i, ''));
+  if (named.some((name) => hostnameOf(name).toLowerCase() === hostname)) return undefined;
+  return `Host ${host} is not a name of this server: use 127.0.0.1 or localhost, or add the name to ${hostsSetting(policy)}`;
+}
+
+/** Addresses that bind every interface: never a name a client could use. */
+const WILDCARDS = ['0.0.0.0', '::', '[::]', ''];
+
+/** Why the request's token is not good enough, or undefined when it is (or none is needed). */
+function tokenRefusal(request: IncomingMessage, token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  const presented = presentedToken(request);
+  if (presented === undefined) return 'this server needs a token: add ?token=<token> to the URL or send Authorization: Bearer <token>';
+  return sameSecret(presented, token) ? undefined : 'wrong token';
+}
+
+/** Logs refusals at most once per 10 s per server, with how many were left out: a scanner cannot flood the log. */
+function refusalLogger(policy: AccessPolicy, log: Pick<Logger, 'warn'>): (request: IncomingMessage, refusal: Refusal) => void {
+  let lastAt = 0;
+  let quiet = 0;
+  return (request, refusal) => {
+    const now = Date.now();
+    if (now - lastAt < 10_000) {
+      quiet++;
+      return;
+    }
+    const more = quiet > 0 ? ` (and ${quiet} more refused since the last line)` : '';
+    lastAt = now;
+    quiet = 0;
+    log.warn(`${policy.server}: refused ${request.socket.remoteAddress ?? 'a client'} (${refusal.status}): ${refusal.reason}${more}`);
+  };
+}
+
+/**
+ * An HTTP server whose every request and every WebSocket upgrade passes
+ * {@link requestRefusal} before `handlers` see it; a refused upgrade is answered before it
+ * becomes a WebSocket. Node's own 400 for an HTTP/1.1 request without Host is turned off, so
+ * every request without Host gets the same 403 and reason.
+ */
+export function createGuardedServer(
+  policy: AccessPolicy,
+  handlers: {
+    readonly request: (req: IncomingMessage, res: ServerResponse) => void;
+    readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+    readonly log: Pick<Logger, 'warn'>;
+  },
+  options: ServerOptions = {},
+): Server {
+  const logRefusal = refusalLogger(policy, handlers.log);
+  const server = createServer({ ...options, requireHostHeader: false }, (req, res) => {
+    const refusal = requestRefusal(req, policy);
+    if (!refusal) {
+      handlers.request(req, res);
+      return;
+    }
+    logRefusal(req, refusal);
+    const body = `${refusal.reason}\n`;
+    res.writeHead(refusal.status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-store',
+      Connection: 'close',
+      ...(refusal.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refusal = requestRefusal(req, policy);
+    if (refusal) {
+      logRefusal(req, refusal);
+      refuseUpgrade(socket, refusal.status, refusal.reason);
+    } else if (handlers.upgrade) {
+      handlers.upgrade(req, socket, head);
+    } else {
+      refuseUpgrade(socket, 404, `the ${policy.server} serves no WebSocket`);
+    }
+  });
+  return server;
 }
 
 /** `name`, `name:port`, `[v6]` or `[v6]:port` without the port and brackets. */
@@ -87,7 +226,7 @@ function sameSecret(presented: string, expected: string): boolean {
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
 
 /** Answers a refused upgrade with a plain HTTP response and closes the socket. */
-export function refuseUpgrade(socket: Duplex, status: 400 | 401 | 403 | 404 | 503, reason: string): void {
+export function refuseUpgrade(socket: Duplex, status: Refusal['status'], reason: string): void {
   const body = `${reason}\n`;
   const headers = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,

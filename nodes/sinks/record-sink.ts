@@ -3,8 +3,9 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../pipeline/log.ts';
-import { defineSink, type Sink } from '../../pipeline/node.ts';
+import { defineSink, optionalSinkOption, type Sink } from '../../pipeline/node.ts';
 import { ffmpegPath } from '../sources/ffmpeg-binary.ts';
+import { cutToWholeFragments } from './mp4-fragments.ts';
 import { outputFileProblem } from './output-path.ts';
 import { SinkQueue, totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
 
@@ -15,6 +16,9 @@ const NO_LOSSLESS_MESSAGES = 1;
 /** Longest gap, in seconds, filled by repeating the last frame; a longer one (a camera that
  * stalled for minutes) is cut from the recording instead of written as a still. */
 const MAX_FILLED_GAP_SECONDS = 2;
+/** Longest stretch of video ffmpeg holds before it writes it out as a fragment (µs): what a disk
+ * that fills, or a killed recorder, can lose beyond the encoder's own few frames. */
+const FRAGMENT_MICROSECONDS = 250_000;
 
 /**
  * Records the overlaid video (the JPEGs the overlay renders) to an H.264 file through ffmpeg.
@@ -26,12 +30,16 @@ const MAX_FILLED_GAP_SECONDS = 2;
  * replaces the one waiting (counted as a drop at `record`), and the next frame written fills the
  * slots of the one it replaced. One file per stream; with several streams, `<name>-<stream><ext>`.
  *
- * The file is playable however the run stops. ffmpeg runs in its own process group, so Ctrl-C
- * in a terminal (SIGINT to the whole foreground group) reaches Panoptes only; Panoptes then
- * closes ffmpeg's input and waits for it to write the index (the moov atom) and exit. If
- * Panoptes itself is killed, ffmpeg sees its input end and finishes the file the same way.
- * A path that cannot be written fails before the first frame; an ffmpeg that dies mid-run is
- * logged at once and makes the run's exit code nonzero (`failure`).
+ * The file is playable however the run stops: it is a fragmented MP4 (the index up front, then
+ * a fragment every quarter second and at each keyframe, one a second), so what reached the disk
+ * plays even if nothing finishes it. ffmpeg runs in its own process group, so Ctrl-C in a
+ * terminal (SIGINT to the whole foreground group) reaches Panoptes only; Panoptes then closes
+ * ffmpeg's input and waits for it to write the last fragment and exit. If Panoptes itself is
+ * killed, ffmpeg sees its input end and finishes the file the same way. If the disk fills (or
+ * ffmpeg dies), the file is cut back to its last whole fragment, so it decodes to its end
+ * without an error, and the sink fails (`failure`): the graph logs it once and stops the run,
+ * exit 1, unless the sink says `optional: true`. A path that cannot be written fails before the
+ * first frame.
  *
  * ```yaml
  * sinks:
@@ -49,6 +57,7 @@ export const recordSink = defineSink({
   options: z.object({
     path: z.string().describe('Video file to write (.mp4); with several streams, one file per stream beside it'),
     fps: z.number().positive().default(25).describe('Frame rate of the recording'),
+    optional: optionalSinkOption,
   }),
   async create(options, ctx): Promise<RecordSink> {
     const recorders = new Map<string, Recorder>();
@@ -96,6 +105,8 @@ class Recorder {
   private lastOfferedIndex = -1;
   /** The last slot written to ffmpeg. */
   private lastWrittenIndex = -1;
+  /** The last slot ffmpeg has taken from its input (what a failure can at most have kept). */
+  private lastTakenIndex = -1;
   private firstPtsMs: number | undefined;
   /** Set once Panoptes closes ffmpeg's input: an exit after that is the expected one. */
   private finishing = false;
@@ -112,7 +123,13 @@ class Recorder {
       '-f', 'image2pipe', '-framerate', String(fps), '-c:v', 'mjpeg', '-i', '-',
       // H.264 wants even sizes; yuv420p plays everywhere.
       '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
-      '-movflags', '+faststart', file,
+      // A keyframe a second, for seeking; few frames held inside the encoder (a short lookahead,
+      // threads by slices rather than by frames), so little is lost when the disk fills.
+      '-g', String(Math.max(1, Math.round(fps))), '-x264-params', 'sliced-threads=1:rc-lookahead=5',
+      // Fragmented: the index first, then each fragment written (and flushed) as it is done, so
+      // the file plays up to its last fragment however it ends (a full disk, a kill).
+      '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', String(FRAGMENT_MICROSECONDS),
+      '-flush_packets', '1', file,
       // Its own process group: a terminal's Ctrl-C must not stop it before Panoptes has finished
       // the file (an mp4 cut off before its moov atom does not play).
     ], { detached: true });
@@ -123,8 +140,13 @@ class Recorder {
     this.ffmpeg.on('error', (error) => this.fail(`cannot run ffmpeg: ${error.message}`));
     this.exited = new Promise((resolve) =>
       this.ffmpeg.once('close', (code, signal) => {
-        if (!this.finishing) this.fail(`ffmpeg stopped mid-run (${code === null ? `signal ${signal}` : `exit code ${code}`}): ${this.stderrTail() || 'nothing on stderr'}`);
-        resolve(code);
+        if (this.finishing) return resolve(code);
+        // Failed only once the file is cut back to what plays: the run may stop right after.
+        const why = `ffmpeg stopped mid-run (${code === null ? `signal ${signal}` : `exit code ${code}`}): ${this.stderrTail() || 'nothing on stderr'}`;
+        void this.keepWholeFragments().then((kept) => {
+          this.fail(`${why}${kept}`);
+          resolve(code);
+        });
       }),
     );
     // The JPEG is not copied: ffmpeg's stdin holds the same buffer however many slots it fills.
@@ -153,8 +175,21 @@ class Recorder {
   private fail(reason: string): void {
     if (this.failedBecause !== undefined) return;
     this.failedBecause = `recording ${this.file}: ${reason}`;
-    this.log.error(`${this.failedBecause}; nothing more is recorded`);
+    // The graph reports the failure (Sink.failure), once.
+    this.log.debug(`${this.failedBecause}; nothing more is recorded`);
     this.queue.close();
+  }
+
+  /** After ffmpeg stopped without finishing: the file cut back to its last whole fragment. */
+  private async keepWholeFragments(): Promise<string> {
+    const handed = `${((this.lastTakenIndex + 1) / this.fps).toFixed(2)} s of video had reached ffmpeg`;
+    try {
+      const { bytes, cut } = await cutToWholeFragments(this.file);
+      return `; ${handed}; the file keeps its whole fragments (${bytes} bytes${cut ? ', a cut-off one removed' : ''})`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return `; ${handed}; no file was written`;
+      return `; ${handed}; the file could not be checked: ${(error as Error).message}`;
+    }
   }
 
   private stderrTail(): string {
@@ -176,7 +211,10 @@ class Recorder {
     const copies = gap > MAX_FILLED_GAP_SECONDS * this.fps ? 1 : gap;
     this.lastWrittenIndex = index;
     for (let i = 1; i < copies; i++) this.ffmpeg.stdin.write(jpeg);
-    this.ffmpeg.stdin.write(jpeg, taken);
+    this.ffmpeg.stdin.write(jpeg, (error) => {
+      if (!error) this.lastTakenIndex = index;
+      taken(error);
+    });
   }
 
   /** Stops at once, writing nothing more (a sink whose set-up failed half way). */
@@ -202,7 +240,8 @@ class Recorder {
     const code = await this.exited;
     if (this.failedBecause !== undefined) throw new Error(this.failedBecause);
     if (code !== 0) {
-      this.failedBecause = `recording ${this.file}: ffmpeg exited with ${code}: ${this.stderrTail()}`;
+      // The disk filled while ffmpeg wrote the last fragment: what is whole still plays.
+      this.failedBecause = `recording ${this.file}: ffmpeg exited with ${code}: ${this.stderrTail()}${await this.keepWholeFragments()}`;
       throw new Error(this.failedBecause);
     }
   }

@@ -8,6 +8,11 @@
  * backpressure) until downstream gives a buffer back; on a live one the frame is dropped here,
  * before anything spends time on it.
  *
+ * A file is probed while the graph is built. A stream URL is not (unless `failFast`): a camera
+ * that is down, or hangs, at start must not hold up the other streams. Its first ffmpeg says the
+ * frame size in its own output header (read from its stderr), its frames are held until then, and
+ * a camera that does not answer leaves the stream `waiting` (supervise-source.ts) until it does.
+ *
  * Files are decoded at a constant frame rate (`-vsync cfr -r <probed rate>`), so frame `seq` is
  * at exactly `seq * 1000 / fps` ms whatever the container's timestamps look like; network streams
  * are passed through as they come and stamped with the time since their first frame.
@@ -24,7 +29,7 @@ import { packetOf, type FramePacket } from '../../pipeline/frame.ts';
 import { defineSource, type ChainContext } from '../../pipeline/node.ts';
 import { ffmpegPath, type ResolvedBinary } from './ffmpeg-binary.ts';
 import { imageSequenceInputOptions, isImageSequence, openImageSequence, type ImageSequence } from './image-sequence.ts';
-import { isUrl, probeVideo, type VideoInfo } from './probe.ts';
+import { isUrl, probeVideo, videoInfoFromStderr, type VideoInfo } from './probe.ts';
 import { RawFrameReader } from './raw-frame-reader.ts';
 import { DEFAULT_RECONNECT, reconnectOptions } from './reconnect-policy.ts';
 import { superviseSource, type SourceBeat } from './supervise-source.ts';
@@ -87,6 +92,13 @@ export const ffmpegSourceOptions = z.strictObject({
     .positive()
     .optional()
     .describe("Left out, 15 s: how long a live source's ffmpeg may take to its first frame (connecting, probing) before that counts as a stall."),
+  failFast: z
+    .boolean()
+    .optional()
+    .describe(
+      'true: a stream URL is probed while the graph is built, so a camera that is not there at start fails the run at once (panoptes run --fail-fast). ' +
+        'Left out: the stream starts waiting for its camera, tried with the reconnect backoff, and the other streams run meanwhile.',
+    ),
 });
 
 export type FfmpegSourceOptions = z.infer<typeof ffmpegSourceOptions>;
@@ -131,20 +143,22 @@ export const ffmpegSource = defineSource<FfmpegSourceOptions>({
   lossless: (options) => !options.realtime && !isUrl(options.uri),
   async create(options, ctx) {
     const input = inputOf(options, ctx.dataDir);
+    const binary = ffmpegPath();
+    if (input.live && options.loop) ctx.log.warn(`${options.uri}: loop applies to files only; ignored for a stream URL`);
+    if (input.live && options.failFast !== true) {
+      // Not probed here: a camera that is down or hangs at start would hold up every stream.
+      ctx.log.info(`${options.uri}: a stream URL, connecting (the frame size comes with its first answer), ffmpeg from ${binary.from}`);
+      return decode({ options, ctx, input, known: undefined, binary });
+    }
     const probed = await probeVideo(input.location, input.sequence ? { inputOptions: input.inputOptions } : {});
     // A sequence's length is its images, counted; ffmpeg's duration for one is rounded to 10 ms.
     const info: VideoInfo = input.sequence ? { ...probed, frameCount: input.sequence.frames } : probed;
-    const binary = ffmpegPath();
     const size = outputSizeOf(info, options.resize);
-    const resized = size.width !== info.width || size.height !== info.height ? ` (resized to ${size.width}x${size.height})` : '';
     const images = input.sequence
       ? ` (${input.sequence.frames} images from ${input.sequence.firstFile}, frame rate from ${input.sequence.fpsFrom})`
       : '';
-    ctx.log.info(
-      `${options.uri}: ${info.width}x${info.height} @ ${formatFps(info.fps)} fps${images}${resized}, ffmpeg from ${binary.from}`,
-    );
-    if (input.live && options.loop) ctx.log.warn(`${options.uri}: loop applies to files only; ignored for a stream URL`);
-    return decode({ options, ctx, input, info, size, binary });
+    ctx.log.info(`${describeVideo(options.uri, info, size)}${images}, ffmpeg from ${binary.from}`);
+    return decode({ options, ctx, input, known: { info, size }, binary });
   },
 });
 
@@ -166,12 +180,28 @@ function formatFps(fps: number): string {
   return String(Number(fps.toFixed(3)));
 }
 
+function describeVideo(uri: string, info: VideoInfo, size: FrameSize): string {
+  const resized = size.width !== info.width || size.height !== info.height ? ` (resized to ${size.width}x${size.height})` : '';
+  return `${uri}: ${info.width}x${info.height} @ ${formatFps(info.fps)} fps${resized}`;
+}
+
+interface FrameSize {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** What is known of the video: from the probe, or, for a stream URL, from its first ffmpeg's output header. */
+interface KnownVideo {
+  readonly info: VideoInfo;
+  readonly size: FrameSize;
+}
+
 interface DecodePlan {
   readonly options: FfmpegSourceOptions;
   readonly ctx: ChainContext;
   readonly input: Input;
-  readonly info: VideoInfo;
-  readonly size: { readonly width: number; readonly height: number };
+  /** Undefined for a stream URL until its first ffmpeg has described it. */
+  known: KnownVideo | undefined;
   readonly binary: ResolvedBinary;
 }
 
@@ -198,36 +228,62 @@ const STALL_FRAME_INTERVALS = 5;
 const TRUNCATION_TOLERANCE = 0.95;
 
 function decode(plan: DecodePlan): Observable<FramePacket> {
-  const { options, ctx, input, info } = plan;
+  const { options, ctx, input } = plan;
   // A camera or a looping file never ends by itself: when its ffmpeg dies, it is started again.
   const restartable = input.live || options.loop;
   const reconnect = restartable && options.reconnect !== false ? (options.reconnect ?? DEFAULT_RECONNECT) : false;
-  // A lossless source waits on its consumer, so a silence there is not a stall.
-  const stallTimeoutMs = ctx.lossless ? undefined : (options.stallTimeoutMs ?? defaultStallTimeoutMs(info.fps));
+  // A lossless source waits on its consumer, so a silence there is not a stall. A camera's rate,
+  // hence its default, is known once it has answered.
+  const stallTimeoutMs = () =>
+    ctx.lossless ? undefined : (options.stallTimeoutMs ?? (plan.known ? defaultStallTimeoutMs(plan.known.info.fps) : DEFAULT_STALL_MS));
   const log = ctx.log;
 
   return defer(() => {
-    const frameBytes = plan.size.width * plan.size.height * 3;
     // Shared memory: inference threads read the frame where it is, without a copy each. One pool
-    // for every attempt: frames of an attempt that died may still be downstream.
-    const pool = new BufferPool(() => new Uint8Array(new SharedArrayBuffer(frameBytes)), options.poolSize);
+    // for every attempt (frames of an attempt that died may still be downstream), made once the
+    // frame size is known.
+    let pool: BufferPool<Uint8Array> | undefined;
+    const poolFor = (size: FrameSize) => {
+      const frameBytes = size.width * size.height * 3;
+      pool ??= new BufferPool(() => new Uint8Array(new SharedArrayBuffer(frameBytes)), options.poolSize);
+      return pool;
+    };
     // Counted across attempts: seq keeps growing over restarts, and a live clock keeps running.
     const clock: StreamClock = { nextSeq: 0, firstFrameAtMs: undefined };
     let attempts = 0;
+    let ran = false;
     const frames$ = superviseSource(
-      () => decodeAttempt(plan, pool, clock, ++attempts, restartable && reconnect === false),
+      () => decodeAttempt(plan, poolFor, clock, ++attempts, restartable && reconnect === false),
       { reconnect, stallTimeoutMs, startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS },
       (change) => {
         ctx.metrics.sourceState(ctx.stream, change.state);
         switch (change.state) {
           case 'running':
-            if (change.downMs !== undefined) log.info(`${options.uri}: running again after ${Math.round(change.downMs)} ms without a frame`);
+            if (change.downMs !== undefined) {
+              log.info(`${options.uri}: running ${ran ? 'again after' : 'at last, after'} ${Math.round(change.downMs)} ms without a frame`);
+            }
+            ran = true;
+            break;
+          case 'waiting':
+            // ffmpeg's last word is enough for a line a minute while a camera stays away; the rest at debug.
+            log.debug(`${options.uri}: ${change.reason ?? 'no answer'}`);
+            log.warn(
+              `${options.uri}: not there yet (${lastWord(options.uri, change.reason)}); waiting for it, trying again in ${change.delayMs ?? 0} ms (try ${(change.attempt ?? 1) + 1})`,
+            );
             break;
           case 'stalled':
             ctx.metrics.stall(ctx.stream);
             log.warn(`${options.uri}: stalled: ${change.reason ?? ''}${reconnect === false ? '' : '; restarting it'}`);
+            if (change.delayMs === undefined) break;
+            // The restart's wait is told now; the state turns `reconnecting` when it begins.
+            ctx.metrics.reconnect(ctx.stream);
+            log.warn(`${options.uri}: ${change.reason ?? 'stalled'}; reconnecting in ${change.delayMs} ms (restart ${change.attempt ?? 1} in a row)`);
             break;
           case 'reconnecting':
+            if (change.afterStall) {
+              log.debug(`${options.uri}: restarting after the stall (restart ${change.attempt ?? 1} in a row)`);
+              break;
+            }
             ctx.metrics.reconnect(ctx.stream);
             log.warn(`${options.uri}: ${change.reason ?? 'ended'}; reconnecting in ${change.delayMs ?? 0} ms (restart ${change.attempt ?? 1} in a row)`);
             break;
@@ -246,6 +302,12 @@ function decode(plan: DecodePlan): Observable<FramePacket> {
   });
 }
 
+/** The last line of a failure, without the URI ffmpeg puts before it: "Connection refused". */
+function lastWord(uri: string, reason: string | undefined): string {
+  const last = (reason ?? 'no answer').trim().split('\n').at(-1)!.trim();
+  return last.startsWith(`${uri}: `) ? last.slice(uri.length + 2) : last;
+}
+
 /** Where a stream's numbering stands, kept across the attempts of one subscription. */
 interface StreamClock {
   nextSeq: number;
@@ -256,98 +318,135 @@ interface StreamClock {
  * One ffmpeg run: emits each decoded frame (and a beat for each frame dropped at the source),
  * completes when ffmpeg has exited 0 and every byte it wrote has been read, errors when it fails.
  * Unsubscribing kills it.
+ *
+ * A stream URL not described yet is run at log level info: the frame size comes from ffmpeg's
+ * own description of its output, on stderr, and its frames wait in the pipe until then.
  */
 function decodeAttempt(
-  { options, ctx, input, info, size, binary }: DecodePlan,
-  pool: BufferPool<Uint8Array>,
+  plan: DecodePlan,
+  poolFor: (size: FrameSize) => BufferPool<Uint8Array>,
   clock: StreamClock,
   attempt: number,
   endIsFailure: boolean,
 ): Observable<SourceBeat<FramePacket>> {
-  const frameBytes = size.width * size.height * 3;
+  const { options, ctx, input, binary } = plan;
 
   return new Observable<SourceBeat<FramePacket>>((subscriber) => {
     const stderrTail: string[] = [];
     const firstSeq = clock.nextSeq;
+    const describing = plan.known === undefined;
+    /** ffmpeg's stderr so far, while it describes its input and output (bounded). */
+    let header = '';
     let stopped = false;
     let child: ChildProcess | undefined;
     let outputEnded = false;
     let exitedCleanly = false;
     /** The write callback held back while the reader waits for a buffer: pipe backpressure pauses ffmpeg. */
     let heldWrite: (() => void) | undefined;
+    /** Output that came before the frame size was known (at most one chunk: its write is held). */
+    const early: Buffer[] = [];
+    let reader: RawFrameReader | undefined;
 
     // Done once every byte ffmpeg wrote has been read *and* it has exited 0, in either order.
     const completeIfDone = () => {
       if (!outputEnded || !exitedCleanly) return;
       const read = clock.nextSeq - firstSeq;
-      warnIfTruncated(options, input, info, read, ctx);
+      if (plan.known) warnIfTruncated(options, input, plan.known.info, read, ctx);
       if (endIsFailure) {
         subscriber.error(new Error(`${options.uri}: the stream ended (ffmpeg exited 0 after ${read} frames); reconnect is off, so the stream is over`));
       } else subscriber.complete();
     };
 
-    const ptsMsOf = (seq: number): number => {
-      if (!input.live) return (seq * 1000 * info.fpsDen) / info.fpsNum;
+    const ptsMsOf = (seq: number, info: VideoInfo | undefined): number => {
+      if (!input.live && info) return (seq * 1000 * info.fpsDen) / info.fpsNum;
       const now = performance.now();
       clock.firstFrameAtMs ??= now;
       return now - clock.firstFrameAtMs;
     };
 
-    const reader = new RawFrameReader({
-      frameBytes,
-      pool,
-      whenPoolFull: ctx.lossless ? 'pause' : 'drop',
-      onFrame: (data, release, index) => {
-        const seq = firstSeq + index;
-        clock.nextSeq = seq + 1;
-        ctx.metrics.decoded(ctx.stream);
-        const { width, height } = size;
-        const ptsMs = ptsMsOf(seq);
-        subscriber.next({
-          kind: 'frame',
-          value: packetOf({ stream: ctx.stream, seq, ptsMs, width, height, data, capturedAtMs: Date.now() }, [release]),
-        });
-      },
-      onDrop: (index) => {
-        const seq = firstSeq + index;
-        clock.nextSeq = seq + 1;
-        ptsMsOf(seq); // a dropped first frame still starts a live stream's clock
-        ctx.metrics.decoded(ctx.stream);
-        ctx.metrics.drop(ctx.stream, 'source');
-        subscriber.next({ kind: 'alive' });
-      },
-      resumeProducer: () => {
-        const write = heldWrite;
-        heldWrite = undefined;
-        write?.();
-      },
-      onEnd: (trailingBytes) => {
-        if (trailingBytes > 0) {
-          ctx.log.warn(
-            `${options.uri}: ffmpeg's output ended inside a frame (${trailingBytes} of ${frameBytes} bytes); that frame is discarded`,
-          );
-        }
-        outputEnded = true;
-        completeIfDone();
-      },
-    });
+    const readerFor = (known: KnownVideo) => {
+      const { size, info } = known;
+      const frameBytes = size.width * size.height * 3;
+      return new RawFrameReader({
+        frameBytes,
+        pool: poolFor(size),
+        whenPoolFull: ctx.lossless ? 'pause' : 'drop',
+        onFrame: (data, release, index) => {
+          const seq = firstSeq + index;
+          clock.nextSeq = seq + 1;
+          ctx.metrics.decoded(ctx.stream);
+          const { width, height } = size;
+          const ptsMs = ptsMsOf(seq, info);
+          subscriber.next({
+            kind: 'frame',
+            value: packetOf({ stream: ctx.stream, seq, ptsMs, width, height, data, capturedAtMs: Date.now() }, [release]),
+          });
+        },
+        onDrop: (index) => {
+          const seq = firstSeq + index;
+          clock.nextSeq = seq + 1;
+          ptsMsOf(seq, info); // a dropped first frame still starts a live stream's clock
+          ctx.metrics.decoded(ctx.stream);
+          ctx.metrics.drop(ctx.stream, 'source');
+          subscriber.next({ kind: 'alive' });
+        },
+        resumeProducer: () => {
+          const write = heldWrite;
+          heldWrite = undefined;
+          write?.();
+        },
+        onEnd: (trailingBytes) => {
+          if (trailingBytes > 0) {
+            ctx.log.warn(
+              `${options.uri}: ffmpeg's output ended inside a frame (${trailingBytes} of ${frameBytes} bytes); that frame is discarded`,
+            );
+          }
+          outputEnded = true;
+          completeIfDone();
+        },
+      });
+    };
+
+    if (plan.known) reader = readerFor(plan.known);
 
     const output = new Writable({
       // fluent-ffmpeg kills ffmpeg 20 ms after its output stream closes, which can beat ffmpeg's
       // own exit; this stream never emits 'close', and the end comes from the exit status.
       emitClose: false,
       write(chunk: Buffer, _encoding, done) {
-        reader.push(chunk);
-        if (reader.isWaitingForBuffer) heldWrite = done;
-        else done();
+        if (reader) {
+          reader.push(chunk);
+          if (reader.isWaitingForBuffer) heldWrite = done;
+          else done();
+          return;
+        }
+        // The size is not known yet: this chunk waits, and so does ffmpeg (its write is held).
+        early.push(chunk);
+        heldWrite = done;
       },
       final(done) {
-        reader.end();
+        if (reader) reader.end();
+        else {
+          outputEnded = true;
+          completeIfDone();
+        }
         done();
       },
     });
 
-    const command = buildCommand(options, input, info, size, binary) as CommandWithProcess;
+    /** The stream has described itself: the frame size is known, and what waited is read. */
+    const described = (known: KnownVideo) => {
+      plan.known = known;
+      ctx.log.info(`${describeVideo(options.uri, known.info, known.size)}`);
+      reader = readerFor(known);
+      const write = heldWrite;
+      heldWrite = undefined;
+      for (const chunk of early.splice(0)) reader.push(chunk);
+      if (reader.isWaitingForBuffer) heldWrite = write;
+      else write?.();
+    };
+
+    const command = buildCommand(options, input, plan.known, binary) as CommandWithProcess;
 
     command.on('start', (commandLine) => {
       child = command.ffmpegProc;
@@ -357,6 +456,11 @@ function decodeAttempt(
     });
     command.on('stderr', (line) => {
       if (!line.trim()) return;
+      if (describing && reader === undefined && !stopped && header.length < MAX_HEADER_CHARS) {
+        header += `${line}\n`;
+        const known = knownFromHeader(options, header);
+        if (known) described(known);
+      }
       stderrTail.push(line.trim());
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       ctx.log.debug(`ffmpeg: ${line}`);
@@ -374,7 +478,8 @@ function decodeAttempt(
 
     return () => {
       stopped = true;
-      reader.close();
+      reader?.close();
+      early.length = 0;
       // Let a paused pipe finish into the closed reader, so nothing is left hanging on it.
       const write = heldWrite;
       heldWrite = undefined;
@@ -382,6 +487,30 @@ function decodeAttempt(
       if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     };
   });
+}
+
+/** ffmpeg's stderr kept while it describes a stream, at most. */
+const MAX_HEADER_CHARS = 64 * 1024;
+
+/**
+ * The video as ffmpeg described it at log level info, once it has described its output: the
+ * input's first video stream (rate, size before scaling) and the size of the frames it writes.
+ */
+function knownFromHeader(options: FfmpegSourceOptions, header: string): KnownVideo | undefined {
+  const at = header.search(/^Output #0, /m);
+  if (at < 0) return undefined;
+  const out = /^\s*Stream #0:\d+.*?: Video: .*?, (\d+)x(\d+)(?=[\s,]|$)/m.exec(header.slice(at));
+  if (!out) return undefined;
+  const size = { width: Number(out[1]), height: Number(out[2]) };
+  let info: VideoInfo;
+  try {
+    info = videoInfoFromStderr(options.uri, header.slice(0, at));
+  } catch {
+    // No rate in the input's description: the output's, else 25, only for the default stall timeout.
+    const fps = Number(/, (\d+(?:\.\d+)?) fps/.exec(header.slice(at))?.[1] ?? 25);
+    info = { width: size.width, height: size.height, fps, fpsNum: fps, fpsDen: 1, codec: 'unknown' };
+  }
+  return { info, size };
 }
 
 /**
@@ -401,20 +530,29 @@ function warnIfTruncated(options: FfmpegSourceOptions, input: Input, info: Video
 function buildCommand(
   options: FfmpegSourceOptions,
   input: Input,
-  info: VideoInfo,
-  size: { readonly width: number; readonly height: number },
+  known: KnownVideo | undefined,
   binary: ResolvedBinary,
 ): ffmpeg.FfmpegCommand {
-  const inputOptions = ['-nostdin', '-hide_banner', '-loglevel', 'error', ...input.inputOptions];
+  // Not described yet (a stream URL not probed): ffmpeg says what it reads and writes, at info.
+  const logLevel = known ? ['-loglevel', 'error'] : ['-loglevel', 'info', '-nostats'];
+  const inputOptions = ['-nostdin', '-hide_banner', ...logLevel, ...input.inputOptions];
   if (!input.live && options.realtime) inputOptions.push('-re');
   if (!input.live && options.loop) inputOptions.push('-stream_loop', '-1');
   // ffmpeg analyses a stream for 5 s of its time before the first frame; a live stream delivers
-  // that in real time, so every (re)connect would cost 5 s. The stream was probed when the graph
-  // was built and its frames are passed through as they come: one second of analysis is plenty.
+  // that in real time, so every (re)connect would cost 5 s. Its frames are passed through as they
+  // come: one second of analysis is plenty.
   if (input.live) inputOptions.push('-analyzeduration', String(LIVE_ANALYZE_US));
 
   // The packaged ffmpeg is 4.1: `-vsync` (not 5.1's `-fps_mode`) sets the frame timing.
-  const timing = input.live ? ['-vsync', 'passthrough'] : ['-vsync', 'cfr', '-r', `${info.fpsNum}/${info.fpsDen}`];
+  const timing = input.live || !known ? ['-vsync', 'passthrough'] : ['-vsync', 'cfr', '-r', `${known.info.fpsNum}/${known.info.fpsDen}`];
+  // Always scale to the size frames are cut at: a stream that changes resolution midway would
+  // otherwise shift every frame boundary after the change. Before the size is known, the
+  // resize asked for (its height as ffmpeg's even rounding, like outputSizeOf), or none.
+  const scale = known
+    ? `scale=${known.size.width}:${known.size.height}`
+    : options.resize
+      ? `scale=${options.resize.width}:${options.resize.height ?? -2}`
+      : 'scale=iw:ih';
 
   return ffmpeg()
     .setFfmpegPath(binary.path)
@@ -423,9 +561,7 @@ function buildCommand(
     .outputOptions([
       '-map', '0:v:0',
       '-an', '-sn',
-      // Always scale to the size frames are cut at: a stream that changes resolution midway
-      // would otherwise shift every frame boundary after the change.
-      '-vf', `scale=${size.width}:${size.height}`,
+      '-vf', scale,
       ...timing,
       '-pix_fmt', 'rgb24',
     ])

@@ -123,6 +123,11 @@ function firstVideoStream(stderr: string): { line: string; details: string[] } |
   return { line: lines[at]!, details };
 }
 
+/** {@link probeVideo}'s reading of ffmpeg's description of an input (`Input #0, ...` and its streams). */
+export function videoInfoFromStderr(uri: string, stderr: string): VideoInfo {
+  return videoInfoOf(uri, stderr);
+}
+
 function videoInfoOf(uri: string, stderr: string): VideoInfo {
   const stream = firstVideoStream(stderr);
   if (!stream) throw new Error(`cannot read video ${uri}: it has no video stream`);

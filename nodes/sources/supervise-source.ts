@@ -1,13 +1,24 @@
 /**
- * The life cycle of a source: `starting → running → stalled → reconnecting → running | failed`.
+ * The life cycle of a source:
+ *
+ * ```
+ * starting ──► running ──► stalled ──► reconnecting ──► running
+ *    │            └──── died or ended ──────┘ └──► failed (gave up)
+ *    └──► waiting (no frame yet: not there at start) ──► running | failed
+ * ```
  *
  * A source is run as a series of attempts (one ffmpeg each). The supervisor watches the beats of
  * the current attempt, a frame or a frame the source had to drop, since both prove the input is
  * alive:
- * - no beat for `stallTimeoutMs` (or no first beat for `startTimeoutMs`) is a **stall**: reported
- *   and counted, and the attempt is ended and restarted when the source may restart;
- * - an attempt that errors, or completes, while the source may restart is restarted after a
- *   backoff (reconnect-policy.ts), until the policy gives up: the stream then **fails**;
+ * - until the first frame ever, an attempt that errors, ends or stays silent for `startTimeoutMs`
+ *   leaves the stream **waiting**: tried again after the backoff, as after a loss, for as long as
+ *   the policy allows (a camera that boots after the server joins when it comes up);
+ * - once it has run, no beat for `stallTimeoutMs` (or no first beat of a restart for
+ *   `startTimeoutMs`) is a **stall**: reported and counted, and, when the source may restart, the
+ *   attempt is ended; the state stays `stalled` through the backoff wait, and is `reconnecting`
+ *   from the moment the next attempt starts until its first frame;
+ * - an attempt that errors, or completes, while the source may restart is **reconnecting**: restarted
+ *   after a backoff (reconnect-policy.ts), until the policy gives up: the stream then **fails**;
  * - a source that may not restart (a plain file) passes its error or completion through.
  *
  * Every timer runs on `scheduler`, so the timing is tested in virtual time.
@@ -22,8 +33,11 @@ export type SourceBeat<T> = { readonly kind: 'frame'; readonly value: T } | { re
 export interface SuperviseOptions {
   /** How to restart, or false: an attempt's end is the stream's end. */
   readonly reconnect: ReconnectPolicy | false;
-  /** A running attempt without a beat for this long is stalled; undefined: never (a lossless source waits on its consumer). */
-  readonly stallTimeoutMs?: number | undefined;
+  /**
+   * A running attempt without a beat for this long is stalled; undefined: never (a lossless source
+   * waits on its consumer). A function is asked at each beat (a camera's rate is known only once it answered).
+   */
+  readonly stallTimeoutMs?: number | undefined | (() => number | undefined);
   /** An attempt without its first beat for this long is stalled too (connecting may take a while). */
   readonly startTimeoutMs: number;
   readonly scheduler?: SchedulerLike;
@@ -36,9 +50,14 @@ export interface StateChange {
   readonly reason?: string;
   /** Back to `running`: how long the stream went without a frame (from the death or stall). */
   readonly downMs?: number;
-  /** `reconnecting`: the wait before the next attempt, and which restart in a row it is. */
+  /**
+   * `reconnecting`, `waiting` and a `stalled` that restarts: the wait before the next attempt,
+   * and which restart (or, waiting, which try) in a row it is.
+   */
   readonly delayMs?: number;
   readonly attempt?: number;
+  /** `reconnecting` entered as the restart after a stall begins: its wait was told with the stall. */
+  readonly afterStall?: boolean;
 }
 
 /** A stall detected by the supervisor: the error of a source that may not restart. */
@@ -69,6 +88,10 @@ export function superviseSource<T>(
     let restarts = 0;
     /** When the stream lost its frames (death or stall); undefined while running. */
     let downSince: number | undefined;
+    /** Whether any frame (or sign of life) has come through yet: until then the stream is waiting for its input. */
+    let everRan = false;
+    const stallTimeout = (): number | undefined =>
+      typeof options.stallTimeoutMs === 'function' ? options.stallTimeoutMs() : options.stallTimeoutMs;
 
     const enter = (change: StateChange) => {
       state = change.state;
@@ -83,15 +106,21 @@ export function superviseSource<T>(
     const stalled = (silentMs: number, first: boolean, current: number) => {
       if (current !== generation) return;
       const stall = new SourceStall(silentMs, first);
+      // Never ran yet: the input is not there (yet), which is waiting, not a stall.
+      if (!everRan && options.reconnect !== false) return endAttempt(stall);
       downSince ??= scheduler.now() - silentMs;
-      enter({ state: 'stalled', reason: stall.message });
-      if (options.reconnect === false) return; // frames may still come back; the next beat says running
-      endAttempt(stall);
+      if (options.reconnect === false) {
+        enter({ state: 'stalled', reason: stall.message });
+        return; // frames may still come back; the next beat says running
+      }
+      endAttempt(stall, true);
     };
 
-    const start = () => {
+    const start = (afterStall?: { reason: string; attempt: number }) => {
       const current = ++generation;
-      watch(options.stallTimeoutMs === undefined ? undefined : Math.max(options.startTimeoutMs, options.stallTimeoutMs), true, current);
+      if (afterStall) enter({ state: 'reconnecting', reason: afterStall.reason, attempt: afterStall.attempt, afterStall: true });
+      const stallMs = stallTimeout();
+      watch(stallMs === undefined ? undefined : Math.max(options.startTimeoutMs, stallMs), true, current);
       const subscription = attempt().subscribe({
         next: (beat) => {
           if (current !== generation) return;
@@ -99,9 +128,10 @@ export function superviseSource<T>(
             const downMs = downSince === undefined ? undefined : scheduler.now() - downSince;
             restarts = 0;
             downSince = undefined;
+            everRan = true;
             enter(downMs === undefined ? { state: 'running' } : { state: 'running', downMs });
           }
-          watch(options.stallTimeoutMs, false, current);
+          watch(stallTimeout(), false, current);
           if (beat.kind === 'frame') subscriber.next(beat.value);
         },
         error: (error: unknown) => {
@@ -117,7 +147,7 @@ export function superviseSource<T>(
     };
 
     /** The current attempt is over: its error (a death or a stall), or undefined for an end. */
-    const endAttempt = (error: Error | undefined) => {
+    const endAttempt = (error: Error | undefined, stall = false) => {
       generation++;
       timer?.unsubscribe();
       run?.unsubscribe();
@@ -139,8 +169,18 @@ export function superviseSource<T>(
       }
       restarts++;
       const delayMs = backoffDelayMs(options.reconnect, restarts, options.random);
-      enter({ state: 'reconnecting', reason, delayMs, attempt: restarts });
-      timer = scheduler.schedule(() => start(), delayMs);
+      const attempt = restarts;
+      if (!everRan) {
+        enter({ state: 'waiting', reason, delayMs, attempt });
+        timer = scheduler.schedule(() => start(), delayMs);
+      } else if (stall) {
+        // Stalled through the wait; reconnecting once the next attempt starts.
+        enter({ state: 'stalled', reason, delayMs, attempt });
+        timer = scheduler.schedule(() => start({ reason, attempt }), delayMs);
+      } else {
+        enter({ state: 'reconnecting', reason, delayMs, attempt });
+        timer = scheduler.schedule(() => start(), delayMs);
+      }
     };
 
     enter({ state: 'starting' });

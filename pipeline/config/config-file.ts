@@ -96,3 +96,27 @@ export function readConfigFile(file: string): unknown {
 export function checkConfigFile(raw: unknown, file: string): ConfigFile {
   return parseOrExplain(configFileSchema, raw, { file });
 }
+
+/**
+ * What can be read of a config whose outline is wrong, so that its entries can still be
+ * checked in the same run: the top-level settings that are right (the others at their
+ * defaults, unknown ones left out), and the source, pipeline and sink entries that have the
+ * shape of one. Undefined when not one source is left.
+ */
+export function salvageConfigFile(raw: unknown): ConfigFile | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const record = raw as Record<string, unknown>;
+  const fits = (schema: z.ZodType) => (entry: unknown) => schema.safeParse(entry).success;
+  const list = (value: unknown, schema: z.ZodType) => (Array.isArray(value) ? value.filter(fits(schema)) : []);
+  const salvaged: Record<string, unknown> = {
+    sources: list(record.sources, sourceEntry),
+    pipeline: list(record.pipeline, z.union([nodeEntry, parallelEntry])),
+    sinks: list(record.sinks, nodeEntry),
+  };
+  for (const [key, schema] of Object.entries(configFileSchema.shape)) {
+    if (key in salvaged || !(schema as z.ZodType).safeParse(record[key]).success) continue;
+    salvaged[key] = record[key];
+  }
+  const result = configFileSchema.safeParse(salvaged);
+  return result.success ? result.data : undefined;
+}

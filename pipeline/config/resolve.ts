@@ -9,7 +9,7 @@ import type { PacketSection } from '../frame.ts';
 import type { ExecutionProvider, InferenceSchedule, OperatorNode, SinkNode, SourceNode } from '../node.ts';
 import type { NodeRegistry } from '../registry.ts';
 import type { ConfigFile, NodeEntry, ParallelEntry } from './config-file.ts';
-import { ConfigError, keyPath, parseOrExplain } from './validation.ts';
+import { ConfigError, ConfigProblems, keyPath, parseOrExplain } from './validation.ts';
 
 export interface Resolved<N> {
   readonly node: N;
@@ -67,7 +67,7 @@ function parseOptions(
 ): unknown {
   const options = Object.fromEntries(Object.entries(entry).filter(([key]) => !ENTRY_KEYS.includes(key)));
   const strict = schema instanceof z.ZodObject ? schema.strict() : schema;
-  return parseOrExplain(strict, options, { file, prefix });
+  return parseOrExplain(strict, options, { file, prefix, unknownKeysEverywhere: true });
 }
 
 // A node entry always has a type; a block never does (its schema refuses one).
@@ -83,21 +83,35 @@ function labelsFor(entries: readonly NodeEntry[]): string[] {
   });
 }
 
-export function resolveGraphSpec(config: ConfigFile, file: string, registry: NodeRegistry): GraphSpec {
+/**
+ * Resolves every entry of `config`, and throws one {@link ConfigError} listing every problem
+ * found (with `earlier`'s, the outline's, first): each unknown type, each entry's unknown keys
+ * and bad values at every level, each operator out of order. The order is checked only as far
+ * as every operator before could be resolved (an unknown type would make every later need look
+ * unmet).
+ */
+export function resolveGraphSpec(config: ConfigFile, file: string, registry: NodeRegistry, earlier = new ConfigProblems()): GraphSpec {
+  const problems = earlier;
   const ids = new Set<string>();
-  const sources = config.sources.map((entry, i) => {
-    if (ids.has(entry.id)) throw new ConfigError(`${file}: sources[${i}].id: "${entry.id}" is used twice; ids must be unique`);
-    ids.add(entry.id);
-    const node = registry.get(entry.type, 'source', `${file}: sources[${i}].type`);
-    return { id: entry.id, node, label: entry.id, options: parseOptions(node.options, entry, file, ['sources', i]) };
+  const resolvedSources = config.sources.map((entry, i) => {
+    problems.run(() => {
+      if (ids.has(entry.id)) throw new ConfigError(`${file}: sources[${i}].id: "${entry.id}" is used twice; ids must be unique`);
+      ids.add(entry.id);
+    });
+    const node = problems.run(() => registry.get(entry.type, 'source', `${file}: sources[${i}].type`));
+    const options = node && problems.run(() => parseOptions(node.options, entry, file, ['sources', i]));
+    return node && { id: entry.id, node, label: entry.id, options };
   });
+  const sources = resolvedSources.filter((source) => source !== undefined);
+  /** Whether every node so far is known, so that what each needs can be checked. */
+  let orderKnown = sources.length === config.sources.length && sources.length > 0;
 
   // Labels are unique across every operator, inside parallel blocks too.
   const operatorEntries = config.pipeline.flatMap((entry) => (isParallel(entry) ? entry.parallel : [entry]));
   const labelOf = new Map(labelsFor(operatorEntries).map((label, i) => [operatorEntries[i]!, label]));
   // What every source adds is there from the start (all chains run the same operators).
   const available = new Set<PacketSection>(
-    sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))),
+    sources.length ? sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))) : [],
   );
   /** The first operator after step `i` that adds `section`, by its type and place. */
   const operatorOfType = (type: string) =>
@@ -114,9 +128,19 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     }
     return undefined;
   };
-  const resolveOperator = (entry: NodeEntry, where: readonly (string | number)[]): ResolvedOperator => {
+  /** The operator of `entry`, its options undefined when they are wrong; undefined for an unknown type. */
+  const resolveOperator = (entry: NodeEntry, where: readonly (string | number)[]): (ResolvedOperator & { readonly ok: boolean }) | undefined => {
     const at = `${file}: ${keyPath(where)}`;
-    const node = registry.get(entry.type, 'operator', `${at}.type`);
+    const node = problems.run(() => registry.get(entry.type, 'operator', `${at}.type`));
+    if (!node) {
+      orderKnown = false;
+      return undefined;
+    }
+    const options = problems.run(() => parseOptions(node.options, entry, file, where));
+    if (orderKnown) problems.run(() => checkOrder(entry, node, at, where));
+    return { node, label: labelOf.get(entry)!, options, ok: options !== undefined };
+  };
+  const checkOrder = (entry: NodeEntry, node: OperatorNode, at: string, where: readonly (string | number)[]): void => {
     // A section this node rewrites, or prefers among its inputs, that only a later node adds: the
     // node would run without it and the later node would add it without the node's work (a
     // tracker before panoptic-fusion: no track ids in the panoptic segments). Not a silent no-op.
@@ -145,17 +169,8 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
           `put one of ${providers.join(', ')} before it`,
       );
     }
-    return { node, label: labelOf.get(entry)!, options: parseOptions(node.options, entry, file, where) };
   };
-  const pipeline = config.pipeline.map((entry, i): PipelineStep => {
-    if (!isParallel(entry)) {
-      const step = resolveOperator(entry, ['pipeline', i]);
-      step.node.adds.forEach((section) => available.add(section));
-      return step;
-    }
-    // Branches see the same packet: none can use what another adds, no two write the same
-    // section, and none reads what another rewrites.
-    const branches = entry.parallel.map((branch, j) => resolveOperator(branch, ['pipeline', i, 'parallel', j]));
+  const parallelStep = (entry: ParallelEntry, i: number, branches: ResolvedOperator[]): PipelineStep => {
     const writtenBy = new Map<PacketSection, string>();
     for (const branch of branches) {
       for (const section of sectionsWritten(branch.node)) {
@@ -178,7 +193,30 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     }
     for (const branch of branches) branch.node.adds.forEach((section) => available.add(section));
     return { label: entry.name ?? branches.map((b) => b.label).join('+'), parallel: branches };
+  };
+  const steps = config.pipeline.map((entry, i): PipelineStep | undefined => {
+    if (!isParallel(entry)) {
+      const step = resolveOperator(entry, ['pipeline', i]);
+      step?.node.adds.forEach((section) => available.add(section));
+      return step?.ok ? { node: step.node, label: step.label, options: step.options } : undefined;
+    }
+    // Branches see the same packet: none can use what another adds, no two write the same
+    // section, and none reads what another rewrites.
+    const resolved = entry.parallel.map((branch, j) => resolveOperator(branch, ['pipeline', i, 'parallel', j]));
+    const branches = resolved.filter((branch) => branch !== undefined);
+    if (branches.length < resolved.length) return undefined;
+    const step = problems.run(() => parallelStep(entry, i, branches.map(({ node, label, options }) => ({ node, label, options }))));
+    return branches.every((branch) => branch.ok) ? step : undefined;
   });
+  const sinkLabels = labelsFor(config.sinks);
+  const sinks = config.sinks.map((entry, i) =>
+    problems.run(() => {
+      const node = registry.get(entry.type, 'sink', `${file}: sinks[${i}].type`);
+      return { node, label: sinkLabels[i]!, options: parseOptions(node.options, entry, file, ['sinks', i]) };
+    }),
+  );
+  problems.throwIfAny();
+  const pipeline = steps as PipelineStep[];
 
   // Drops and log lines are keyed by label: a block's name must not be an operator's too.
   const labels = pipeline.flatMap((step) => ('parallel' in step ? [step.label, ...step.parallel.map((op) => op.label)] : [step.label]));
@@ -186,12 +224,6 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
   if (twice !== undefined) {
     throw new ConfigError(`${file}: pipeline: the label "${twice}" is used twice; give the parallel block another name`);
   }
-
-  const sinkLabels = labelsFor(config.sinks);
-  const sinks = config.sinks.map((entry, i) => {
-    const node = registry.get(entry.type, 'sink', `${file}: sinks[${i}].type`);
-    return { node, label: sinkLabels[i]!, options: parseOptions(node.options, entry, file, ['sinks', i]) };
-  });
 
   return {
     file,
@@ -202,6 +234,6 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     dataDir: config.dataDir,
     sources,
     pipeline,
-    sinks,
+    sinks: sinks as Resolved<SinkNode>[],
   };
 }

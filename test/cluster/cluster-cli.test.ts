@@ -32,6 +32,12 @@ describe('cluster options', () => {
     expect((await exitAndMessage(['run', config, '--cluster', 'nats://x:4222', '--capacity', '0'])).code).toBe(2);
   });
 
+  it('refuses a dashboard off loopback without --token as a config error (exit 2), before NATS is dialled', async () => {
+    const result = await exitAndMessage(['dashboard', '--cluster', 'nats://127.0.0.1:1', '--host', '0.0.0.0', '--port', '0']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/dashboard: binding 0\.0\.0\.0 makes it reachable from the network, so it needs a token: set --token/);
+  });
+
   it('needs --cluster for the dashboard', async () => {
     const result = await exitAndMessage(['dashboard']);
     expect(result.code).toBe(2);

@@ -75,6 +75,51 @@ describe('config errors name the file, the key, what was expected and what was f
     expect(() => loadPipeline(file, builtinNodes())).toThrow(/pipeline\[1\]: Unrecognized key: "minAera"/);
   });
 
+  it('every unknown key, at every level, is reported in one run, each with its fix, beside the other mistakes', () => {
+    const file = configFile(
+      'unknown-everywhere.yaml',
+      `frameTimeout: 2000
+dataDir: ${dataDir()}
+sources:
+  - { id: cam, type: ffmpeg, uri: replay/videos/solidWhiteRight.mp4, loops: true, resize: { width: 320, heigth: 180 } }
+pipeline:
+  - parallel:
+      - { type: semantic-segmentation, model: espnetv2-s1.5 }
+      - { type: instance-segmentation, model: yolov8n-seg-320, minScor: 0.3 }
+  - { type: panoptic-fusion, minArea: lots, colour: red }
+  - { type: fusion }
+sinks:
+  - { type: viewer, port: 0, prot: 8080 }
+`,
+    );
+    let message = '';
+    try {
+      loadPipeline(file, builtinNodes());
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      `${file}: (top level): Unrecognized key: "frameTimeout"; did you mean "frameTimeoutMs" (for "frameTimeout")?`,
+      `${file}: sources[0].resize: Unrecognized key: "heigth"; did you mean "height" (for "heigth")?`,
+      `${file}: sources[0]: Unrecognized key: "loops"; did you mean "loop" (for "loops")?`,
+      `${file}: pipeline[0].parallel[1]: Unrecognized key: "minScor"; did you mean "minScore" (for "minScor")?`,
+      `${file}: pipeline[1].minArea: Invalid input: expected number, received string, found "lots"`,
+      expect.stringMatching(new RegExp(`^${file}: pipeline\\[1\\]: Unrecognized key: "colour"; the keys here are minArea, `)),
+      expect.stringMatching(new RegExp(`^${file}: pipeline\\[2\\]\\.type: unknown operator type "fusion"; expected one of: `)),
+      `${file}: sinks[0]: Unrecognized key: "prot"; did you mean "port" (for "prot")?`,
+    ]);
+  });
+
+  it('an unknown key in an object a node declares plain (not strict) is reported too, not dropped', async () => {
+    const { z } = await import('zod');
+    const { explainProblems } = await import('../../pipeline/config/validation.ts');
+    const schema = z.strictObject({ box: z.object({ width: z.number() }).optional(), list: z.array(z.object({ name: z.string() })).default([]) });
+    expect(explainProblems(schema, { box: { width: 1, widht: 2 }, list: [{ name: 'a' }, { name: 'b', nmae: 'c' }] }, { file: 'f', unknownKeysEverywhere: true }).lines).toEqual([
+      'f: box: Unrecognized key: "widht"; did you mean "width" (for "widht")?',
+      'f: list[1]: Unrecognized key: "nmae"; did you mean "name" (for "nmae")?',
+    ]);
+  });
+
   it('an unknown node type lists the known ones', () => {
     const file = configFile('unknown.yaml', GOOD.replace('type: panoptic-fusion', 'type: fusion'));
     expect(() => loadPipeline(file, builtinNodes())).toThrow(

@@ -11,7 +11,8 @@ import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError } from '../../pipeline/config/validation.ts';
-import type { FrameAnalytics, FramePacket, PanopticFrame, TrackedObject } from '../../pipeline/frame.ts';
+import type { DensityEstimate, FrameAnalytics, FramePacket, PanopticFrame, TrackedObject } from '../../pipeline/frame.ts';
+import { densityBand } from '../../nodes/heads/crowd-density.ts';
 import { createFoxgloveSink, foxgloveSink, type FoxgloveSink } from '../../nodes/sinks/foxglove/foxglove-sink.ts';
 import type { CompressedImageJson } from '../../nodes/sinks/foxglove/image-message.ts';
 import type { CountsMessage } from '../../nodes/sinks/foxglove/counts-message.ts';
@@ -196,7 +197,7 @@ describe('foxglove sink options', () => {
   it('refuses to bind another interface without a token, before binding anything', async () => {
     const attempt = startSink(testContext(), { host: '0.0.0.0' });
     await expect(attempt).rejects.toBeInstanceOf(ConfigError);
-    await expect(attempt).rejects.toThrow(/host 0\.0\.0\.0 makes the video reachable from the network: set token/);
+    await expect(attempt).rejects.toThrow(/foxglove: binding 0\.0\.0\.0 makes it reachable from the network, so it needs a token: set the foxglove sink's token option/);
   });
 
   it('refuses a disconnect limit that would cut clients off before they skip an image', async () => {
@@ -212,7 +213,7 @@ describe('foxglove sink options', () => {
 });
 
 describe('foxglove sink', () => {
-  it('greets with serverInfo and advertises image, annotations and counts per stream', async () => {
+  it('greets with serverInfo and advertises image, annotations, counts and density per stream', async () => {
     const ctx = testContext(['cam', 'gate-2']);
     const sink = await startSink(ctx);
     expect(sink.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
@@ -226,11 +227,13 @@ describe('foxglove sink', () => {
       ['/cam/image', 'foxglove.CompressedImage', 'json', 'jsonschema'],
       ['/cam/annotations', 'foxglove.ImageAnnotations', 'json', 'jsonschema'],
       ['/cam/counts', 'panoptes.Counts', 'json', 'jsonschema'],
+      ['/cam/density', 'foxglove.RawImage', 'json', 'jsonschema'],
       ['/gate-2/image', 'foxglove.CompressedImage', 'json', 'jsonschema'],
       ['/gate-2/annotations', 'foxglove.ImageAnnotations', 'json', 'jsonschema'],
       ['/gate-2/counts', 'panoptes.Counts', 'json', 'jsonschema'],
+      ['/gate-2/density', 'foxglove.RawImage', 'json', 'jsonschema'],
     ]);
-    expect(new Set(client.channels.map((c) => c.id)).size).toBe(6);
+    expect(new Set(client.channels.map((c) => c.id)).size).toBe(8);
     for (const channel of client.channels) expect((JSON.parse(channel.schema) as { title: string }).title).toBe(channel.schemaName);
   });
 
@@ -291,6 +294,56 @@ describe('foxglove sink', () => {
       lines: [{ name: 'gate', in: { car: 2 }, out: { car: 1 }, inTotal: 2, outTotal: 1 }],
       zones: [],
     });
+  });
+
+  it('sends the density count with its band on counts, per zone too, and the map as a RawImage once per estimate', async () => {
+    const sink = await startSink();
+    const client = await connect(sink.url);
+    const counts = client.client.subscribe(client.channel('/cam/counts').id);
+    const density = client.client.subscribe(client.channel('/cam/density').id);
+    await sleep(50);
+    // A 4x2 map over the frame's top half: 30 people, 24 of them in the right column; a zone over the right half.
+    const map = Float32Array.from([1, 1, 1, 12, 1, 1, 1, 12]);
+    const estimate: DensityEstimate = {
+      model: 'mcnn-shanghaitech-a',
+      count: 30,
+      scale: 1,
+      expectedError: 0.26,
+      ...densityBand(30, 0.26),
+      map,
+      width: 4,
+      height: 2,
+      region: [0, 0, 1, 0.5],
+      seq: 0,
+      ageMs: 0,
+    };
+    const zone = { name: 'stage', polygon: [[0.5, 0], [1, 0], [1, 1], [0.5, 1]] as [number, number][], occupancy: { person: 2 }, entered: { person: 5 } };
+    const withDensity = (seq: number, next: DensityEstimate): FramePacket => ({
+      ...packet(seq, jpeg),
+      analytics: { ...analytics, zones: [zone] },
+      density: { ...next, ageMs: seq * 40 - next.seq * 40 },
+    });
+    // Frames 0-2 carry the estimate of frame 0; frame 3 brings a new one.
+    const next = { ...estimate, map: Float32Array.from(map), seq: 3, count: 40, ...densityBand(40, 0.26) };
+    for (const seq of [0, 1, 2]) sink.write(withDensity(seq, estimate));
+    sink.write(withDensity(3, next));
+    await client.until(() => client.payloads(counts).length === 4 && client.payloads(density).length === 2, 'four counts, two maps');
+
+    const sent = client.payloads<CountsMessage>(counts);
+    expect(sent[1]!.density).toEqual({ model: 'mcnn-shanghaitech-a', count: 30, low: 22.2, high: 37.8, expectedError: 0.26, seq: 0, ageMs: 40 });
+    expect(sent[3]!.density).toMatchObject({ count: 40, low: 29.6, high: 50.4, seq: 3, ageMs: 0 });
+    // The zone: the map's right half (2 cells of 1, 2 of 12), beside the tracked occupancy.
+    expect(sent[0]!.zones).toEqual([
+      { name: 'stage', occupancy: { person: 2 }, entered: { person: 5 }, occupancyTotal: 2, enteredTotal: 5, density: { count: 26, low: 19.2, high: 32.8 } },
+    ]);
+    // The map: one image per estimate, not per frame; the densest cells red, the others dimmer.
+    const images = client.payloads<{ width: number; height: number; encoding: string; step: number; frame_id: string; data: string }>(density);
+    expect(images).toHaveLength(2);
+    expect(images[0]).toMatchObject({ width: 4, height: 2, encoding: 'rgb8', step: 12, frame_id: 'cam' });
+    const rgb = Buffer.from(images[0]!.data, 'base64');
+    expect(rgb).toHaveLength(4 * 2 * 3);
+    expect([rgb[9], rgb[10], rgb[11]]).toEqual([255, 0, 0]);
+    expect(rgb[0]!).toBeLessThan(60);
   });
 
   it('draws annotations in the pixels of a scaled overlay, and counts segments without analytics', async () => {

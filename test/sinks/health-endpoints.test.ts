@@ -100,7 +100,7 @@ describe('health endpoints', () => {
     expect((await get(`${sink.url}/other`)).status).toBe(404);
   });
 
-  it('takes the token rules of the viewer: a token when configured, a loopback Host without one', async () => {
+  it('takes the access rules of every server: a loopback Host, and the token when configured', async () => {
     const { sink } = await metricsSinkFor(['a']);
     expect((await get(`${sink.url}/healthz`, { Host: 'attacker.example' })).status).toBe(403);
 
@@ -112,7 +112,7 @@ describe('health endpoints', () => {
   });
 
   it('refuses to bind off loopback without a token, naming the fix', async () => {
-    await expect(metricsSinkFor(['a'], { host: '0.0.0.0' })).rejects.toThrow('set a token (metrics option token, 8+ characters) or bind 127.0.0.1');
+    await expect(metricsSinkFor(['a'], { host: '0.0.0.0' })).rejects.toThrow("needs a token: set the metrics sink's token option (8+ characters;");
   });
 
   it("are served on the viewer's port too, beside the page, with the viewer's token", async () => {
@@ -124,6 +124,8 @@ describe('health endpoints', () => {
     const metrics = await get(`${viewer.url}/metrics?token=viewer-token-1`);
     expect(metrics.body.split('\n')).toContain('panoptes_source_state{stream="cam",state="stalled"} 1');
     expect((await get(`${viewer.url}/readyz?token=viewer-token-1`)).status).toBe(503);
-    expect((await get(`${viewer.url}/`)).status).toBe(200);
+    // One policy for every route: the page too.
+    expect((await get(`${viewer.url}/`)).status).toBe(401);
+    expect((await get(`${viewer.url}/?token=viewer-token-1`)).status).toBe(200);
   });
 });

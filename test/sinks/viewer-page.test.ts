@@ -3,7 +3,8 @@
  * the test writes packets as a running graph would (real JPEGs, panoptic segments, analytics
  * whose counts change) and checks what a person would see: a tile per stream drawing its
  * frames, the focused stream's counts changing, its chart, totals and events, the ended and
- * failed badges, and a reconnect after the server restarts on the same port.
+ * failed badges, a sink that failed named in the header, and a reconnect after the server
+ * restarts on the same port.
  * Leaves screenshots in `out/viewer-page.png` (focused) and `out/viewer-page-grid.png`.
  */
 import { mkdir } from 'node:fs/promises';
@@ -338,6 +339,14 @@ describe('dashboard page in Chromium', () => {
     }, LATE.stream);
     expect(await page.isHidden(`${tileSelector(FRONT_DOOR.stream)} .badge`)).toBe(true);
     expect(await page.isHidden('#focus-badge')).toBe(true);
+
+    // An optional sink fails (its disk filled): the run goes on, and the header names it.
+    expect(await page.isHidden('#summary-failed')).toBe(true);
+    metrics.sinkFailed('events', 'cannot write out/events.jsonl: ENOSPC: no space left on device', true);
+    await page.waitForFunction(() => {
+      const failed = document.querySelector<HTMLElement>('#summary-failed')!;
+      return !failed.hidden && failed.textContent === 'events failed' && failed.title.includes('ENOSPC') && failed.title.includes('optional');
+    });
 
     // The server restarts on the same port: the page notices, reconnects, subscribes again and draws.
     const port = Number(new URL(sink.url).port);

@@ -9,8 +9,9 @@ import { connect, type Socket } from 'node:net';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
-import type { FramePacket, LineEvent, PanopticFrame, Segment } from '../../pipeline/frame.ts';
-import { readBinaryMessage, type FramesHeader, type VideoHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
+import type { DensityEstimate, FramePacket, LineEvent, PanopticFrame, Segment } from '../../pipeline/frame.ts';
+import { densityBand } from '../../nodes/heads/crowd-density.ts';
+import { readBinaryMessage, type DensityHeader, type FramesHeader, type VideoHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
 import type { ServerEvent } from '../../nodes/sinks/viewer/protocol.ts';
 import { createViewerSink, viewerSink, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import { graphContext } from '../helpers/data-dir.ts';
@@ -24,7 +25,7 @@ const RED_RECT = [100, 50, 100, 80] as const;
 
 type Received =
   | { kind: 'event'; event: ServerEvent | { type: 'counts'; stream: string; seq: number } }
-  | { kind: 'binary'; header: VideoHeader | FramesHeader; payload: Buffer };
+  | { kind: 'binary'; header: VideoHeader | FramesHeader | DensityHeader; payload: Buffer };
 
 /** Records every message of a client, so none is missed between two awaits. */
 class Inbox {
@@ -34,12 +35,12 @@ class Inbox {
   constructor(socket: WebSocket) {
     socket.on('message', (data, isBinary) => {
       const buffer = toBuffer(data);
-      this.received.push(isBinary ? { kind: 'binary', ...readBinaryMessage<VideoHeader | FramesHeader>(buffer) } : { kind: 'event', event: JSON.parse(buffer.toString('utf8')) });
+      this.received.push(isBinary ? { kind: 'binary', ...readBinaryMessage<VideoHeader | FramesHeader | DensityHeader>(buffer) } : { kind: 'event', event: JSON.parse(buffer.toString('utf8')) });
       for (const wake of this.waiters) wake();
     });
   }
 
-  binary<T extends VideoHeader | FramesHeader>(type: T['type']): { header: T; payload: Buffer }[] {
+  binary<T extends VideoHeader | FramesHeader | DensityHeader>(type: T['type']): { header: T; payload: Buffer }[] {
     return this.received.flatMap((m) => (m.kind === 'binary' && m.header.type === type ? [{ header: m.header as T, payload: m.payload }] : []));
   }
 
@@ -232,7 +233,9 @@ describe('viewer sink: setup and the page', () => {
   });
 
   it('refuses to bind another interface without a token, saying how to fix it', async () => {
-    await expect(createViewerSink(viewerSink.options.parse({ host: '0.0.0.0', port: 0 }), testContext())).rejects.toThrow(/set a token/);
+    await expect(createViewerSink(viewerSink.options.parse({ host: '0.0.0.0', port: 0 }), testContext())).rejects.toThrow(
+      /viewer: binding 0\.0\.0\.0 .* needs a token: set the viewer sink's token option .* or bind 127\.0\.0\.1/,
+    );
   });
 
   it('fails with a clear message when the port is taken', async () => {
@@ -257,7 +260,7 @@ describe('viewer protocol', () => {
     const sink = await startSink();
     const { inbox } = await openClient(sink);
     const hello = (await inbox.next(isEvent('hello'))).event;
-    expect(hello).toMatchObject({ server: 'panoptes', protocol: 1, streams: ['front', 'back'], topics: ['video', 'frames', 'events', 'counts', 'stats'] });
+    expect(hello).toMatchObject({ server: 'panoptes', protocol: 1, streams: ['front', 'back'], topics: ['video', 'frames', 'events', 'counts', 'stats', 'density'] });
     sink.write(packet('front', 1));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(inbox.received.map((m) => (m.kind === 'event' ? m.event.type : m.header.type))).toEqual(['hello']);
@@ -289,6 +292,40 @@ describe('viewer protocol', () => {
     const { inbox } = await openClient(sink, { topics: ['video'] });
     await inbox.until(() => inbox.binary('video').length === 1);
     expect(inbox.binary('video')[0]!.header.seq).toBe(7);
+  });
+
+  it('sends the density map once per estimate, and the newest one to a client that subscribes later', async () => {
+    const sink = await startSink();
+    const { inbox } = await openClient(sink, { topics: ['density', 'counts'] });
+    const estimate = (seq: number, count: number): DensityEstimate => ({
+      model: 'mcnn-shanghaitech-a',
+      count,
+      scale: 1,
+      expectedError: 0.26,
+      ...densityBand(count, 0.26),
+      map: Float32Array.from([0, count / 2, 0, count / 2]),
+      width: 2,
+      height: 2,
+      region: [0, 0.5, 1, 1],
+      seq,
+      ageMs: 0,
+    });
+    const first = estimate(0, 100);
+    const second = estimate(3, 50);
+    for (let seq = 0; seq < 6; seq++) {
+      const density = seq < 3 ? first : second;
+      sink.write(packet('front', seq, { density: { ...density, ageMs: (seq - density.seq) * 40 } }));
+    }
+    await inbox.until(() => inbox.events('counts').length === 6);
+    const maps = inbox.binary<DensityHeader>('density');
+    expect(maps.map((m) => m.header.seq)).toEqual([0, 3]);
+    expect(maps[0]!.header).toMatchObject({ stream: 'front', count: 100, low: 74, high: 126, expectedError: 0.26, region: [0, 0.5, 1, 1], width: 2, height: 2, maxPerCell: 50 });
+    expect([...maps[0]!.payload]).toEqual([0, 255, 0, 255]);
+    // Every counts message carries the estimate with its band.
+    expect((inbox.events('counts')[4] as unknown as { density: unknown }).density).toEqual({ count: 50, low: 37, high: 63, expectedError: 0.26, ageMs: 40 });
+    const late = await openClient(sink, { topics: ['density'] });
+    await late.inbox.until(() => late.inbox.binary('density').length === 1);
+    expect(late.inbox.binary<DensityHeader>('density')[0]!.header.seq).toBe(3);
   });
 
   it('sends counts for every frame and events as they happen, to subscribers only', async () => {
@@ -339,12 +376,13 @@ describe('viewer protocol', () => {
     expect(await upgradeStatus(WS(sink), { headers: { Origin: 'https://dash.example' } })).toBe(101);
   });
 
-  it('refuses a request whose Host is not a loopback name (DNS rebinding) unless a token is set', async () => {
+  it('refuses a request whose Host is not a loopback name (DNS rebinding), or one the sink names, token or not', async () => {
     const open = await startSink();
     expect(await upgradeStatus(WS(open), { headers: { Host: 'cameras.evil.example' } })).toBe(403);
     expect(await upgradeStatus(WS(open), { headers: { Host: 'localhost' } })).toBe(101);
-    const guarded = await startSink(testContext(), { token: 'correct-horse-battery' });
+    const guarded = await startSink(testContext(), { token: 'correct-horse-battery', allowedHosts: ['cameras.example'] });
     expect(await upgradeStatus(`${WS(guarded)}?token=correct-horse-battery`, { headers: { Host: 'cameras.example' } })).toBe(101);
+    expect(await upgradeStatus(`${WS(guarded)}?token=correct-horse-battery`, { headers: { Host: 'cameras.evil.example' } })).toBe(403);
   });
 
   it('sends raw frames with the segment map as a PNG whose pixels are segment ids', async () => {

@@ -1,7 +1,8 @@
 /**
  * The source life cycle in virtual time: restarts after exponential backoff (capped, with jitter),
- * give-up after tries or time, stall detection (first frame and running), and nothing left
- * scheduled after unsubscribe. Each attempt is a cold observable standing in for one ffmpeg run.
+ * give-up after tries or time, stall detection (first frame and running), `stalled` held through
+ * the wait and `reconnecting` from the restart on, a source not there at start `waiting` until its
+ * first frame, and nothing left scheduled after unsubscribe. Each attempt is a cold observable standing in for one ffmpeg run.
  */
 import { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
@@ -22,12 +23,12 @@ const policy = (overrides: Record<string, unknown> = {}) =>
 
 /** Supervises `attempts` in turn (the last one repeats); records every state change. */
 function supervise(testScheduler: TestScheduler, attempts: Observable<SourceBeat<string>>[], options: Partial<SuperviseOptions>) {
-  const changes: StateChange[] = [];
+  const changes: (StateChange & { at: number })[] = [];
   let started = 0;
   const output$ = superviseSource(
     () => attempts[Math.min(started++, attempts.length - 1)]!,
     { reconnect: policy(), startTimeoutMs: 8, scheduler: testScheduler, ...options },
-    (change) => changes.push(change),
+    (change) => changes.push({ ...change, at: testScheduler.now() }),
   );
   return { output$, changes, started: () => started };
 }
@@ -101,24 +102,70 @@ describe('superviseSource', () => {
       expectObservable(output$, '^ 18ms !').toBe('a 14ms c', { a: 'a', c: 'c' });
       expectSubscriptions(frozen.subscriptions).toBe('^ 4ms !');
       testScheduler.flush();
-      expect(changes.map((c) => [c.state, c.reason, c.downMs])).toEqual([
-        ['starting', undefined, undefined],
-        ['running', undefined, undefined],
-        ['stalled', 'no frame for 5 ms', undefined],
-        ['reconnecting', 'no frame for 5 ms', undefined],
-        ['running', undefined, 15],
+      expect(changes.map((c) => [c.at, c.state, c.reason, c.downMs])).toEqual([
+        [0, 'starting', undefined, undefined],
+        [0, 'running', undefined, undefined],
+        [5, 'stalled', 'no frame for 5 ms', undefined],
+        [15, 'reconnecting', 'no frame for 5 ms', undefined],
+        [15, 'running', undefined, 15],
       ]);
     });
   });
 
-  it('gives a new attempt startTimeoutMs for its first frame, and counts a silent start as a stall', () => {
+  it('holds stalled through the wait, then reconnecting from the restart until its first frame: running, stalled, reconnecting, running', () => {
     const testScheduler = scheduler();
     testScheduler.run(({ cold, expectObservable }) => {
-      const { output$, changes } = supervise(testScheduler, [cold('-'), cold('4ms a-', beats)], { stallTimeoutMs: 2 });
-      // Silent until the start timeout (8), restarted at 18, first frame 4 later: slower than the stall timeout, within the start timeout.
-      expectObservable(output$, '^ 22ms !').toBe('22ms a', { a: 'a' });
+      // a at 0, silent: stalled at 5, waits 10; the restart (15) is silent too: stalled again at
+      // 23 (its start timeout, 8), waits 20; the third attempt (43) brings c at 45.
+      const { output$, changes } = supervise(testScheduler, [cold('a 20ms b', beats), cold('-'), cold('--c-', beats)], { stallTimeoutMs: 5 });
+      expectObservable(output$, '^ 48ms !').toBe('a 44ms c', { a: 'a', c: 'c' });
       testScheduler.flush();
-      expect(changes.map((c) => c.reason ?? c.state)).toEqual(['starting', 'no frame within 8 ms of starting', 'no frame within 8 ms of starting', 'running']);
+      expect(changes.map((c) => [c.at, c.state, c.delayMs, c.afterStall])).toEqual([
+        [0, 'starting', undefined, undefined],
+        [0, 'running', undefined, undefined],
+        [5, 'stalled', 10, undefined],
+        [15, 'reconnecting', undefined, true],
+        [23, 'stalled', 20, undefined],
+        [43, 'reconnecting', undefined, true],
+        [45, 'running', undefined, undefined],
+      ]);
+      expect(changes.find((c) => c.at === 23)!.reason).toBe('no frame within 8 ms of starting');
+    });
+  });
+
+  it('a source not there at start is waiting, tried with the same backoff, until its first frame: then running', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const refused = new Error('Connection refused');
+      // Refused at 0, 10 and 30 (waits 10, 20), silent from 55 until its start timeout (63), then
+      // frames from the attempt at 88.
+      const { output$, changes } = supervise(testScheduler, [cold('#', {}, refused), cold('#', {}, refused), cold('#', {}, refused), cold('-'), cold('a-', beats)], {
+        stallTimeoutMs: 2,
+      });
+      expectObservable(output$, '^ 89ms !').toBe('88ms a', { a: 'a' });
+      testScheduler.flush();
+      expect(changes.map((c) => [c.at, c.state, c.delayMs, c.attempt, c.downMs])).toEqual([
+        [0, 'starting', undefined, undefined, undefined],
+        [0, 'waiting', 10, 1, undefined],
+        [10, 'waiting', 20, 2, undefined],
+        [30, 'waiting', 25, 3, undefined],
+        [63, 'waiting', 25, 4, undefined],
+        [88, 'running', undefined, undefined, 88],
+      ]);
+      expect(changes[1]!.reason).toBe('Connection refused');
+      expect(changes[4]!.reason).toBe('no frame within 8 ms of starting');
+      // Never ran: no stall in the count, and never `stalled` or `reconnecting`.
+      expect(changes.some((c) => c.state === 'stalled' || c.state === 'reconnecting')).toBe(false);
+    });
+  });
+
+  it('a source that never came is given up on as the policy says, from waiting', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const { output$, changes } = supervise(testScheduler, [cold('#', {}, new Error('Connection refused'))], { reconnect: policy({ giveUpAfterTries: 2 }) });
+      expectObservable(output$).toBe('30ms #', {}, new Error('gave up after 2 restarts without a frame (giveUpAfterTries 2); the last failure: Connection refused'));
+      testScheduler.flush();
+      expect(changes.map((c) => c.state)).toEqual(['starting', 'waiting', 'waiting', 'failed']);
     });
   });
 

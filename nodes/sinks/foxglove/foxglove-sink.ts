@@ -1,12 +1,12 @@
 /**
  * A Foxglove WebSocket endpoint: open Foxglove, "Open connection", "Foxglove WebSocket",
- * `ws://127.0.0.1:8765`, and every stream shows up as three topics (foxglove-channels.ts):
- * the overlay image, its annotations and its counts.
+ * `ws://127.0.0.1:8765`, and every stream shows up as four topics (foxglove-channels.ts):
+ * the overlay image, its annotations, its counts and the crowd-density map.
  *
  * ```yaml
  * sinks:
  *   - { type: foxglove, port: 8765 }
- *   - { type: foxglove, host: 0.0.0.0, port: 8765, token: s3cret }   # reachable from the network
+ *   - { type: foxglove, host: 0.0.0.0, port: 8765, token: long-s3cret }   # reachable from the network
  * ```
  *
  * Like the viewer, it must never slow the pipeline:
@@ -25,7 +25,6 @@
  *   opens. A connection that sends no complete request in `headersTimeoutMs` is closed.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -36,7 +35,8 @@ import { encodeAnnotationsMessage } from './annotations-message.ts';
 import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
 import { ClientSession, type SessionLimits } from './client-session.ts';
 import { encodeCountsMessage } from './counts-message.ts';
-import { isLoopback, refuseUpgrade } from '../network-access.ts';
+import { encodeDensityImage } from './density-image.ts';
+import { accessToken, allowedHostsOption, checkBind, createGuardedServer, refuseUpgrade, type AccessPolicy } from '../network-access.ts';
 import { refusalOf } from './foxglove-access.ts';
 import { advertsOf, CHANNELS_PER_STREAM, streamChannels, type StreamChannels } from './foxglove-channels.ts';
 import { foxgloveTime, toNanoseconds } from './foxglove-time.ts';
@@ -80,15 +80,8 @@ const foxgloveOptions = z.object({
     .positive()
     .default(10_000)
     .describe('A connection that has not sent its whole upgrade request after this long is closed (slow clients)'),
-  allowedHosts: z
-    .array(z.string())
-    .default([])
-    .describe('Host names besides localhost, 127.0.0.1 and [::1] that browsers may use to reach a server without a token'),
-  token: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Access token clients must present (?token= or Authorization: Bearer); required off loopback'),
+  allowedHosts: allowedHostsOption,
+  token: accessToken.optional(),
   trailLength: z.number().int().min(0).default(20).describe("Last positions of each track's trail sent (the tracker keeps the trail); 0 for none"),
   allowedOrigins: z
     .array(z.string())
@@ -109,19 +102,15 @@ export interface FoxgloveSink extends Sink {
 
 export const foxgloveSink = defineSink({
   type: 'foxglove',
-  description: 'Serves every stream to Foxglove over its WebSocket protocol: overlay image, annotations and counts',
+  description: 'Serves every stream to Foxglove over its WebSocket protocol: overlay image, annotations, counts and the density map',
   options: foxgloveOptions,
   create: createFoxgloveSink,
 });
 
 /** The `create` of {@link foxgloveSink}, typed with the bound `url` (tests bind port 0). */
 export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphContext): Promise<FoxgloveSink> {
-  if (!isLoopback(options.host) && options.token === undefined) {
-    throw new ConfigError(
-      `foxglove: host ${options.host} makes the video reachable from the network: set token (clients then add ?token=<token> ` +
-        'to the URL or send Authorization: Bearer <token>), or bind host 127.0.0.1',
-    );
-  }
+  const policy: AccessPolicy = { server: 'foxglove', host: options.host, token: options.token, allowedHosts: options.allowedHosts, settings: 'sink' };
+  checkBind(policy);
   if (options.disconnectBufferedBytes <= options.maxBufferedBytes) {
     throw new ConfigError(
       `foxglove: disconnectBufferedBytes (${options.disconnectBufferedBytes}) must be larger than maxBufferedBytes (${options.maxBufferedBytes}), ` +
@@ -134,13 +123,6 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     maxQueuedBytes: options.disconnectBufferedBytes - options.maxBufferedBytes,
   };
 
-  const server = createServer({ headersTimeout: options.headersTimeoutMs, requestTimeout: options.headersTimeoutMs }, (_req, res) => {
-    res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
-    res.end('This is a Foxglove WebSocket endpoint: open it from Foxglove (Open connection, Foxglove WebSocket).\n');
-  });
-  await listen(server, options.host, options.port, 'foxglove');
-  const url = `ws://${urlHost(options.host)}:${(server.address() as AddressInfo).port}`;
-
   const sockets = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_PAYLOAD_BYTES,
@@ -148,24 +130,41 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     perMessageDeflate: false,
     handleProtocols: (offered) => chooseSubprotocol(offered) ?? false,
   });
-  server.on('upgrade', (request, socket, head) => {
-    const refusal =
-      refusalOf(request, options.token, options.allowedOrigins, options.allowedHosts) ??
-      (sessions.size >= options.maxClients
-        ? { status: 503 as const, reason: `${options.maxClients} clients are connected, the most this server takes (the foxglove sink's maxClients)` }
-        : undefined);
-    if (refusal) {
-      ctx.log.debug(`foxglove: refused ${request.socket.remoteAddress ?? 'a client'}: ${refusal.reason}`);
-      refuseUpgrade(socket, refusal.status, refusal.reason);
-      return;
-    }
-    sockets.handleUpgrade(request, socket, head, (client) => accept(client));
-  });
+  // Every request and upgrade passes the access policy first (Host, token); then Origin, the
+  // subprotocol and the client cap, still before the WebSocket opens.
+  const server = createGuardedServer(
+    policy,
+    {
+      request: (_req, res) => {
+        res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
+        res.end('This is a Foxglove WebSocket endpoint: open it from Foxglove (Open connection, Foxglove WebSocket).\n');
+      },
+      upgrade: (request, socket, head) => {
+        const refusal =
+          refusalOf(request, options.allowedOrigins) ??
+          (sessions.size >= options.maxClients
+            ? { status: 503 as const, reason: `${options.maxClients} clients are connected, the most this server takes (the foxglove sink's maxClients)` }
+            : undefined);
+        if (refusal) {
+          ctx.log.debug(`foxglove: refused ${request.socket.remoteAddress ?? 'a client'}: ${refusal.reason}`);
+          refuseUpgrade(socket, refusal.status, refusal.reason);
+          return;
+        }
+        sockets.handleUpgrade(request, socket, head, (client) => accept(client));
+      },
+      log: ctx.log,
+    },
+    { headersTimeout: options.headersTimeoutMs, requestTimeout: options.headersTimeoutMs },
+  );
+  await listen(server, options.host, options.port, 'foxglove');
+  const url = `ws://${urlHost(options.host)}:${(server.address() as AddressInfo).port}`;
 
   const channelsByStream = new Map<string, StreamChannels>();
   /** Every advertised channel id, and its stream. */
   const streamOfChannel = new Map<number, string>();
   const sessions = new Set<ClientSession>();
+  /** Per stream, the density map last sent: `/<stream>/density` goes out once per estimate. */
+  const densitySent = new Map<string, Float32Array>();
   // A new id per run: Foxglove clears what it shows when it reconnects to a new session.
   const sessionId = randomUUID();
 
@@ -244,6 +243,11 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
       sendToSubscribers(channels.annotations.id, timestampNs, () =>
         encodeAnnotationsMessage({ packet, trailPoints: options.trailLength }),
       );
+      const { density } = packet;
+      if (density && densitySent.get(stream) !== density.map) {
+        densitySent.set(stream, density.map);
+        sendToSubscribers(channels.density.id, timestampNs, () => encodeDensityImage(packet.frame, density));
+      }
       sendImage(packet, channels.image.id, timestampNs);
     },
     backlog: () => totalBacklog(sessions),

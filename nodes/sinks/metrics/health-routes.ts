@@ -7,14 +7,13 @@
  *   each stream's state and, when not ready, the streams that are not running (readiness).
  * - `/metrics`: the pipeline's series (pipeline/metrics.ts) for a Prometheus scraper.
  *
- * Same access rules as the viewer's WebSocket: with a token, only requests that carry it
- * (`Authorization: Bearer`, as Prometheus' `authorization` setting sends, or `?token=`); without
- * one, only requests whose Host is a loopback name (DNS rebinding). No Origin check: these are
- * plain GETs that a page elsewhere cannot read across origins.
+ * Access is the server's, checked before these routes for every request
+ * (../network-access.ts): a Host naming the server, and its token when one is set
+ * (`Authorization: Bearer`, as Prometheus' `authorization` setting sends, or `?token=`). No
+ * Origin check: these are plain GETs that a page elsewhere cannot read across origins.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PipelineMetrics } from '../../../pipeline/metrics.ts';
-import { hostRefusal, tokenRefusal } from '../network-access.ts';
 
 export const HEALTH_PATHS = ['/metrics', '/healthz', '/readyz'] as const;
 
@@ -22,10 +21,7 @@ export const HEALTH_PATHS = ['/metrics', '/healthz', '/readyz'] as const;
  * A request handler for the health routes: answers and returns true for one of
  * {@link HEALTH_PATHS}, returns false (answering nothing) for any other path.
  */
-export function healthRoutes(
-  metrics: PipelineMetrics,
-  access: { readonly token?: string | undefined },
-): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function healthRoutes(metrics: PipelineMetrics): (req: IncomingMessage, res: ServerResponse) => boolean {
   // Created now, so the series count frames from the first one on (pipeline/metrics.ts).
   const registry = metrics.registry;
   return (req, res) => {
@@ -34,17 +30,6 @@ export function healthRoutes(
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       send(res, req, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-      return true;
-    }
-    const badToken = tokenRefusal(req, access.token);
-    if (badToken) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      send(res, req, 401, 'text/plain; charset=utf-8', `${badToken}\n`);
-      return true;
-    }
-    const badHost = hostRefusal(req, access.token);
-    if (badHost) {
-      send(res, req, 403, 'text/plain; charset=utf-8', `${badHost}\n`);
       return true;
     }
     if (pathname === '/healthz') {

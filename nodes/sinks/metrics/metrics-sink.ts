@@ -8,18 +8,18 @@
  *   - { type: metrics, port: 9464 }
  * ```
  */
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
 import { listen, urlHost } from '../http-listen.ts';
-import { isLoopback } from '../network-access.ts';
+import { accessToken, allowedHostsOption, checkBind, createGuardedServer, type AccessPolicy } from '../network-access.ts';
 import { healthRoutes } from './health-routes.ts';
 
 export const metricsSinkOptions = z.strictObject({
   host: z.string().default('127.0.0.1').describe('Address to bind; any other than loopback needs a token'),
   port: z.number().int().min(0).max(65535).default(9464).describe('TCP port of /metrics, /healthz and /readyz (0 = any free port)'),
-  token: z.string().min(8).optional().describe('Required from scrapers (Authorization: Bearer or ?token=); mandatory off loopback'),
+  token: accessToken.optional(),
+  allowedHosts: allowedHostsOption,
 });
 
 export type MetricsSinkOptions = z.infer<typeof metricsSinkOptions>;
@@ -37,16 +37,16 @@ export const metricsSink = defineSink({
 });
 
 export async function createMetricsSink(options: MetricsSinkOptions, ctx: GraphContext): Promise<MetricsSink> {
-  if (!isLoopback(options.host) && options.token === undefined) {
-    throw new Error(
-      `metrics: binding ${options.host} exposes the pipeline's state to the network; set a token (metrics option token, 8+ characters) or bind 127.0.0.1`,
-    );
-  }
-  const routes = healthRoutes(ctx.metrics, options);
-  const server = createServer((req, res) => {
-    if (routes(req, res)) return;
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-    res.end('not found: this port serves /metrics, /healthz and /readyz\n');
+  const policy: AccessPolicy = { server: 'metrics', host: options.host, token: options.token, allowedHosts: options.allowedHosts, settings: 'sink' };
+  checkBind(policy);
+  const routes = healthRoutes(ctx.metrics);
+  const server = createGuardedServer(policy, {
+    request: (req, res) => {
+      if (routes(req, res)) return;
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end('not found: this port serves /metrics, /healthz and /readyz\n');
+    },
+    log: ctx.log,
   });
   await listen(server, options.host, options.port, 'metrics');
   const url = `http://${urlHost(options.host)}:${(server.address() as AddressInfo).port}`;

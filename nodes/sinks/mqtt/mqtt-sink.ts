@@ -39,8 +39,10 @@ const level = (name: string) => name.replace(/[/+#]/g, '_');
  * - `<prefix>/<stream>/counts`: retained, every class at once (`{"stream","counts":{...}}`);
  * - `<prefix>/status`: retained `online`, and `offline` (the broker sends it if we vanish).
  *
- * The client reconnects on its own. While the broker is away, events wait in the sinks' lossless
- * queue (past `maxQueuedBytes` the pipeline waits) and only the newest count per topic is kept.
+ * The client connects in the background, at start as after a loss, and reconnects on its own: a
+ * broker that is not up yet never holds up the video. While the broker is away (or not there
+ * yet), events wait in the sinks' lossless queue (past `maxQueuedBytes` the pipeline waits) and
+ * only the newest count per topic is kept; the backlog and the connection are in `/metrics`.
  *
  * ```yaml
  * sinks:
@@ -52,24 +54,24 @@ export const mqttSink = defineSink({
   description: 'Publishes events and retained per-class counts to an MQTT broker (Home Assistant, Node-RED).',
   options: mqttOptions,
   async create(options, ctx) {
-    const { connectAsync } = await import('mqtt');
+    const { connect } = await import('mqtt');
     const prefix = options.topicPrefix.replace(/\/+$/, '');
     const statusTopic = `${prefix}/status`;
-    let client: MqttClient;
-    try {
-      client = await connectAsync(options.url, {
-        clientId: options.clientId ?? `panoptes-${Math.random().toString(16).slice(2, 10)}`,
-        username: options.username,
-        password: options.password,
-        reconnectPeriod: RECONNECT_MS,
-        connectTimeout: CONNECT_TIMEOUT_MS,
-        will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
-      });
-    } catch (error) {
-      throw new Error(`mqtt: cannot connect to ${options.url}: ${(error as Error).message} (is the broker running, and are the credentials right?)`);
-    }
+    // Not awaited: the first connection is tried in the background, and again every second, as
+    // after a loss. Nothing is published before it (the queue below holds what waits).
+    const client: MqttClient = connect(options.url, {
+      clientId: options.clientId ?? `panoptes-${Math.random().toString(16).slice(2, 10)}`,
+      username: options.username,
+      password: options.password,
+      reconnectPeriod: RECONNECT_MS,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
     let closing = false;
+    /** Until the first connection: the broker has not been reached yet. */
+    let everConnected = false;
     let warned = false;
+    let lastError: string | undefined;
     const queue = new SinkQueue<Outgoing>({
       byteLength: (m) => byteLengthOf(m.payload) + byteLengthOf(m.topic),
       inFlightBytes: IN_FLIGHT_BYTES,
@@ -89,18 +91,29 @@ export const mqttSink = defineSink({
       },
     });
     client.on('connect', () => {
-      if (warned) ctx.log.info(`mqtt: connected to ${options.url} again`);
+      if (!everConnected) ctx.log.info(`mqtt: connected to ${options.url}${warned ? ' at last' : ''}`);
+      else if (warned) ctx.log.info(`mqtt: connected to ${options.url} again`);
+      everConnected = true;
       warned = false;
       client.publish(statusTopic, 'online', { qos: 1, retain: true });
       queue.pump();
     });
     client.on('offline', () => {
-      if (!warned && !closing) ctx.log.warn(`mqtt: lost ${options.url}; reconnecting every ${RECONNECT_MS / 1000} s`);
+      if (!warned && !closing) {
+        ctx.log.warn(
+          everConnected
+            ? `mqtt: lost ${options.url}; reconnecting every ${RECONNECT_MS / 1000} s`
+            : `mqtt: cannot reach ${options.url} yet${lastError ? ` (${lastError})` : ''}: is the broker running, and are the credentials right? ` +
+                `Trying every ${RECONNECT_MS / 1000} s; events wait (up to ${options.maxQueuedBytes} bytes), the video goes on`,
+        );
+      }
       warned = true;
     });
-    client.on('error', (error) => ctx.log.debug(`mqtt: ${error.message}`));
-    client.publish(statusTopic, 'online', { qos: 1, retain: true });
-    ctx.log.info(`mqtt: publishing to ${options.url} under ${prefix}/`);
+    client.on('error', (error) => {
+      lastError = error.message;
+      ctx.log.debug(`mqtt: ${error.message}`);
+    });
+    ctx.log.info(`mqtt: publishing to ${options.url} under ${prefix}/ (connecting in the background)`);
 
     /** The counts last published per stream, so only changes go out. */
     const published = new Map<string, Record<string, number>>();
@@ -131,6 +144,10 @@ export const mqttSink = defineSink({
         publishCounts(packet);
       },
       backpressure: () => queue.backpressure(),
+      status: () => {
+        const { queuedBytes, inFlightBytes, dropped } = queue.backlog;
+        return { queuedBytes, inFlightBytes, connected: client.connected, droppedMessages: dropped };
+      },
       get backlog() {
         return queue.backlog;
       },

@@ -5,7 +5,8 @@
  * message id, so JetStream's duplicate window keeps it from being stored twice. While NATS is
  * away the events wait, up to the queue's bound; past it the sink's `backpressure` makes the
  * pipeline wait (a live source then drops frames at its flow limiter, counted there) rather
- * than lose an event or grow without bound.
+ * than lose an event or grow without bound. The publisher may be opened before NATS is reached
+ * (a server not up yet at start): events wait the same way until {@link EventPublisher.connect}.
  */
 import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../queue/close-grace.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -25,15 +26,17 @@ const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export interface EventPublisher {
   publish(subject: string, payload: string, msgID: string): void;
+  /** NATS is reached (its events stream made sure of): what waited is sent. */
+  connect(nc: NatsConnection): void;
   backpressure(): Promise<void> | undefined;
   readonly backlog: QueueBacklog;
   /** Waits (a bounded time) for what is queued to be acknowledged, then stops. */
   close(): Promise<void>;
 }
 
-export async function openEventPublisher(nc: NatsConnection, log: Logger): Promise<EventPublisher> {
+export async function openEventPublisher(nc: NatsConnection | undefined, log: Logger): Promise<EventPublisher> {
   const { jetstream } = await import('@nats-io/jetstream');
-  const js = jetstream(nc);
+  let js = nc ? jetstream(nc) : undefined;
   let closed = false;
   let warned = false;
   const queue = new SinkQueue<Outgoing>({
@@ -41,9 +44,10 @@ export async function openEventPublisher(nc: NatsConnection, log: Logger): Promi
     inFlightBytes: IN_FLIGHT_BYTES,
     maxQueuedBytes: MAX_QUEUED_BYTES,
     overflow: 'backpressure',
+    canTransmit: () => js !== undefined,
     transmit: (message, taken) => {
       const attempt = () => {
-        js.publish(message.subject, message.payload, { msgID: message.msgID }).then(
+        js!.publish(message.subject, message.payload, { msgID: message.msgID }).then(
           () => {
             if (warned) log.info('nats: events acknowledged again');
             warned = false;
@@ -62,6 +66,10 @@ export async function openEventPublisher(nc: NatsConnection, log: Logger): Promi
   });
   return {
     publish: (subject, payload, msgID) => void queue.push({ subject, payload, msgID }),
+    connect(connected) {
+      js = jetstream(connected);
+      queue.pump();
+    },
     backpressure: () => queue.backpressure(),
     get backlog() {
       return queue.backlog;

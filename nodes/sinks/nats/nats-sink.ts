@@ -5,11 +5,15 @@ import { defineSink } from '../../../pipeline/node.ts';
 import { frameRecord } from '../frame-record.ts';
 import { videoMessage } from '../viewer/frame-messages.ts';
 import { openEventPublisher } from './event-publisher.ts';
-import { shareNatsConnection } from './nats-connection.ts';
+import { shareNatsConnection, type SharedNatsConnection } from './nats-connection.ts';
 import { ensureEventsStream, streamSubject, subjectTokenProblem } from './subjects.ts';
 
 const STATS_INTERVAL_MS = 1000;
 const DROP_PLACE = 'nats';
+/** A server not reached yet is tried again this often, in the background. */
+const CONNECT_RETRY_MS = 1000;
+/** How long the graph's build waits for the first try: a server that is up is connected before the first frame. */
+const FIRST_CONNECT_GRACE_MS = 2000;
 
 export const natsOptions = z.object({
   url: z.string().regex(/^(nats|tls):\/\//, 'a NATS URL: nats://host:4222').describe('NATS server, e.g. nats://127.0.0.1:4222'),
@@ -28,6 +32,10 @@ export const defaultWorkerName = (): string => `${hostname()}-${process.pid}`;
  * while the server is away they are skipped, counted at `nats`), and line and zone events with
  * JetStream, acknowledged and never dropped (event-publisher.ts). Every message names the worker.
  *
+ * A server that is not up at start never holds up the video: the sink connects in the
+ * background, as after a loss (every second), events wait in its bounded queue and frames are
+ * skipped meanwhile; the connection and the backlog are in `/metrics`.
+ *
  * ```yaml
  * sinks:
  *   - { type: nats, url: nats://127.0.0.1:4222 }
@@ -43,23 +51,53 @@ export const natsSink = defineSink({
       if (problem) throw new Error(`nats: ${problem}`);
     }
     const worker = options.worker ?? defaultWorkerName();
-    const connection = await shareNatsConnection(options.url, ctx.log);
-    try {
-      await ensureEventsStream(connection.nc);
-    } catch (error) {
-      await connection.release();
-      throw error;
-    }
-    const events = await openEventPublisher(connection.nc, ctx.log);
-    const { nc } = connection;
+    const events = await openEventPublisher(undefined, ctx.log);
+    let connection: SharedNatsConnection | undefined;
+    let closed = false;
+    let retry: NodeJS.Timeout | undefined;
+    let tries = 0;
+    /** One try to reach the server and make sure of the events stream; tried again until it works or the sink closes. */
+    const tryConnect = async (): Promise<void> => {
+      tries++;
+      try {
+        const reached = await shareNatsConnection(options.url, ctx.log);
+        if (closed) return void (await reached.release());
+        try {
+          await ensureEventsStream(reached.nc);
+        } catch (error) {
+          await reached.release();
+          throw error;
+        }
+        if (closed) return void (await reached.release());
+        connection = reached;
+        events.connect(reached.nc);
+        if (tries > 1) ctx.log.info(`nats: connected to ${options.url} at last (try ${tries})`);
+      } catch (error) {
+        if (closed) return;
+        const message = (error as Error).message;
+        if (tries === 1) {
+          ctx.log.warn(
+            `${message}; trying again every ${CONNECT_RETRY_MS / 1000} s in the background: events wait (bounded), frames are skipped, the video goes on`,
+          );
+        } else ctx.log.debug(`nats: try ${tries}: ${message}`);
+        retry = setTimeout(() => void tryConnect(), CONNECT_RETRY_MS);
+      }
+    };
+    const first = tryConnect();
+    await Promise.race([first, new Promise((resolve) => setTimeout(resolve, FIRST_CONNECT_GRACE_MS).unref())]);
     // Message ids must differ between two runs of a stream (its seq starts again at 0).
     const run = randomUUID().slice(0, 8);
     const seen = new Set<string>();
+    let skipped = 0;
     const publish = (stream: string, subject: string, payload: string | Uint8Array) => {
-      if (!connection.connected) return ctx.metrics.skip(stream, DROP_PLACE);
+      if (!connection?.connected) {
+        skipped++;
+        return ctx.metrics.skip(stream, DROP_PLACE);
+      }
       try {
-        nc.publish(subject, payload);
+        connection.nc.publish(subject, payload);
       } catch {
+        skipped++;
         ctx.metrics.skip(stream, DROP_PLACE);
       }
     };
@@ -79,21 +117,27 @@ export const natsSink = defineSink({
           events.publish(streamSubject(stream, 'events'), JSON.stringify({ ...event, worker }), `${stream}.${worker}.${run}.${record.seq}.${i}`);
         });
         publish(stream, streamSubject(stream, 'frames'), JSON.stringify({ ...record, worker }));
-        const { seq, ptsMs, counts, unique, lines, zones, coverage } = record;
-        publish(stream, streamSubject(stream, 'counts'), JSON.stringify({ type: 'counts', stream, seq, ptsMs, counts, unique, lines, zones, coverage, worker }));
+        const { seq, ptsMs, counts, unique, lines, zones, coverage, density } = record;
+        publish(stream, streamSubject(stream, 'counts'), JSON.stringify({ type: 'counts', stream, seq, ptsMs, counts, unique, lines, zones, coverage, density, worker }));
         if (options.video) {
           const video = videoMessage(packet, Date.now());
           if (video) publish(stream, streamSubject(stream, 'video'), video);
         }
       },
       backpressure: () => events.backpressure(),
+      status: () => {
+        const { queuedBytes, inFlightBytes } = events.backlog;
+        return { queuedBytes, inFlightBytes, connected: connection?.connected ?? false, droppedMessages: skipped };
+      },
       get backlog() {
         return events.backlog;
       },
       async close() {
+        closed = true;
+        clearTimeout(retry);
         clearInterval(statsTimer);
         await events.close();
-        await connection.release();
+        await connection?.release();
       },
     };
   },

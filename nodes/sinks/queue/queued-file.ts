@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../pipeline/log.ts';
 import { outputFileProblem } from '../output-path.ts';
@@ -18,8 +19,10 @@ export interface QueuedFileLimits {
 
 /**
  * A file written through a lossless {@link SinkQueue} with backpressure: nothing written to it
- * is ever dropped. If the disk fails, the error is logged once, every later text is
- * counted as not written, and `close` rejects saying how much was lost and why. `backpressure`
+ * is ever dropped. Each `write` is a whole record (a line): if the disk fails (full, or a file
+ * size limit), the file is cut back to the end of the last record written whole, so it never
+ * ends in half a line; `failure` says why from then on (the graph logs it, once), every later
+ * text is counted as not written, and `close` rejects saying how much was lost and why. `backpressure`
  * gives a promise while the disk is more than `maxQueuedBytes` behind; a sink hands it on from
  * its own `backpressure`, so the pipeline waits for the disk instead of growing memory.
  */
@@ -51,12 +54,35 @@ export async function openQueuedFile(
     throw new Error(`${what}: cannot open ${absolute} for writing: ${err.message}`);
   });
   let unwritten = 0;
+  /** Bytes of the records the file has taken whole, in order: where a failed file is cut back to. */
+  let wholeBytes = 0;
+  /** The file cut back to its last whole record, once it failed. */
+  let cutBack: Promise<void> | undefined;
+  let cutBackNote = '';
+  let cutBackDone = false;
+  const cutToWholeRecords = () =>
+    (cutBack ??= stat(absolute).then(async (file) => {
+      if (!file.isFile()) return; // a device or a pipe: nothing to cut back
+      await truncate(absolute, wholeBytes);
+      cutBackNote = `; it ends at its last whole record (${wholeBytes} bytes)`;
+    }).then(
+      () => undefined,
+      (error: Error) => void (cutBackNote = `; it could not be cut back to its last whole record: ${error.message}`),
+    ).finally(() => (cutBackDone = true)));
   const queue = new SinkQueue<string>({
-    transmit: (text, taken) => out.write(text, taken),
+    transmit: (text, taken) =>
+      out.write(text, (error) => {
+        if (!error) wholeBytes += byteLengthOf(text);
+        taken(error);
+      }),
     byteLength: byteLengthOf,
     overflow: 'backpressure',
     ...limits,
-    onCut: (reason) => log.error(`${what}: ${absolute}: ${reason}; nothing more is written to it`),
+    // The graph reports the failure (Sink.failure), once; here only what became of the file.
+    onCut: (reason) => {
+      log.debug(`${what}: ${absolute}: ${reason}; nothing more is written to it`);
+      void cutToWholeRecords();
+    },
   });
   // A write's callback usually brings the error to the queue; one that surfaces only while the
   // file is being finished (a reader gone between the last write and the end) cuts it here, so
@@ -80,18 +106,20 @@ export async function openQueuedFile(
     },
     get failure() {
       const reason = queue.cutBecause ?? (streamError && `cannot send: ${streamError.message}`);
-      return reason === undefined ? undefined : `${absolute}: ${reason}`;
+      // Told once the file is cut back to its last whole record (a moment after the failure).
+      if (cutBack !== undefined && !cutBackDone) return undefined;
+      return reason === undefined ? undefined : `${absolute}: ${reason.replace(/^cannot send: /, 'cannot write: ')}${cutBackNote}`;
     },
     async close() {
       await queue.drained();
       queue.close();
       if (!out.closed) out.end();
       await closed;
-      // An error while finishing comes after the queue closed: it is reported here instead.
+      // An error while finishing comes after the queue closed: the file is cut back here instead.
       const reason = queue.cutBecause ?? (streamError && `cannot send: ${streamError.message}`);
       if (reason !== undefined) {
-        if (queue.cutBecause === undefined) log.error(`${what}: ${absolute}: ${reason}`);
-        throw new Error(`${what}: ${absolute} is incomplete (${reason}); ${unwritten} later writes were not made`);
+        await cutToWholeRecords();
+        throw new Error(`${what}: ${absolute} is incomplete (${reason}${cutBackNote}); ${unwritten} later writes were not made`);
       }
     },
   };

@@ -3,7 +3,8 @@
  * the viewer protocol (docs/protocol.md) over a WebSocket at `/ws` on the same port.
  *
  * Clients subscribe to topics per stream: `video` (the rendered overlay), `frames` (raw frame +
- * segment map, for clients that draw their own), `events`, `counts` and `stats`. Each frame's
+ * segment map, for clients that draw their own), `events`, `counts`, `stats` and `density` (the
+ * crowd-density map as a small grid of bytes, once per estimate). Each frame's
  * messages are built once and shared. Each client has its own queue (client-channel.ts, on the
  * sinks' shared queue, ../queue/sink-queue.ts): frames are newest-wins, events and counts are
  * never dropped, and a client that cannot keep up is disconnected rather than allowed to grow the
@@ -12,20 +13,19 @@
  */
 import { servePage } from './serve-page.ts';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
 import { listen, urlHost } from '../http-listen.ts';
-import { isLoopback } from '../network-access.ts';
+import { accessToken, allowedHostsOption, checkBind, createGuardedServer, isLoopback, type AccessPolicy } from '../network-access.ts';
 import { healthRoutes } from '../metrics/health-routes.ts';
-import { acceptUpgrades } from './access.ts';
+import { viewerUpgrades } from './access.ts';
 import { closeWithGrace } from '../queue/close-grace.ts';
 import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
 import { ClientChannel } from './client-channel.ts';
 import { answerClientMessage } from './client-messages.ts';
-import { countsMessage, framesMessage, framesSnapshot, videoMessage } from './frame-messages.ts';
+import { countsMessage, densityMessage, framesMessage, framesSnapshot, videoMessage } from './frame-messages.ts';
 import { ALL_STREAMS, PROTOCOL_VERSION, TOPICS, type ServerEvent, type Topic } from './protocol.ts';
 
 const PAGE_URL = new URL('../../../viewer/index.html', import.meta.url);
@@ -38,9 +38,9 @@ const DROP_PLACE = 'viewer';
 export const viewerOptions = z.object({
   host: z.string().default('127.0.0.1').describe('Address to bind; any other than loopback needs a token'),
   port: z.number().int().min(0).max(65535).default(8080).describe('TCP port for the page and its WebSocket (0 = any free port)'),
-  token: z.string().min(8).optional().describe('Required from clients (?token= or Authorization: Bearer); mandatory off loopback'),
+  token: accessToken.optional(),
   allowedOrigins: z.array(z.string()).default([]).describe('Browser origins besides this server itself allowed to connect'),
-  allowedHosts: z.array(z.string()).default([]).describe('Host names besides localhost, 127.0.0.1 and [::1] that browsers may use without a token'),
+  allowedHosts: allowedHostsOption,
   inFlightBytes: z.number().int().positive().default(1_000_000).describe('Bytes a client may have in transit before frames wait (and get replaced)'),
   maxQueuedBytes: z.number().int().positive().default(8_000_000).describe('Never-dropped messages waiting for a client before it is disconnected'),
   stuckTimeoutMs: z.number().int().positive().default(10_000).describe('A client that takes nothing for this long is disconnected'),
@@ -60,42 +60,43 @@ export interface ViewerSink extends Sink {
 
 export const viewerSink = defineSink({
   type: 'viewer',
-  description: 'Serves the live dashboard and the viewer protocol (video, frames, events, counts, stats)',
+  description: 'Serves the live dashboard and the viewer protocol (video, frames, events, counts, stats, density)',
   options: viewerOptions,
   create: createViewerSink,
 });
 
 /** The `create` of {@link viewerSink}, typed with the bound `url` (tests bind port 0). */
 export async function createViewerSink(options: ViewerOptions, ctx: GraphContext): Promise<ViewerSink> {
-  if (!isLoopback(options.host) && options.token === undefined) {
-    throw new Error(
-      `viewer: binding ${options.host} exposes the cameras to the network; set a token (viewer option token, 8+ characters) or bind 127.0.0.1`,
-    );
-  }
+  const policy: AccessPolicy = { server: 'viewer', host: options.host, token: options.token, allowedHosts: options.allowedHosts, settings: 'sink' };
+  checkBind(policy);
   // Read the page now so a missing file fails while the graph is built, not on the first visit.
   const page = await readFile(PAGE_URL);
-  // /metrics, /healthz and /readyz beside the page, under the same token rules.
-  const health = healthRoutes(ctx.metrics, options);
-  const server = createServer((req, res) => {
-    if (!health(req, res)) servePage(req, res, page);
-  });
-  await listen(server, options.host, options.port, 'viewer');
-  const address = server.address() as AddressInfo;
-  const url = `http://${urlHost(options.host)}:${address.port}`;
-
+  // /metrics, /healthz and /readyz beside the page; every route and the socket under one policy.
+  const health = healthRoutes(ctx.metrics);
   const sockets = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_PAYLOAD_BYTES,
     // JPEG does not compress; deflate would only cost CPU per client.
     perMessageDeflate: false,
   });
-  acceptUpgrades(server, sockets, { path: SOCKET_PATH, name: 'viewer', rules: options, log: ctx.log });
+  const server = createGuardedServer(policy, {
+    request: (req, res) => {
+      if (!health(req, res)) servePage(req, res, page);
+    },
+    upgrade: viewerUpgrades(sockets, { path: SOCKET_PATH, name: 'viewer', allowedOrigins: options.allowedOrigins, log: ctx.log }),
+    log: ctx.log,
+  });
+  await listen(server, options.host, options.port, 'viewer');
+  const address = server.address() as AddressInfo;
+  const url = `http://${urlHost(options.host)}:${address.port}`;
 
   const streams = new Set(ctx.streams);
   const channels = new Set<ClientChannel>();
   /** The newest message per stream and frame topic, for clients that subscribe later. */
   const newest = new Map<string, Buffer>();
   const framesEncoding = new Set<string>();
+  /** Per stream, the density map last sent: a `density` message goes out only for a new estimate. */
+  const densitySent = new Map<string, Float32Array>();
   const limits = { inFlightBytes: options.inFlightBytes, maxQueuedBytes: options.maxQueuedBytes, stuckTimeoutMs: options.stuckTimeoutMs };
   const countDrop = (stream: string) => ctx.metrics.skip(stream, DROP_PLACE);
 
@@ -141,11 +142,14 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     const now = Date.now();
     // The pipeline's part is the same for every client: serialized once per tick.
     const streamsJson = JSON.stringify(ctx.metrics.snapshot());
+    // Sinks that failed (an optional one whose disk filled: the run goes on without it).
+    const { failedSinks } = ctx.metrics.readiness();
+    const failedJson = failedSinks ? `,"failedSinks":${JSON.stringify(failedSinks.map(({ sink, reason, optional }) => ({ sink, reason, optional })))}` : '';
     for (const channel of channels) {
       channel.checkStuck(now);
       if (channel.wants(ALL_STREAMS, 'stats') || [...streams].some((s) => channel.wants(s, 'stats'))) {
         const client = JSON.stringify({ dropped: channel.dropped, queuedBytes: channel.waitingBytes });
-        channel.send(`{"type":"stats","streams":${streamsJson},"client":${client}}`);
+        channel.send(`{"type":"stats","streams":${streamsJson}${failedJson},"client":${client}}`);
       }
     }
   }, STATS_INTERVAL_MS);
@@ -165,6 +169,11 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
       const { stream } = packet.frame;
       streams.add(stream);
       for (const event of packet.analytics?.events ?? []) sendTo(stream, 'events', event);
+      // Once per estimate (every few frames), kept for clients that subscribe later.
+      if (packet.density && densitySent.get(stream) !== packet.density.map) {
+        densitySent.set(stream, packet.density.map);
+        offerFrame(stream, 'density', densityMessage(packet, Date.now())!);
+      }
       if (channels.size === 0) return;
       sendTo(stream, 'counts', countsMessage(packet));
       const video = videoMessage(packet, Date.now());
