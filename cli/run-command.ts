@@ -35,6 +35,8 @@ Options:
   --record <file.mp4>  record the overlaid video (H.264, plays in real time)
   --mcap <file.mcap>   record the run as MCAP (camera images, annotations, panoptic
                        segmentation, counts, events; opens in Foxglove; plays back as --source)
+  --clips <dir>        keep a clip (5 s before to 5 s after) and a snapshot of each line or
+                       zone event in <dir>, indexed in <dir>/clips.jsonl
   --mot-out <file>     write the confirmed tracks in MOTChallenge format (for panoptes eval mot)
   --save-panoptic <dir>  write a COCO panoptic PNG per frame and a JSON per stream
                        (track ids as instance ids; for panoptes eval panoptic / video-panoptic)
@@ -69,6 +71,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
       'mot-out': { type: 'string' },
       record: { type: 'string' },
       mcap: { type: 'string' },
+      clips: { type: 'string' },
       'save-panoptic': { type: 'string' },
       'save-instances': { type: 'string' },
       ep: { type: 'string' },
@@ -110,6 +113,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
     if (given !== undefined) assertOutputFile(`--${flag}`, given);
   }
   if (values['save-panoptic'] !== undefined) assertOutputFolder('--save-panoptic', values['save-panoptic']);
+  if (values.clips !== undefined) assertOutputFolder('--clips', values.clips);
 
   // Loaded once the command line is known to be good: the nodes bring onnxruntime, sharp and
   // ffmpeg bindings, seconds of loading that --help and a usage mistake need not wait for.
@@ -152,6 +156,7 @@ async function run(args: readonly string[], log: Logger): Promise<number> {
     if (values.events !== undefined) sinks.push({ type: 'events', path: values.events });
     if (values.record !== undefined) sinks.push({ type: 'record', path: values.record });
     if (values.mcap !== undefined) sinks.push({ type: 'mcap', path: values.mcap });
+    if (values.clips !== undefined) sinks.push({ type: 'clips', dir: values.clips });
     if (values['mot-out'] !== undefined) sinks.push({ type: 'mot-file', path: values['mot-out'] });
     if (values['save-panoptic'] !== undefined) sinks.push({ type: 'panoptic-png', dir: values['save-panoptic'] });
     if (values['save-instances'] !== undefined) sinks.push({ type: 'coco-instances', path: values['save-instances'] });

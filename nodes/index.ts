@@ -11,6 +11,7 @@ import { objectDetection } from './heads/object-detection.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { motionSegmentation } from './motion/motion-segmentation.ts';
 import { overlay } from './render/overlay.ts';
+import { clipsSink } from './sinks/clips/clips-sink.ts';
 import { cocoInstancesSink } from './sinks/coco-instances-sink.ts';
 import { eventsSink } from './sinks/events-sink.ts';
 import { foxgloveSink } from './sinks/foxglove/foxglove-sink.ts';
@@ -52,6 +53,7 @@ export function builtinNodes(): NodeRegistry {
     cocoInstancesSink,
     recordSink,
     mcapSink,
+    clipsSink,
     natsSink,
     mqttSink,
     metricsSink,

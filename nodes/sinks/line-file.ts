@@ -18,9 +18,9 @@ export interface LineFile {
   close(): Promise<void>;
 }
 
-/** Opens `file` for writing, replacing it; fails with the path and the reason. */
-export async function openLineFile(file: string, what: string, log: Logger, limits?: QueuedFileLimits): Promise<LineFile> {
-  const out = await openQueuedFile(file, what, log, limits);
+/** Opens `file` for writing, replacing it (or adding to it, `append`); fails with the path and the reason. */
+export async function openLineFile(file: string, what: string, log: Logger, limits?: QueuedFileLimits, append = false): Promise<LineFile> {
+  const out = await openQueuedFile(file, what, log, limits, append);
   log.info(`${what} to ${out.path}`);
   return {
     path: out.path,

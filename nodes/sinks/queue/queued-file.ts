@@ -38,24 +38,30 @@ export interface QueuedFile {
   close(): Promise<void>;
 }
 
-/** Opens `file` for writing, replacing it (its folder made); fails with the path and the reason. */
+/**
+ * Opens `file` for writing, replacing it (its folder made), or adding to its end with `append`
+ * (an index kept across runs); fails with the path and the reason.
+ */
 export async function openQueuedFile(
   file: string,
   what: string,
   log: Logger,
   limits: QueuedFileLimits = { inFlightBytes: FILE_IN_FLIGHT_BYTES, maxQueuedBytes: FILE_MAX_QUEUED_BYTES },
+  append = false,
 ): Promise<QueuedFile> {
   const absolute = path.resolve(file);
   // Makes the folder, or says which part of the path is in the way (a file, no permission).
   const problem = outputFileProblem(absolute);
   if (problem) throw new Error(`${what}: ${problem}`);
-  const out: WriteStream = createWriteStream(absolute, { flags: 'w' });
+  // Appending: what the file held is whole, a failure cuts back to it at most.
+  const existingBytes = append ? await stat(absolute).then((f) => (f.isFile() ? f.size : 0), () => 0) : 0;
+  const out: WriteStream = createWriteStream(absolute, { flags: append ? 'a' : 'w' });
   await Promise.race([once(out, 'open'), once(out, 'error').then(([err]) => Promise.reject(err as Error))]).catch((err: Error) => {
     throw new Error(`${what}: cannot open ${absolute} for writing: ${err.message}`);
   });
   let unwritten = 0;
   /** Bytes of the records the file has taken whole, in order: where a failed file is cut back to. */
-  let wholeBytes = 0;
+  let wholeBytes = existingBytes;
   /** The file cut back to its last whole record, once it failed. */
   let cutBack: Promise<void> | undefined;
   let cutBackNote = '';
