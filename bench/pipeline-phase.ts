@@ -167,6 +167,19 @@ export function nodeMeans(samples: readonly PacketSample[]): Record<string, numb
   return Object.fromEntries([...sums].map(([node, list]) => [node, round(mean(list), 1)]));
 }
 
+/** Per stage, in the order the stages took the frames: how long a frame waited before the stage took it. */
+export function stageWaits(samples: readonly PacketSample[]): Record<string, { readonly p50: number; readonly p95: number }> {
+  const waits = new Map<string, number[]>();
+  for (const s of samples) {
+    for (const [stage, ms] of Object.entries(s.waits)) {
+      let list = waits.get(stage);
+      if (!list) waits.set(stage, (list = []));
+      list.push(ms);
+    }
+  }
+  return Object.fromEntries([...waits].map(([stage, list]) => [stage, { p50: round(percentile(list, 50), 1), p95: round(percentile(list, 95), 1) }]));
+}
+
 export interface PhaseFigures {
   readonly frames: number;
   readonly seconds: number;
@@ -182,6 +195,8 @@ export interface PhaseFigures {
   readonly fairness?: { readonly windowSeconds: number; readonly framesPerStream: Record<string, number>; readonly minOverMax: number };
   readonly latency: LatencyFigures;
   readonly nodeMs: Record<string, number>;
+  /** Per stage: milliseconds a frame waited before the stage took it, p50 and p95. */
+  readonly stageWaits: Record<string, { readonly p50: number; readonly p95: number }>;
   readonly drops: number;
   readonly errors: number;
   readonly inOrder: boolean;
@@ -219,6 +234,7 @@ export function phaseFigures(run: PhaseRun): PhaseFigures {
     ...(fairness ? { fairness } : {}),
     latency: latencyFigures(run.samples, run.steps),
     nodeMs: nodeMeans(run.samples),
+    stageWaits: stageWaits(run.samples),
     drops: run.stats.reduce((a, s) => a + s.dropped, 0),
     errors: run.stats.reduce((a, s) => a + s.errors, 0),
     inOrder: perStream.every((s) => s.inOrder),

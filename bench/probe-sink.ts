@@ -17,6 +17,8 @@ export interface PacketSample {
   /** Milliseconds from the source emitting the frame to the sink (Date.now() resolution). */
   readonly latencyMs: number;
   readonly timings: Readonly<Record<string, number>>;
+  /** Milliseconds the frame waited before each stage took it (the flow limiter's door included). */
+  readonly waits: Readonly<Record<string, number>>;
 }
 
 export class PacketCollector {
@@ -45,7 +47,7 @@ export class PacketCollector {
     this.lastSeq.set(stream, seq);
     this.count++;
     if (this.keepSamples) {
-      this.samples.push({ stream, seq, atMs: performance.now(), latencyMs: Date.now() - capturedAtMs, timings: packet.timings });
+      this.samples.push({ stream, seq, atMs: performance.now(), latencyMs: Date.now() - capturedAtMs, timings: packet.timings, waits: packet.waits ?? {} });
     }
     this.onPacket?.(this.count);
   }

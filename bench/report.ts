@@ -59,6 +59,11 @@ function phaseLines(p: PhaseFigures): string[] {
   );
   // No total: the branches of a parallel block overlap (the latency line above adds the steps).
   lines.push(table([['node', 'mean ms/frame'], ...Object.entries(p.nodeMs).map(([node, ms]) => [node, num(ms, 1)])]));
+  const waits = Object.entries(p.stageWaits);
+  if (waits.length) {
+    lines.push('  wait before each stage takes a frame (flow-limiter: at the live door)');
+    lines.push(table([['stage', 'p50 ms', 'p95 ms'], ...waits.map(([stage, w]) => [stage, num(w.p50, 1), num(w.p95, 1)])]));
+  }
   for (const failure of p.failures) lines.push(`  FAILED ${failure}`);
   return lines;
 }

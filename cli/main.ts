@@ -8,6 +8,7 @@ import { benchCommand } from './bench-command.ts';
 import { commandGroup, executeCommand } from './command.ts';
 import { dashboardCommand } from './dashboard-command.ts';
 import { evalCommand } from './eval-command.ts';
+import { nodesCommand, NODES_USAGE } from './nodes-command.ts';
 import { runCommand } from './run-command.ts';
 
 export const PANOPTES_USAGE = `usage: panoptes <command> [options]
@@ -17,6 +18,7 @@ Commands:
   eval <metric>   score results against ground truth (panoptes eval --help)
   bench [config]  measure decode, bare inference, pipeline, latency, memory (panoptes bench --help)
   dashboard       the live dashboard of a cluster of workers (panoptes dashboard --help)
+  nodes [type]    the node types a config can name, and their options (panoptes nodes --help)
 
 Environment:
   PANOPTES_DATA   folder holding models/ and replay/ (default: ../shared beside the repository)
@@ -28,6 +30,7 @@ const panoptes = commandGroup(PANOPTES_USAGE, 'command', {
   eval: evalCommand,
   bench: benchCommand,
   dashboard: dashboardCommand,
+  nodes: { usage: NODES_USAGE, run: (args) => nodesCommand(args) },
 });
 
 /**

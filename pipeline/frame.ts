@@ -274,6 +274,11 @@ export interface FramePacket {
   readonly frame: Frame;
   /** Milliseconds each node spent on this frame, keyed by node label. */
   readonly timings: Readonly<Record<string, number>>;
+  /**
+   * Milliseconds this frame waited before each stage took it (keyed by stage label; `flow-limiter`
+   * for the live door), where recorded: where latency goes besides the nodes' own time.
+   */
+  readonly waits?: Readonly<Record<string, number>>;
   readonly semantic?: SemanticLabels;
   readonly instances?: Instances;
   readonly panoptic?: PanopticFrame;

@@ -9,7 +9,9 @@
  *
  * A step may be a parallel block: its operators work on the same frame at once and the frame
  * goes on when all are done (parallel-stage.ts). A live chain lets `maxInFlight` frames in at
- * once, the newest first (flow-limiter.ts); a lossless one is bounded by its source's pool. In a
+ * once, the newest first, and `maxInFlightPerStage` into its first stage, so that with more than
+ * one the next frame's inference starts as this one leaves the models (flow-limiter.ts); a
+ * lossless one is bounded by its source's pool. In a
  * live chain, a frame still in flight `frameTimeoutMs` after it went in is reported with the stage
  * that holds it, counted as a drop at `watchdog`, and its place goes to the next frame.
  *
@@ -25,7 +27,7 @@ import type { Logger } from './log.ts';
 import { PipelineMetrics } from './metrics.ts';
 import { isOptionalSink, type ChainContext, type GraphContext, type Sink } from './node.ts';
 import { sectionsWritten, type GraphSpec } from './config/resolve.ts';
-import { flowLimiter, type FrameWatchdog } from './flow/flow-limiter.ts';
+import { FirstStageExit, flowLimiter, type FrameWatchdog } from './flow/flow-limiter.ts';
 import { FrameWhereabouts } from './flow/frame-whereabouts.ts';
 import { parallelStage, type Branch } from './flow/parallel-stage.ts';
 
@@ -172,13 +174,17 @@ export async function buildGraph(
       let frames$ = await source.node.create(source.options, chainContext('source', 0));
       // Live chains only: a lossless chain has no flow limiter, hence no watchdog to tell.
       const whereabouts = lossless ? undefined : new FrameWhereabouts();
+      let firstStageExit: FirstStageExit | undefined;
       if (whereabouts) {
         // Live: the newest frame waits at the door while the chain is full (MediaPipe's flow limiter).
         const onDrop = (dropped: FramePacket) => {
           metrics.drop(source.id, FLOW_LIMITER_LABEL);
           releasePacket(dropped);
         };
-        frames$ = frames$.pipe(flowLimiter(spec.maxInFlight, onDrop, watchdogFor(source.id, whereabouts)));
+        // The next frame goes into the first stage as this one leaves it (FirstStageExit).
+        firstStageExit = new FirstStageExit();
+        const firstStage = { maxInFlight: spec.maxInFlightPerStage, exit: firstStageExit };
+        frames$ = frames$.pipe(flowLimiter(spec.maxInFlight, onDrop, watchdogFor(source.id, whereabouts), firstStage));
       }
       for (const [position, step] of spec.pipeline.entries()) {
         if (whereabouts) frames$ = frames$.pipe(tap((packet) => whereabouts.handedTo(packet.frame, step.label)));
@@ -191,6 +197,10 @@ export async function buildGraph(
           frames$ = parallelStage(chainContext(step.label, position), branches, whereabouts)(frames$);
         } else {
           frames$ = (await step.node.create(step.options, chainContext(step.label, position)))(frames$);
+        }
+        if (position === 0 && firstStageExit) {
+          const exit = firstStageExit;
+          frames$ = frames$.pipe(tap((packet) => exit.exited(packet.frame)));
         }
       }
       chains.push({ stream: source.id, frames$ });

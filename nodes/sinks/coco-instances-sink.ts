@@ -6,7 +6,7 @@ import { toXywh } from '../../lib/geometry/box.ts';
 import { runsArea } from '../../lib/geometry/pixel-runs.ts';
 import type { FramePacket, Segment } from '../../pipeline/frame.ts';
 import type { Logger } from '../../pipeline/log.ts';
-import { defineSink } from '../../pipeline/node.ts';
+import { defineSink, optionalSinkOption } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
 import { firstBackpressure, totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
 
@@ -131,6 +131,7 @@ export const cocoInstancesSink = defineSink({
   description: 'Writes confirmed thing instances as COCO results (RLE masks, boxes, scores) and as COCO ground truth.',
   options: z.object({
     path: z.string().describe('Results file to write; the ground truth goes beside it as <name>.gt<ext>; with several streams, one pair per stream'),
+    optional: optionalSinkOption,
   }),
   async create(options, ctx) {
     const writers = new Map<string, Awaited<ReturnType<typeof openCocoInstancesWriter>>>();

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { toXywh } from '../../lib/geometry/box.ts';
-import { defineSink } from '../../pipeline/node.ts';
+import { defineSink, optionalSinkOption } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
 import { firstBackpressure, totalBacklog } from './queue/sink-queue.ts';
 
@@ -22,6 +22,7 @@ export const motFileSink = defineSink({
   description: 'Writes confirmed tracks per frame in the MOTChallenge text format.',
   options: z.object({
     path: z.string().describe('File to write; with several streams, one file per stream beside it'),
+    optional: optionalSinkOption,
   }),
   async create(options, ctx) {
     const files = new Map<string, LineFile>();

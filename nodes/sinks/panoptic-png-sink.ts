@@ -6,7 +6,7 @@ import { panopticRgbaWord } from '../../lib/formats/coco-panoptic-ids.ts';
 import { toXywh } from '../../lib/geometry/box.ts';
 import type { PanopticFrame, Segment } from '../../pipeline/frame.ts';
 import type { Logger } from '../../pipeline/log.ts';
-import { defineSink } from '../../pipeline/node.ts';
+import { defineSink, optionalSinkOption } from '../../pipeline/node.ts';
 import {
   openCocoPanopticJson,
   type CocoAnnotation,
@@ -306,6 +306,7 @@ export const panopticPngSink = defineSink({
   description: 'Writes each frame as a COCO panoptic PNG (track ids as instance ids) and a COCO panoptic JSON per stream.',
   options: z.object({
     dir: z.string().describe('Folder to write into: <dir>/<stream>/<seq>.png and <dir>/<stream>/panoptic.json'),
+    optional: optionalSinkOption,
   }),
   async create(options, ctx) {
     const problem = outputFolderProblem(options.dir);

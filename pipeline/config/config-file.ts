@@ -50,7 +50,15 @@ export const configFileSchema = z.strictObject({
     .min(1)
     .default(1)
     .describe(
-      'Live streams: frames between a source and the sinks at once (a flow limiter); 1 gives the lowest latency, more overlaps the stages for throughput on machines with cores to spare',
+      'Live streams: frames between a source and the sinks at once (a flow limiter); 1 gives the lowest latency; 2 lets the next frame into the first stage (the models) as soon as this one leaves it, while this one is fused, tracked and drawn (more frames/s, a little more latency)',
+    ),
+  maxInFlightPerStage: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe(
+      "Live streams: frames at once in a chain's first stage (MediaPipe's flow limiter per stage); 1 (the default) never queues a frame behind another inside the models, more lets frames overlap there too (cores or a GPU to spare)",
     ),
   frameTimeoutMs: z
     .number()

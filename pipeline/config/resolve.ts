@@ -49,6 +49,8 @@ export interface GraphSpec {
   readonly inferenceSchedule: InferenceSchedule;
   /** Live streams: frames let into a chain at once (flow-limiter.ts). */
   readonly maxInFlight: number;
+  /** Live streams: frames at once in a chain's first stage (flow-limiter.ts, FirstStageLimit). */
+  readonly maxInFlightPerStage: number;
   /** Live streams: milliseconds a frame may stay in flight before the watchdog gives up on it. */
   readonly frameTimeoutMs: number;
   readonly dataDir: string | undefined;
@@ -230,6 +232,7 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     executionProviders: config.executionProviders,
     inferenceSchedule: config.inferenceSchedule,
     maxInFlight: config.maxInFlight,
+    maxInFlightPerStage: config.maxInFlightPerStage,
     frameTimeoutMs: config.frameTimeoutMs,
     dataDir: config.dataDir,
     sources,

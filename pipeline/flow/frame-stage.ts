@@ -1,4 +1,4 @@
-import { concatMap, Observable, type OperatorFunction } from 'rxjs';
+import { concatMap, Observable, tap, type OperatorFunction } from 'rxjs';
 import { releasePacket, type FramePacket } from '../frame.ts';
 import type { ChainContext } from '../node.ts';
 import { latestWins } from './latest-wins.ts';
@@ -50,8 +50,12 @@ export function frameStage(ctx: ChainContext, work: FrameWork, options: FrameSta
     }
   };
 
+  // When each packet was handed to the stage, to record how long it waited before the stage took it.
+  const handedAt = new WeakMap<FramePacket, number>();
   const attempt = (packet: FramePacket): Observable<FramePacket> =>
     new Observable<FramePacket>((subscriber) => {
+      const takenAt = performance.now();
+      const waitedMs = takenAt - (handedAt.get(packet) ?? takenAt);
       let settled = false;
       let delivered = false;
       let abandoned = false;
@@ -66,7 +70,7 @@ export function frameStage(ctx: ChainContext, work: FrameWork, options: FrameSta
             settled = true;
             if (abandoned) return giveBack(result);
             delivered = true;
-            subscriber.next(result);
+            subscriber.next({ ...result, waits: { ...result.waits, [ctx.label]: waitedMs } });
             subscriber.complete();
           },
           (err: unknown) => {
@@ -84,9 +88,14 @@ export function frameStage(ctx: ChainContext, work: FrameWork, options: FrameSta
     });
 
   const concurrency = options.losslessConcurrency ?? 1;
-  if (ctx.lossless) return concurrency > 1 ? mergeMapInOrder(attempt, concurrency, releasePacket) : concatMap(attempt);
-  return latestWins(attempt, (dropped) => {
+  const stamp = tap<FramePacket>((packet) => handedAt.set(packet, performance.now()));
+  if (ctx.lossless) {
+    const ordered = concurrency > 1 ? mergeMapInOrder(attempt, concurrency, releasePacket) : concatMap(attempt);
+    return (packets) => ordered(stamp(packets));
+  }
+  const newest = latestWins(attempt, (dropped: FramePacket) => {
     ctx.metrics.drop(ctx.stream, ctx.label);
     releasePacket(dropped);
   });
+  return (packets) => newest(stamp(packets));
 }

@@ -1,8 +1,9 @@
-import { EMPTY, map, NEVER, tap, timer, type Observable } from 'rxjs';
+import { asyncScheduler, EMPTY, map, NEVER, tap, timer, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { packetOf, releasePacket, type FramePacket } from '../../pipeline/frame.ts';
-import { flowLimiter, type FrameWatchdog } from '../../pipeline/flow/flow-limiter.ts';
+import { FirstStageExit, flowLimiter, FLOW_LIMITER_WAIT, type FrameWatchdog } from '../../pipeline/flow/flow-limiter.ts';
+import { latestWins } from '../../pipeline/flow/latest-wins.ts';
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -214,5 +215,117 @@ describe('flowLimiter watchdog (virtual time)', () => {
 
   it('refuses a timeout that is not above zero', () => {
     expect(() => flowLimiter(1, () => {}, { timeoutMs: 0, onTimeout: () => {} })).toThrow(/timeoutMs must be above 0, got 0/);
+  });
+});
+
+describe('flowLimiter with a first-stage limit: stages overlap (virtual time)', () => {
+  /**
+   * A live chain standing in for the default one: the models (first stage) take 5 frames, fusion,
+   * tracking and drawing take 3 more; each is a latest-wins stage as in frame-stage.ts. The sink
+   * releases each packet. Returns when each frame went into the models, the stages' drops, the
+   * order the later stage saw, and how long each frame waited at the door.
+   */
+  function liveChain(maxInFlight: number, firstStageMax: number | undefined, released: Record<string, number>) {
+    const enteredModels: string[] = [];
+    const stageDrops: string[] = [];
+    const postOrder: string[] = [];
+    const doorWaits: Record<string, number> = {};
+    const limiterDrops: string[] = [];
+    const exit = new FirstStageExit();
+    const stage = (ticks: number, seen?: string[]) =>
+      latestWins(
+        (packet: FramePacket) =>
+          timer(ticks).pipe(
+            map(() => packet),
+            tap({ subscribe: () => seen?.push(letterOf(packet)) }),
+          ),
+        (dropped: FramePacket) => (stageDrops.push(letterOf(dropped)), releasePacket(dropped)),
+      );
+    const chain = (source: Observable<FramePacket>) =>
+      source.pipe(
+        flowLimiter(
+          maxInFlight,
+          (p) => (limiterDrops.push(letterOf(p)), releasePacket(p)),
+          undefined,
+          firstStageMax === undefined ? undefined : { maxInFlight: firstStageMax, exit },
+        ),
+        tap((packet) => {
+          enteredModels.push(`${letterOf(packet)}@${asyncScheduler.now()}`);
+          doorWaits[letterOf(packet)] = packet.waits?.[FLOW_LIMITER_WAIT] ?? Number.NaN;
+        }),
+        stage(5),
+        tap((packet) => exit.exited(packet.frame)),
+        stage(3, postOrder),
+        tap(releasePacket),
+        map(letterOf),
+      );
+    return { chain, enteredModels, stageDrops, postOrder, doorWaits, limiterDrops, exit, released };
+  }
+
+  const source = '-a--b--c--d--e-|';
+
+  it("starts the next frame's models as this frame leaves them, while it is fused, tracked and drawn", () => {
+    const released: Record<string, number> = {};
+    const live = liveChain(2, 1, released);
+    newScheduler().run(({ hot, expectObservable }) => {
+      const frames$ = hot(source, frames('abcde', released));
+      // a: models 1-6, the rest 6-9; b goes in at 6 (as a leaves the models) and is out at 14;
+      // c is replaced by d at the door while b is in the models; e waits for d to leave them.
+      expectObservable(live.chain(frames$)).toBe('---------a----b----d----(e|)');
+    });
+    // The models never sit idle once busy: each frame goes in as the one before leaves them.
+    expect(live.enteredModels).toEqual(['a@1', 'b@6', 'd@11', 'e@16']);
+    expect(live.doorWaits).toEqual({ a: 0, b: 2, d: 1, e: 3 });
+    // Dropped at the door only, never inside the chain; the later stage sees the frames in order.
+    expect(live.limiterDrops).toEqual(['c']);
+    expect(live.stageDrops).toEqual([]);
+    expect(live.postOrder).toEqual(['a', 'b', 'd', 'e']);
+    expect(released).toEqual({ a: 1, b: 1, c: 1, d: 1, e: 1 });
+    expect(live.exit.size).toBe(0);
+  });
+
+  it('compared with one frame in flight: the next frame waits for the sinks, and fewer frames get through', () => {
+    const released: Record<string, number> = {};
+    const live = liveChain(1, undefined, released);
+    newScheduler().run(({ hot, expectObservable }) => {
+      // a: 1-9; c goes in at 9 (b replaced), out at 17; e goes in at 17 (d replaced), out at 25.
+      expectObservable(live.chain(hot(source, frames('abcde', released)))).toBe('---------a-------c-------(e|)');
+    });
+    expect(live.limiterDrops).toEqual(['b', 'd']);
+    expect(live.stageDrops).toEqual([]);
+    expect(released).toEqual({ a: 1, b: 1, c: 1, d: 1, e: 1 });
+  });
+
+  it('never queues a second frame inside the models, even with more in flight allowed', () => {
+    const released: Record<string, number> = {};
+    const live = liveChain(3, 1, released);
+    newScheduler().run(({ hot, expectObservable }) => {
+      expectObservable(live.chain(hot(source, frames('abcde', released)))).toBe('---------a----b----d----(e|)');
+    });
+    expect(live.stageDrops).toEqual([]);
+    expect(live.limiterDrops).toEqual(['c']);
+  });
+
+  it('frees the first stage for a frame released inside it (skipped by the models)', () => {
+    const released: Record<string, number> = {};
+    const exit = new FirstStageExit();
+    newScheduler().run(({ hot, expectObservable }) => {
+      const frames$ = hot('-ab-----|', frames('ab', released));
+      // a is skipped by the models at 3 (released without leaving them): b goes in then.
+      const result = frames$.pipe(
+        flowLimiter(2, () => expect.unreachable(), undefined, { maxInFlight: 1, exit }),
+        tap((packet) => timer(2).subscribe(() => releasePacket(packet))),
+        map(letterOf),
+      );
+      expectObservable(result).toBe('-a-b----|');
+    });
+    expect(released).toEqual({ a: 1, b: 1 });
+    expect(exit.size).toBe(0);
+  });
+
+  it("refuses a first stage's maxInFlight below one", () => {
+    expect(() => flowLimiter(2, () => {}, undefined, { maxInFlight: 0, exit: new FirstStageExit() })).toThrow(
+      /first stage's maxInFlight must be a whole number of at least 1, got 0/,
+    );
   });
 });

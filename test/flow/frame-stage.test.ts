@@ -55,6 +55,22 @@ describe('frameStage timing (fake timers)', () => {
     return { out, completed };
   }
 
+  it('records how long each frame waited before the stage took it (live and lossless)', async () => {
+    for (const lossless of [false, true]) {
+      const stage = frameStage(chainContext({ label: 'slow-stage', lossless }), takes(30));
+      const input = new Subject<FramePacket>();
+      const waits: number[] = [];
+      stage(input).subscribe((packet) => {
+        waits.push(packet.waits?.['slow-stage'] ?? Number.NaN);
+        releasePacket(packet);
+      });
+      // 0 goes in at once; 1 comes at 10 and waits until 0 is done at 30.
+      sendAt(input, [0, 10], [], 11);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(waits, lossless ? 'lossless' : 'live').toEqual([0, 20]);
+    }
+  });
+
   it('live: one frame at work and the newest waiting; each replaced frame is counted as a drop and given back', async () => {
     const ctx = chainContext({ label: 'slow-stage', lossless: false });
     const released: number[] = [];

@@ -88,6 +88,25 @@ const passes = defineOperator({
   },
 });
 
+/** Operator that holds each frame `ms`, recording `label seq start end` (ms) in `spans`. */
+function takesTime(spans: { label: string; seq: number; start: number; end: number }[]) {
+  return defineOperator({
+    type: 'takes-time',
+    description: 'test stand-in: holds each frame for a while',
+    needs: [],
+    adds: [],
+    options: z.object({ ms: z.number() }),
+    async create(options, ctx) {
+      return frameStage(ctx, async (packet) => {
+        const start = performance.now();
+        await new Promise((resolve) => setTimeout(resolve, options.ms));
+        spans.push({ label: ctx.label, seq: packet.frame.seq, start, end: performance.now() });
+        return packet;
+      });
+    },
+  });
+}
+
 function collectingSink(received: FramePacket[], ended: string[]) {
   return defineSink({
     type: 'collect',
@@ -163,6 +182,9 @@ describe('graph', () => {
     const config = checkConfigFile(
       {
         frameTimeoutMs: 300,
+        // One frame in flight: the forgotten frame alone would hold the chain (with two, the other
+        // place would let later frames through before the watchdog's time).
+        maxInFlight: 1,
         sources: [{ id: 'live', type: 'ffmpeg', uri: 'replay/videos/solidWhiteRight.mp4', loop: true }],
         pipeline: [{ type: 'passes' }, { type: 'forgets-a-frame', name: 'leaky' }, { type: 'passes', name: 'after' }],
         sinks: [{ type: 'collect' }],
@@ -189,5 +211,42 @@ describe('graph', () => {
     );
     expect(graph.metrics.snapshot()[0]!.drops.watchdog).toBe(1);
     expect(received.map((p) => p.frame.seq)).not.toContain(forgotten);
+  });
+
+  it('with maxInFlight 2, starts the next frame in the first stage while this one is in the next, in order, dropping only at the door', async () => {
+    for (const maxInFlight of [1, 2]) {
+      const spans: { label: string; seq: number; start: number; end: number }[] = [];
+      const received: FramePacket[] = [];
+      const registry = new NodeRegistry([flakyCamera, takesTime(spans), collectingSink(received, [])]);
+      const config = checkConfigFile(
+        {
+          maxInFlight,
+          sources: [{ id: 'cam', type: 'flaky-camera', frames: 150 }],
+          pipeline: [
+            { type: 'takes-time', name: 'models', ms: 15 },
+            { type: 'takes-time', name: 'post', ms: 10 },
+          ],
+          sinks: [{ type: 'collect' }],
+        },
+        'inline',
+      );
+      const graph = await buildGraph(resolveGraphSpec(config, 'inline', registry), { dataDir: dataDir(), log: createMemoryLogger() });
+      await graph.run();
+      await graph.stop();
+      const models = spans.filter((x) => x.label === 'models');
+      const post = spans.filter((x) => x.label === 'post');
+      // The next frame's models started before this frame's post-processing ended: only with two in flight.
+      const overlapped = models.slice(1).filter((m, i) => post.find((p) => p.seq === models[i]!.seq) && m.start < post.find((p) => p.seq === models[i]!.seq)!.end);
+      if (maxInFlight === 2) expect(overlapped.length, 'frames whose models overlapped the previous post').toBeGreaterThan(2);
+      else expect(overlapped).toEqual([]);
+      // Never two frames in the models at once, and the later stage sees the frames in order.
+      for (let i = 1; i < models.length; i++) expect(models[i]!.start).toBeGreaterThanOrEqual(models[i - 1]!.end - 1);
+      expect(post.map((x) => x.seq)).toEqual([...post.map((x) => x.seq)].sort((a, b) => a - b));
+      const drops = graph.metrics.snapshot()[0]!.drops;
+      expect(Object.keys(drops).filter((where) => (drops[where] ?? 0) > 0)).toEqual(['flow-limiter']);
+      // A frame waits at the door, not inside the models behind another frame: it goes in as they free up.
+      expect(received.length).toBeGreaterThan(3);
+      expect(Math.max(...received.map((p) => p.waits?.models ?? Number.NaN))).toBeLessThan(1);
+    }
   });
 });
