@@ -4,11 +4,12 @@
  * the reader's hand). Sizes are COCO's (params.ts AREA_RANGES: small under 32², medium to 96²,
  * large above), by the annotated box's area.
  *
- * Per frame, the pairs are matched one to one, the highest IoU first. An annotation marked
+ * Per frame, the pairs are matched one to one, the highest IoU first (match-boxes.ts). An annotation marked
  * `unsure` (a blob a person could not call one vehicle, or a vehicle at all) is never missed,
  * and a detection on it is not false.
  */
-import { boxIou, type Box } from '../../lib/geometry/box.ts';
+import type { Box } from '../../lib/geometry/box.ts';
+import { matchBoxes } from './match-boxes.ts';
 import { AREA_RANGES } from './params.ts';
 
 export interface AnnotatedBox {
@@ -56,20 +57,11 @@ export function recallBySize(frames: readonly FrameBoxes[], iouThreshold: number
   let tp = 0;
   let fp = 0;
   for (const { truth, found } of frames) {
-    const pairs: { t: number; f: number; iou: number }[] = [];
-    truth.forEach((t, ti) =>
-      found.forEach((f, fi) => {
-        const iou = boxIou(t.box, f);
-        if (iou >= iouThreshold) pairs.push({ t: ti, f: fi, iou });
-      }),
-    );
-    pairs.sort((a, b) => b.iou - a.iou);
     const truthTaken = new Uint8Array(truth.length);
     const foundTaken = new Uint8Array(found.length);
-    for (const { t, f } of pairs) {
-      if (truthTaken[t] || foundTaken[f]) continue;
-      truthTaken[t] = 1;
-      foundTaken[f] = 1;
+    for (const { a, b } of matchBoxes(truth.map((t) => t.box), found, iouThreshold)) {
+      truthTaken[a] = 1;
+      foundTaken[b] = 1;
     }
     truth.forEach((t, ti) => {
       if (t.unsure) return;

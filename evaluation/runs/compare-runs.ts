@@ -12,7 +12,8 @@
  * - **Counts and lines:** frames whose counts per class differ, and each line's last totals.
  */
 import { readFileSync } from 'node:fs';
-import { boxIou, fromXywh, type Box } from '../../lib/geometry/box.ts';
+import { fromXywh, type Box } from '../../lib/geometry/box.ts';
+import { matchBoxes } from '../instance/match-boxes.ts';
 
 interface SegmentLine {
   readonly className: string;
@@ -81,27 +82,7 @@ const sum = (counts: Readonly<Record<string, number>> | undefined) => Object.val
 /** Matches the things of one frame pair one to one per class, highest IoU first. */
 function matchThings(first: readonly SegmentLine[], second: readonly SegmentLine[], iouThreshold: number) {
   const boxes = (list: readonly SegmentLine[]): Box[] => list.map((s) => fromXywh(...s.bbox));
-  const a = boxes(first);
-  const b = boxes(second);
-  const pairs: { i: number; j: number; iou: number }[] = [];
-  first.forEach((s, i) =>
-    second.forEach((t, j) => {
-      if (s.className !== t.className) return;
-      const iou = boxIou(a[i]!, b[j]!);
-      if (iou >= iouThreshold) pairs.push({ i, j, iou });
-    }),
-  );
-  pairs.sort((x, y) => y.iou - x.iou);
-  const takenA = new Set<number>();
-  const takenB = new Set<number>();
-  const matched: { i: number; j: number; iou: number }[] = [];
-  for (const pair of pairs) {
-    if (takenA.has(pair.i) || takenB.has(pair.j)) continue;
-    takenA.add(pair.i);
-    takenB.add(pair.j);
-    matched.push(pair);
-  }
-  return matched;
+  return matchBoxes(boxes(first), boxes(second), iouThreshold, (a, b) => first[a]!.className === second[b]!.className);
 }
 
 export function compareRuns(firstFile: string, secondFile: string, iouThreshold = 0.5): RunComparison {
@@ -133,7 +114,7 @@ export function compareRuns(firstFile: string, secondFile: string, iouThreshold 
     for (const s of thingsA) classTotals(s.className).first++;
     for (const s of thingsB) classTotals(s.className).second++;
     const matched = matchThings(thingsA, thingsB, iouThreshold);
-    for (const { i, j, iou } of matched) {
+    for (const { a: i, b: j, iou } of matched) {
       classTotals(thingsA[i]!.className).matched++;
       iouSum += iou;
       const [ta, tb] = [thingsA[i]!.trackId, thingsB[j]!.trackId];

@@ -7,9 +7,10 @@ import type { FramePacket } from '../../../pipeline/frame.ts';
 import { defineSink, optionalSinkOption } from '../../../pipeline/node.ts';
 import { encodeAnnotationsMessage } from '../foxglove/annotations-message.ts';
 import { encodeCountsMessage } from '../foxglove/counts-message.ts';
+import { encodeCompressedImage } from '../foxglove/image-message.ts';
 import { outputFileProblem } from '../output-path.ts';
 import { cocoSegmentIds, encodeSegmentMap } from '../panoptic-png-sink.ts';
-import { cameraMotionJson, compressedImageJson, eventMessages, MCAP_SCHEMAS, segmentsJson, STREAM_TOPICS, topicOf, type McapSchemaKey, type StreamTopic } from './mcap-topics.ts';
+import { cameraMotionJson, eventMessages, MCAP_SCHEMAS, segmentsJson, STREAM_TOPICS, topicOf, type McapSchemaKey, type StreamTopic } from './mcap-topics.ts';
 
 /**
  * Records a run as MCAP (Foxglove's log format, ROS 2's default bag): per stream the camera
@@ -196,9 +197,9 @@ class McapRecording {
     ]);
     const motion = cameraMotionJson(packet);
     return {
-      camera: [compressedImageJson(packet, 'jpeg', jpeg)],
+      camera: [encodeCompressedImage(frame, 'jpeg', jpeg)],
       annotations: [encodeAnnotationsMessage({ packet, trailPoints: 0 })],
-      ...(png && panoptic ? { panoptic: [compressedImageJson(packet, 'png', png)], segments: [segmentsJson(packet, panoptic.ids)] } : {}),
+      ...(png && panoptic ? { panoptic: [encodeCompressedImage(frame, 'png', png)], segments: [segmentsJson(packet, panoptic.ids)] } : {}),
       counts: [encodeCountsMessage(packet)],
       events: eventMessages(packet),
       ...(motion ? { cameraMotion: [motion] } : {}),

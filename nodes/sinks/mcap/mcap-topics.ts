@@ -23,6 +23,18 @@ import { COUNTS_SCHEMA } from '../foxglove/foxglove-channels.ts';
 import { foxgloveTime } from '../foxglove/foxglove-time.ts';
 import { segmentRecord } from '../frame-record.ts';
 
+/** The schema of a message that is one object of a frame (`timestamp`, `seq`, and the object under `key`). */
+function frameStampedSchema(title: string, description: string, key: string) {
+  const data = JSON.stringify({
+    title,
+    description,
+    type: 'object',
+    properties: { timestamp: { type: 'object' }, seq: { type: 'integer' }, [key]: { type: 'object' } },
+    required: ['timestamp', 'seq', key],
+  });
+  return { name: title, encoding: 'jsonschema', data } as const;
+}
+
 /** The schemas of a recording, registered once per file. */
 export const MCAP_SCHEMAS = {
   image: { name: 'foxglove.CompressedImage', encoding: 'jsonschema', data: JSON.stringify(CompressedImage) },
@@ -60,28 +72,12 @@ export const MCAP_SCHEMAS = {
       required: ['timestamp', 'seq', 'ptsMs', 'segments'],
     }),
   },
-  events: {
-    name: 'panoptes.Event',
-    encoding: 'jsonschema',
-    data: JSON.stringify({
-      title: 'panoptes.Event',
-      description: 'A line crossing or a zone entry or exit, as --events records it',
-      type: 'object',
-      properties: { timestamp: { type: 'object' }, seq: { type: 'integer' }, event: { type: 'object' } },
-      required: ['timestamp', 'seq', 'event'],
-    }),
-  },
-  cameraMotion: {
-    name: 'panoptes.CameraMotion',
-    encoding: 'jsonschema',
-    data: JSON.stringify({
-      title: 'panoptes.CameraMotion',
-      description: "The camera's own motion since the previous frame (a 2x3 affine in pixels) and how sure the estimate is",
-      type: 'object',
-      properties: { timestamp: { type: 'object' }, seq: { type: 'integer' }, motion: { type: 'object' } },
-      required: ['timestamp', 'seq', 'motion'],
-    }),
-  },
+  events: frameStampedSchema('panoptes.Event', 'A line crossing or a zone entry or exit, as --events records it', 'event'),
+  cameraMotion: frameStampedSchema(
+    'panoptes.CameraMotion',
+    "The camera's own motion since the previous frame (a 2x3 affine in pixels) and how sure the estimate is",
+    'motion',
+  ),
 } as const;
 
 export type McapSchemaKey = keyof typeof MCAP_SCHEMAS;
@@ -100,12 +96,6 @@ export const STREAM_TOPICS = [
 export type StreamTopic = (typeof STREAM_TOPICS)[number]['key'];
 
 export const topicOf = (stream: string, suffix: string): string => `/${stream}/${suffix}`;
-
-/** A `foxglove.CompressedImage` as JSON: the bytes as base64. */
-export function compressedImageJson(packet: FramePacket, format: 'jpeg' | 'png', bytes: Uint8Array): Uint8Array {
-  const head = JSON.stringify({ timestamp: foxgloveTime(packet.frame.capturedAtMs), frame_id: packet.frame.stream, format }).slice(0, -1);
-  return Buffer.from(`${head},"data":"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"}`, 'latin1');
-}
 
 /** The `/segments` message: each segment with the id its pixels have in the PNG. */
 export function segmentsJson(packet: FramePacket, pngIds: readonly number[]): Uint8Array {
