@@ -39,7 +39,7 @@ import { buildGraph } from '../pipeline/graph.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
 import { defineSink, type ExecutionProvider, type Sink, type SinkNode } from '../pipeline/node.ts';
-import { lineCrossings, scoreStandinFrame, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from './drone-standin.ts';
+import { lineCrossings, scoreStandinFrame, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from '../testing/drone-standin.ts';
 import { round } from './stats.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -316,7 +316,7 @@ function accuracyProbe(seen: Seen, motFile: string): SinkNode<unknown> {
 interface CaseFiles {
   readonly ep: ExecutionProvider;
   readonly motFile: string;
-  /** The drawn drone clip (bench/drone-standin.ts). */
+  /** The drawn drone clip (testing/drone-standin.ts). */
   readonly droneClip: string;
 }
 
@@ -494,6 +494,6 @@ function scoreDrone(seen: Seen): Scores {
       { label: 'in', what: `cars in (rightward) across "${name}" after frame ${first.seq}`, counted: totals.in - before.in, truth: truth.right },
       { label: 'out', what: `cars out (leftward) across "${name}" after frame ${first.seq}`, counted: totals.out - before.out, truth: truth.left },
     ],
-    notes: [`a drawn stand-in, not a real drone clip (bench/drone-standin.ts); scored from frame ${first.seq} (background settled)`],
+    notes: [`a drawn stand-in, not a real drone clip (testing/drone-standin.ts); scored from frame ${first.seq} (background settled)`],
   };
 }

@@ -31,7 +31,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { greySizeFor } from '../nodes/motion/grey-downscale.ts';
 import { MotionSegmenter, type MotionOptions } from '../nodes/motion/motion-segmenter.ts';
-import { ffmpegPath } from '../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../servers/ffmpeg-binary.ts';
 import { REPO_ROOT, resolveDataDir } from '../pipeline/config/data-dir.ts';
 import { configMotionOptions } from './config-motion-options.ts';
 import { loadOpenCv, OpenCvMog2, opencvBlobs, type OpenCv, type OpenCvMog2Options } from './opencv-reference.ts';

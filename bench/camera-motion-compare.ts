@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { IDENTITY_AFFINE, applyAffine, composeAffine, type Affine } from '../lib/geometry/affine.ts';
 import { CameraMotionEstimator } from '../nodes/motion/camera-motion.ts';
 import { GreyDownscale, type GreySize } from '../nodes/motion/grey-downscale.ts';
-import { ffmpegPath } from '../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../servers/ffmpeg-binary.ts';
 import { resolveDataDir } from '../pipeline/config/data-dir.ts';
 import { loadOpenCv, OpenCvCameraMotion, type OpenCv } from './opencv-reference.ts';
 import { mean, round } from './stats.ts';

@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { writeClusterConfig } from './cluster-config.ts';
-import { FrameWatch, spawnWorker, watchLeases, type LeaseChange, type WorkerProcess } from './cluster-harness.ts';
-import { startNatsServer } from './local-servers.ts';
+import { writeClusterConfig } from '../testing/cluster-config.ts';
+import { FrameWatch, spawnWorker, watchLeases, type LeaseChange, type WorkerProcess } from '../testing/cluster-harness.ts';
+import { startNatsServer } from '../testing/local-servers.ts';
 
 const STREAMS = 6;
 const RUNS = 5;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ffmpegPath, ffprobePath } from '../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath, ffprobePath } from '../servers/ffmpeg-binary.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/panoptes.js', import.meta.url));

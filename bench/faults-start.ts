@@ -23,9 +23,9 @@ import { loadPipeline } from '../pipeline/load.ts';
 import { createMemoryLogger } from '../pipeline/log.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
 import { runPipeline } from '../pipeline/run.ts';
-import { LiveHttpCamera } from './faults-camera.ts';
-import { FaultRun } from './faults-harness.ts';
-import { forwardPort, freePort, mqttEventsConfig, startMosquitto } from './local-servers.ts';
+import { LiveHttpCamera } from '../testing/faults-camera.ts';
+import { FaultRun } from '../testing/faults-harness.ts';
+import { forwardPort, freePort, mqttEventsConfig, startMosquitto } from '../testing/local-servers.ts';
 import { round } from './stats.ts';
 
 const RECOVERY_SLACK_MS = 2000;

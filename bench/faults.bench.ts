@@ -15,7 +15,7 @@
  * - Then Ctrl-C in a terminal during a recording of configs/dashcam.yaml, at full length
  *   (faults-ctrl-c.ts): a playable mp4, as long as one stopped by SIGINT to node alone.
  * - Then a disk that fills under `--events` and under `--record` of configs/dashcam.yaml
- *   (faults-disk.ts): exit 1 within 5 s of the failure, logged once, every events line whole,
+ *   (testing/faults-disk.ts): exit 1 within 5 s of the failure, logged once, every events line whole,
  *   the recording playing to within a second of what reached ffmpeg.
  * The config's sinks are replaced by a metrics sink on a free port: no viewer port needed.
  */
@@ -26,10 +26,10 @@ import { fileURLToPath } from 'node:url';
 import { builtinNodes } from '../nodes/index.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
-import { LiveHttpCamera } from './faults-camera.ts';
+import { LiveHttpCamera } from '../testing/faults-camera.ts';
 import { interruptRecordings, type InterruptedRecording } from './faults-ctrl-c.ts';
-import { benchDiskFull, formatDiskFull } from './faults-disk.ts';
-import { FaultRun, type Recovery } from './faults-harness.ts';
+import { diskFullProblems, diskFullUnavailable, runOntoFillingDisk, type DiskFullRun } from '../testing/faults-disk.ts';
+import { FaultRun, type Recovery } from '../testing/faults-harness.ts';
 import { benchBrokerDownAtStart, benchCameraDownAtStart, formatStartFaults } from './faults-start.ts';
 import { round } from './stats.ts';
 
@@ -237,7 +237,7 @@ export async function benchFaults(options: FaultsBenchOptions, progress: (line: 
     const brokerAtStart = await benchBrokerDownAtStart(dataDir, {}, progress);
     failures.push(...atStart.failures, ...brokerAtStart.failures);
     progress(`faults: down at start:\n${formatStartFaults(atStart, brokerAtStart)}`);
-    // A disk that fills under --events and under --record (faults-disk.ts).
+    // A disk that fills under --events and under --record (testing/faults-disk.ts).
     const diskDir = mkdtempSync(path.join(tmpdir(), 'panoptes-disk-full-'));
     const diskFull = await benchDiskFull(RECORDED_CONFIG, diskDir, dataDir, progress).finally(() => rmSync(diskDir, { recursive: true, force: true }));
     failures.push(...diskFull.failures);
@@ -297,4 +297,39 @@ export function formatFaults(result: FaultsBenchResult): string {
   }
   lines.push('', result.failures.length === 0 ? 'all within target' : `outside target:\n  ${result.failures.join('\n  ')}`, '');
   return lines.join('\n');
+}
+
+/**
+ * The fault bench's disk cases: `config` (configs/dashcam.yaml: real models) run with `--events`
+ * onto 512 KB and with `--record` onto 2 MB that fill, one after the other, in `dir`.
+ */
+async function benchDiskFull(
+  config: string,
+  dir: string,
+  dataDir: string,
+  progress: (line: string) => void,
+): Promise<{ runs: DiskFullRun[]; failures: string[] }> {
+  const unavailable = diskFullUnavailable();
+  if (unavailable) return { runs: [], failures: [`disk full: not measured: ${unavailable}`] };
+  const runs: DiskFullRun[] = [];
+  for (const [output, limitBytes, file] of [
+    ['events', 512 * 1024, 'disk-full-events.jsonl'],
+    ['record', 2 * 1024 * 1024, 'disk-full-record.mp4'],
+  ] as const) {
+    progress(`faults: --${output} onto a disk that fills at ${limitBytes} bytes`);
+    runs.push(await runOntoFillingDisk({ config, output, file: path.join(dir, file), limitBytes, env: { PANOPTES_DATA: dataDir }, timeoutMs: 300_000 }));
+  }
+  return { runs, failures: runs.flatMap((run) => diskFullProblems(run)) };
+}
+
+/** The disk cases as lines of the bench's report. */
+function formatDiskFull(runs: readonly DiskFullRun[]): string {
+  return runs
+    .map((r) => {
+      const common = `--${r.output} onto ${r.limitBytes} bytes: exit ${r.exitCode}, failed after ${r.failedAfterS} s, exited ${r.exitAfterFailureS} s after, logged ${r.failureLines}x`;
+      return r.output === 'events'
+        ? `${common}; ${r.lines} lines, ${r.allLinesParse && r.endsOnNewline ? 'every one whole' : 'ENDS IN A CUT-OFF LINE'}`
+        : `${common}; plays ${r.playsS} s of the ${r.handedS} s that reached ffmpeg, ${r.decodesClean ? 'decodes to the end' : 'DOES NOT DECODE CLEANLY'}`;
+    })
+    .join('\n');
 }

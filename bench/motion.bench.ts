@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { MotionSegmenter, type MotionOptions } from '../nodes/motion/motion-segmenter.ts';
-import { ffmpegPath } from '../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../servers/ffmpeg-binary.ts';
 import { resolveDataDir } from '../pipeline/config/data-dir.ts';
 
 interface BenchClip {

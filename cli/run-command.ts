@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../lib/errors.ts';
-import { assertOutputFile, assertOutputFolder } from '../nodes/sinks/output-path.ts';
+import { assertOutputFile, assertOutputFolder } from '../servers/output-path.ts';
 import { isImageSequence, openImageSequence } from '../nodes/sources/image-sequence.ts';
 import { mcapLocation } from '../nodes/sources/mcap-location.ts';
 import { isUrl } from '../nodes/sources/probe.ts';
@@ -24,7 +24,7 @@ Options:
   --max-frames <N>     stop each source after N frames
   --fail-fast          a stream URL that cannot be read at start fails the run at once (exit 1),
                        as a missing file does; by default the run starts with the streams that
-                       are there and the others wait for their camera (README, "Cameras")
+                       are there and the others wait for their camera (docs/operations.md)
   --no-realtime        process a file as fast as possible, every frame, in order
                        (default: paced at the file's own frame rate, like a live camera)
   --port <N>           serve the viewer on this port (adds a viewer if the config has none)
@@ -46,7 +46,7 @@ Options:
   --ep <provider>      onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
                        (falls back to cpu, with a log line, when it cannot run)
 
-Cluster (README, "Cluster"):
+Cluster (docs/operations.md, "Beyond one machine"):
   --cluster <nats://host:4222>  share the config's streams with the other workers on this NATS
                        server: each stream runs on one worker; results go to panoptes.<stream>.*
   --worker <name>      this worker's name (default: host name and process id)

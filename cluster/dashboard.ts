@@ -1,7 +1,7 @@
 /**
  * `panoptes dashboard --cluster nats://...`: the viewer's dashboard (viewer/index.html, the
  * viewer protocol of docs/protocol.md) for every stream of a cluster, fed from the NATS subjects
- * the workers publish on (nodes/sinks/nats/subjects.ts) rather than from a pipeline:
+ * the workers publish on (servers/nats/subjects.ts) rather than from a pipeline:
  * `video` from `panoptes.<stream>.video`, `counts`, `events` and `stats` from theirs. Each
  * `stats` entry says which worker runs the stream (`worker`). The streams are the cluster's
  * config (what the workers announce) plus any seen on the subjects; a stream moving to another
@@ -11,24 +11,22 @@
  * lossless, a client that cannot keep up disconnected. The raw `frames` topic is not relayed
  * (it would cost every worker an extra encode per frame, watched or not).
  */
-import { servePage } from '../nodes/sinks/viewer/serve-page.ts';
-import { readFile } from 'node:fs/promises';
+import { loadDashboardPage, servePage } from '../servers/viewer-protocol/serve-page.ts';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { listen, urlHost } from '../nodes/sinks/http-listen.ts';
-import { shareNatsConnection } from '../nodes/sinks/nats/nats-connection.ts';
-import { SUBJECT_ROOT } from '../nodes/sinks/nats/subjects.ts';
-import { checkBind, createGuardedServer, type AccessPolicy } from '../nodes/sinks/network-access.ts';
-import { closeWithGrace } from '../nodes/sinks/queue/close-grace.ts';
-import { viewerUpgrades } from '../nodes/sinks/viewer/access.ts';
-import { ClientChannel } from '../nodes/sinks/viewer/client-channel.ts';
-import { answerClientMessage } from '../nodes/sinks/viewer/client-messages.ts';
-import { ALL_STREAMS, PROTOCOL_VERSION, type Topic } from '../nodes/sinks/viewer/protocol.ts';
+import { listen, urlHost } from '../servers/http-listen.ts';
+import { shareNatsConnection } from '../servers/nats/connection.ts';
+import { SUBJECT_ROOT } from '../servers/nats/subjects.ts';
+import { checkBind, createGuardedServer, type AccessPolicy } from '../servers/access.ts';
+import { closeWithGrace } from '../servers/queue/close-grace.ts';
+import { viewerUpgrades } from '../servers/viewer-protocol/upgrades.ts';
+import { ClientChannel } from '../servers/viewer-protocol/client-channel.ts';
+import { answerClientMessage } from '../servers/viewer-protocol/client-messages.ts';
+import { ALL_STREAMS, PROTOCOL_VERSION, type StatsMessage, type StreamStatsEntry, type Topic } from '../servers/viewer-protocol/protocol.ts';
 import type { Logger } from '../pipeline/log.ts';
 import type { StreamStats } from '../pipeline/metrics.ts';
 import { openBuckets } from './buckets.ts';
 
-const PAGE_URL = new URL('../viewer/index.html', import.meta.url);
 const SOCKET_PATH = '/ws';
 const STATS_INTERVAL_MS = 500;
 const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
@@ -56,10 +54,18 @@ export interface ClusterDashboard {
 
 export async function startClusterDashboard(options: DashboardOptions): Promise<ClusterDashboard> {
   const { log } = options;
-  const policy: AccessPolicy = { server: 'dashboard', host: options.host, token: options.token, allowedHosts: options.allowedHosts, settings: 'command line' };
+  const policy: AccessPolicy = {
+    server: 'dashboard',
+    host: options.host,
+    token: options.token,
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+    ownPages: true,
+    settings: 'command line',
+  };
   // Before NATS is dialled: a config mistake is told at once.
   checkBind(policy);
-  const page = await readFile(PAGE_URL);
+  const page = await loadDashboardPage();
   const connection = await shareNatsConnection(options.url, log);
   const { nc } = connection;
   // Created if no worker has run yet: the dashboard may start first.
@@ -126,7 +132,7 @@ export async function startClusterDashboard(options: DashboardOptions): Promise<
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD_BYTES, perMessageDeflate: false });
   const server = createGuardedServer(policy, {
     request: (req, res) => servePage(req, res, page),
-    upgrade: viewerUpgrades(sockets, { path: SOCKET_PATH, name: 'dashboard', allowedOrigins: options.allowedOrigins ?? [], log }),
+    upgrade: viewerUpgrades(sockets, { path: SOCKET_PATH, name: 'dashboard' }),
     log,
   });
   await listen(server, options.host, options.port, 'dashboard');
@@ -156,11 +162,12 @@ export async function startClusterDashboard(options: DashboardOptions): Promise<
 
   const statsTimer = setInterval(() => {
     const now = Date.now();
-    const streamsJson = JSON.stringify([...stats.values()]);
+    const streamsJson = JSON.stringify([...stats.values()] satisfies StreamStatsEntry[]);
     for (const channel of channels) {
       channel.checkStuck(now);
       if (channel.wants(ALL_STREAMS, 'stats') || [...streams.keys()].some((s) => channel.wants(s, 'stats'))) {
-        channel.send(`{"type":"stats","streams":${streamsJson},"client":${JSON.stringify({ dropped: channel.dropped, queuedBytes: channel.waitingBytes })}}`);
+        const client = JSON.stringify({ dropped: channel.dropped, queuedBytes: channel.waitingBytes } satisfies StatsMessage['client']);
+        channel.send(`{"type":"stats","streams":${streamsJson},"client":${client}}`);
       }
     }
   }, STATS_INTERVAL_MS);

@@ -5,7 +5,7 @@
  *
  * A graph per stream (rather than one graph for every stream the worker holds) is what lets a
  * stream come and go without touching the others. Its cost: streams on one worker do not share
- * inference sessions (one per model per stream), see the README's cluster section.
+ * inference sessions (one per model per stream), see docs/operations.md, "Beyond one machine".
  */
 import { z } from 'zod';
 import { builtinNodes } from '../nodes/index.ts';

@@ -13,16 +13,16 @@
  * whose lease it could not renew stops the stream when the lease would expire, counted from the
  * moment it *sent* its last successful renewal, which is before the server stored it, so before
  * the server can let anyone else claim the key (a small margin covers the time the stop itself
- * takes). That holds whatever the cause: a crash, a network cut, a NATS restart. See README,
- * "Cluster".
+ * takes). That holds whatever the cause: a crash, a network cut, a NATS restart. See
+ * docs/operations.md, "Beyond one machine".
  *
  * A clean stop (Ctrl-C) stops the graphs, saves the totals and deletes the leases: the other
  * workers watch the leases bucket and claim them at once. A crash leaves the leases to expire.
  */
 import type { KV } from '@nats-io/kv';
 import { builtinNodes } from '../nodes/index.ts';
-import { shareNatsConnection, type SharedNatsConnection } from '../nodes/sinks/nats/nats-connection.ts';
-import { ensureEventsStream, subjectTokenProblem } from '../nodes/sinks/nats/subjects.ts';
+import { shareNatsConnection, type SharedNatsConnection } from '../servers/nats/connection.ts';
+import { ensureEventsStream, subjectTokenProblem } from '../servers/nats/subjects.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
 import { openBuckets, type ClusterBuckets } from './buckets.ts';

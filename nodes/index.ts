@@ -11,6 +11,7 @@ import { objectDetection } from './heads/object-detection.ts';
 import { semanticSegmentation } from './heads/semantic-segmentation.ts';
 import { motionSegmentation } from './motion/motion-segmentation.ts';
 import { overlay } from './render/overlay.ts';
+import { redact } from './render/redact.ts';
 import { clipsSink } from './sinks/clips/clips-sink.ts';
 import { cocoInstancesSink } from './sinks/coco-instances-sink.ts';
 import { eventsSink } from './sinks/events-sink.ts';
@@ -43,6 +44,7 @@ export function builtinNodes(): NodeRegistry {
     panopticFusion,
     tracker,
     analytics,
+    redact,
     overlay,
     // sinks
     viewerSink,

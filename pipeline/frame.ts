@@ -4,7 +4,9 @@
  * A source emits one {@link FramePacket} per decoded frame; every node after it returns a packet
  * with one more section filled in (`semantic`, `instances`, `panoptic`, `overlay`, ...). Nodes
  * never mutate the packet they receive: they spread it and add their own section, so a sink can
- * hold on to a packet while the next one is being built.
+ * hold on to a packet while the next one is being built. The one exception is the frame's pixels,
+ * which a node that declares `updates: ['frame']` (redact) edits in place, where the graph lets it
+ * (node.ts, `OperatorNode.updates`).
  *
  * Large buffers (the RGB frame, label maps) come from pools. A packet lists the leases it holds;
  * {@link releasePacket} gives them back once the last consumer is done, or when a flow limiter
@@ -16,8 +18,10 @@
  */
 import type { Box } from '../lib/geometry/box.ts';
 import type { CroppedMask } from '../lib/geometry/pixel-runs.ts';
+import type { AnalyticsEvent, ClassCounts, LineTotals, ZoneTotals } from './analytics-types.ts';
 
 export type { Box } from '../lib/geometry/box.ts';
+export type { AnalyticsEvent, ClassCounts, LineEvent, LineTotals, ZoneEvent, ZoneTotals } from './analytics-types.ts';
 
 /** One decoded video frame: RGB24, row-major, `width * height * 3` bytes. */
 export interface Frame {
@@ -148,51 +152,6 @@ export interface TrackedObject {
   readonly hits: number;
 }
 
-/** A track crossed a counting line (counted once per object, line and direction). */
-export interface LineEvent {
-  readonly type: 'line';
-  readonly stream: string;
-  readonly line: string;
-  readonly trackId: number;
-  readonly className: string;
-  readonly direction: 'in' | 'out';
-  readonly ptsMs: number;
-}
-
-/** A track entered or left a zone; `dwellMs` is the time it spent inside (0 on enter). */
-export interface ZoneEvent {
-  readonly type: 'zone';
-  readonly stream: string;
-  readonly zone: string;
-  readonly event: 'enter' | 'exit';
-  readonly trackId: number;
-  readonly className: string;
-  readonly dwellMs: number;
-  readonly ptsMs: number;
-}
-
-export type AnalyticsEvent = LineEvent | ZoneEvent;
-
-/** Counts per class name. */
-export type ClassCounts = Readonly<Record<string, number>>;
-
-export interface LineTotals {
-  readonly name: string;
-  /** The line in normalized coordinates (0..1), for drawing. */
-  readonly points: readonly (readonly [number, number])[];
-  readonly in: ClassCounts;
-  readonly out: ClassCounts;
-}
-
-export interface ZoneTotals {
-  readonly name: string;
-  readonly polygon: readonly (readonly [number, number])[];
-  /** Confirmed objects inside now, per class. */
-  readonly occupancy: ClassCounts;
-  /** Objects that have entered since the start, per class. */
-  readonly entered: ClassCounts;
-}
-
 /** A decaying density map of where people have been, `width x height` cells over the frame. */
 export interface Heatmap {
   readonly width: number;
@@ -293,8 +252,13 @@ export interface FramePacket {
   readonly leases: readonly Lease[];
 }
 
-/** Sections a node can require or add; checked when the graph is built. */
-export type PacketSection = 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay' | 'cameraMotion' | 'density';
+/**
+ * Sections a node can require, add or rewrite; checked when the graph is built. `frame` is the
+ * picture itself: every source gives it, so no node needs to ask for it, and a node that edits
+ * its pixels (redact) lists it in `updates` (node.ts, `OperatorNode.updates`, says what that
+ * allows and what the graph then refuses).
+ */
+export type PacketSection = 'frame' | 'semantic' | 'instances' | 'panoptic' | 'tracks' | 'analytics' | 'overlay' | 'cameraMotion' | 'density';
 
 export function packetOf(frame: Frame, leases: readonly Lease[] = []): FramePacket {
   return { frame, timings: {}, leases };

@@ -64,7 +64,7 @@ export interface Sink {
   write(packet: FramePacket): void;
   /**
    * Asked right after each `write`: a promise when the sink's lossless queue is past its bound
-   * (its consumer is behind, see nodes/sinks/queue/). The graph keeps the packet's buffers until
+   * (its consumer is behind, see servers/queue/). The graph keeps the packet's buffers until
    * it settles, so a lossless source waits and a live one drops at its flow limiter, rather than
    * the sink losing data or growing its memory.
    */
@@ -131,8 +131,24 @@ export interface OperatorNode<Options = unknown> extends NodeBase<Options> {
   /**
    * Sections an earlier node added that this one rewrites when they are there (the tracker writes
    * track ids into `panoptic`): what keeps two branches of a parallel block apart.
+   *
+   * `frame` here: the node edits the frame's pixels (redact blurs boxes), and may do so in place
+   * in the pooled buffer, because the graph makes sure that nothing else holds them meanwhile:
+   * every source gives each packet a buffer of its own; every node before this one has let go of
+   * the pixels when it hands the packet on (one that keeps reading them, as a model run in the
+   * background does, reads a copy); and the graph refuses the node in a parallel block (the
+   * branches share one frame: one beside it, the overlay say, would read the pixels as they
+   * change) and after a node that {@link copies} the frame (the overlay: its picture, hence the
+   * viewer's, the recording's and the clips', would not have the edit). Nodes and sinks after it
+   * see the edited pixels; models before it saw them unedited.
    */
   readonly updates?: readonly PacketSection[];
+  /**
+   * Sections this node copies into what it adds: the overlay draws the frame's pixels into its
+   * JPEG (`copies: ['frame']`). A node after it that rewrites one of them is refused, since its
+   * change would not reach that copy.
+   */
+  readonly copies?: readonly PacketSection[];
   create(options: Options, ctx: ChainContext): Promise<OperatorFunction<FramePacket, FramePacket>>;
 }
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { withSection, type AnalyticsEvent, type FrameAnalytics, type PanopticFrame, type TrackedObject } from '../../pipeline/frame.ts';
+import { withSection, type FrameAnalytics, type PanopticFrame, type TrackedObject } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
 import { anchorOf, type AnchorKind } from './anchor.ts';
 import { DensityHeatmap } from './density-heatmap.ts';
+import { nameEvents, type UnnamedEvent } from './event-id.ts';
 import { DIRECTIONS, type Point } from './geometry.ts';
 import { LineCounter, type ObjectSighting } from './line-counter.ts';
 import { ObjectIdentities } from './object-identities.ts';
@@ -121,7 +122,7 @@ export const analytics = defineOperator({
       const { width, height, ptsMs, stream } = frame;
       const anchorsOf = (kind: AnchorKind) => tracks.map((t) => anchorOf(t, kind, width));
       const defaultAnchors = anchorsOf(options.anchor);
-      const events: AnalyticsEvent[] = [];
+      const events: UnnamedEvent[] = [];
 
       const gone = identities.update(
         tracks.map((t, i) => ({ trackId: t.trackId, classId: t.classId, state: t.state, anchor: defaultAnchors[i]! })),
@@ -188,7 +189,7 @@ export const analytics = defineOperator({
         unique: { ...uniqueTotals },
         lines: lines.map((l) => l.counter.totals()),
         zones: zones.map((z) => z.totals()),
-        events,
+        events: nameEvents(events, frame.capturedAtMs),
         crowd: heatmap ? { persons, heatmap: heatmap.update(personAnchors, width, height, ptsMs) } : { persons },
       };
       return withSection(packet, 'analytics', result, ctx.label, performance.now() - started);

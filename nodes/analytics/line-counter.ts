@@ -1,4 +1,7 @@
 import type { ClassCounts, LineEvent, LineTotals } from '../../pipeline/frame.ts';
+
+/** A crossing as the counter finds it; the analytics node names it (event-id.ts). */
+export type LineCrossing = Omit<LineEvent, 'id'>;
 import { sideOfPolyline, toPixels, type Point } from './geometry.ts';
 
 /** What counting needs to know of one object in one frame. */
@@ -63,12 +66,12 @@ export class LineCounter {
   ) {}
 
   /** Looks at one frame's objects; returns the crossings that count, as events. */
-  trigger(sightings: readonly ObjectSighting[], width: number, height: number, stream: string, ptsMs: number): LineEvent[] {
+  trigger(sightings: readonly ObjectSighting[], width: number, height: number, stream: string, ptsMs: number): LineCrossing[] {
     if (this.pixels?.width !== width || this.pixels.height !== height) {
       this.pixels = { width, height, polyline: toPixels(this.line.points, width, height) };
     }
     const diagonal = Math.hypot(width, height);
-    const events: LineEvent[] = [];
+    const events: LineCrossing[] = [];
     for (const s of sightings) {
       const state = this.observe(s.objectId, sideOfPolyline(s.anchor, this.pixels.polyline, this.line.inDirection));
       if (!state.pending || !s.confirmed || s.ageMs < this.rules.minAgeMs) continue;

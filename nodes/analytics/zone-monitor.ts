@@ -1,5 +1,8 @@
 import { runsArea, runsInside } from '../../lib/geometry/pixel-runs.ts';
 import type { ClassCounts, ZoneEvent, ZoneTotals } from '../../pipeline/frame.ts';
+
+/** An entry or exit as the monitor finds it; the analytics node names it (event-id.ts). */
+export type ZoneCrossing = Omit<ZoneEvent, 'id'>;
 import { insidePolygon, rasterizePolygon, toPixels, type Point } from './geometry.ts';
 
 export interface ZoneDefinition {
@@ -56,11 +59,11 @@ export class ZoneMonitor {
     private readonly rules: ZoneRules,
   ) {}
 
-  update(sightings: readonly ZoneSighting[], width: number, height: number, stream: string, ptsMs: number): ZoneEvent[] {
+  update(sightings: readonly ZoneSighting[], width: number, height: number, stream: string, ptsMs: number): ZoneCrossing[] {
     if (this.pixels?.width !== width || this.pixels.height !== height) {
       this.pixels = { width, height, polygon: toPixels(this.zone.polygon, width, height), raster: undefined };
     }
-    const events: ZoneEvent[] = [];
+    const events: ZoneCrossing[] = [];
     for (const s of sightings) {
       if (!s.confirmed || !s.visible) continue;
       const inside = this.isInside(s);
@@ -91,7 +94,7 @@ export class ZoneMonitor {
   }
 
   /** An object gone for good: it exits if it was inside. */
-  forget(objectId: number, stream: string, ptsMs: number): ZoneEvent | undefined {
+  forget(objectId: number, stream: string, ptsMs: number): ZoneCrossing | undefined {
     const m = this.members.get(objectId);
     this.members.delete(objectId);
     return m?.inside ? this.event(stream, 'exit', m, ptsMs) : undefined;
@@ -108,7 +111,7 @@ export class ZoneMonitor {
     return { name: this.zone.name, polygon: this.zone.polygon, occupancy, entered: { ...this.enteredTotals } };
   }
 
-  private event(stream: string, event: 'enter' | 'exit', m: Membership, ptsMs: number): ZoneEvent {
+  private event(stream: string, event: 'enter' | 'exit', m: Membership, ptsMs: number): ZoneCrossing {
     return {
       type: 'zone',
       stream,

@@ -14,7 +14,7 @@ import type { RgbImage } from '../inference/preprocess.ts';
  * CPU (about 0.5 s at 960x540), so it runs every `everyFrames` frames or `everyMs` of stream time,
  * on a `region` of the frame, at `inputWidth`; between runs the last estimate is carried with its
  * age. Its counts are rough and depend on the camera (people's size in pixels): `scale` is the
- * per-camera calibration factor, count = scale * sum of the map (README, "Crowd density").
+ * per-camera calibration factor, count = scale * sum of the map (docs/configs.md, "Crowd density").
  * Every estimate carries its expected error band, `low`..`high` = count * (1 -/+ expectedError),
  * computed here once per run: the model's figure in models/catalog.yaml, or the node's own.
  *

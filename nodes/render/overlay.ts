@@ -24,6 +24,8 @@ export const overlay = defineOperator({
   description: 'Draws classes and instances over the video and encodes it as JPEG.',
   needs: ['panoptic'],
   adds: ['overlay'],
+  // Its JPEG is the picture every viewer, recording and clip shows: a pixel edit after it is lost.
+  copies: ['frame'],
   options: z.object({
     alpha: z.number().min(0).max(1).default(0.45).describe('Opacity of the colours over the video'),
     contours: z.boolean().default(true).describe('Outline each thing in its colour'),

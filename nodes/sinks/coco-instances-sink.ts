@@ -8,7 +8,7 @@ import type { FramePacket, Segment } from '../../pipeline/frame.ts';
 import type { Logger } from '../../pipeline/log.ts';
 import { defineSink, optionalSinkOption } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
-import { firstBackpressure, totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
+import { firstBackpressure, totalBacklog, type QueueBacklog } from '../../servers/queue/sink-queue.ts';
 
 /**
  * The run's instances in the COCO formats, so a run can be scored with `panoptes eval instance`

@@ -2,8 +2,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../pipeline/log.ts';
-import { openQueuedFile, type QueuedFile } from './queue/queued-file.ts';
-import { totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
+import { openQueuedFile, type QueuedFile } from '../../servers/queue/queued-file.ts';
+import { totalBacklog, type QueueBacklog } from '../../servers/queue/sink-queue.ts';
 
 export interface CocoSegmentInfo {
   readonly id: number;

@@ -1,10 +1,10 @@
 import type { Logger } from '../../pipeline/log.ts';
-import { openQueuedFile, type QueuedFileLimits } from './queue/queued-file.ts';
-import type { QueueBacklog } from './queue/sink-queue.ts';
+import { openQueuedFile, type QueuedFileLimits } from '../../servers/queue/queued-file.ts';
+import type { QueueBacklog } from '../../servers/queue/sink-queue.ts';
 
 /**
  * A text file written line by line, opened (and its folder made) before the first frame, through
- * the sinks' lossless queue (queue/queued-file.ts): no line is ever dropped; when the disk is
+ * the sinks' lossless queue (servers/queue/queued-file.ts): no line is ever dropped; when the disk is
  * behind, `backpressure` gives the sink a promise for the pipeline to wait on.
  */
 export interface LineFile {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { toXywh } from '../../lib/geometry/box.ts';
 import { defineSink, optionalSinkOption } from '../../pipeline/node.ts';
 import { openLineFile, type LineFile } from './line-file.ts';
-import { firstBackpressure, totalBacklog } from './queue/sink-queue.ts';
+import { firstBackpressure, totalBacklog } from '../../servers/queue/sink-queue.ts';
 
 /**
  * Tracks in the MOTChallenge text format, so a run can be evaluated with `panoptes eval mot`

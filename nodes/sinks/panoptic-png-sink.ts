@@ -15,8 +15,8 @@ import {
   type CocoPanopticJsonWriter,
   type CocoSegmentInfo,
 } from './coco-panoptic-json-writer.ts';
-import { outputFolderProblem } from './output-path.ts';
-import { SinkQueue, type QueueBacklog } from './queue/sink-queue.ts';
+import { outputFolderProblem } from '../../servers/output-path.ts';
+import { SinkQueue, type QueueBacklog } from '../../servers/queue/sink-queue.ts';
 
 export type { CocoPanopticFile, CocoSegmentInfo } from './coco-panoptic-json-writer.ts';
 
@@ -38,7 +38,7 @@ export type { CocoPanopticFile, CocoSegmentInfo } from './coco-panoptic-json-wri
  *
  * `write` never blocks the pipeline: it copies the segment map into a new RGBA buffer (the
  * packet's buffers go back to their pool as soon as it returns; ~3 ms for 960x540 here) and
- * queues it on the sinks' shared queue (queue/sink-queue.ts) for sharp, which drops the alpha
+ * queues it on the sinks' shared queue (servers/queue/sink-queue.ts) for sharp, which drops the alpha
  * and encodes the RGB PNG on the libuv thread pool, `PNG_IN_FLIGHT_BYTES` of frames at a time.
  * Every frame is written, none dropped: when encoding or the disk falls behind, a warning says
  * so, and past `PNG_MAX_QUEUED_BYTES` waiting the sink's `backpressure` makes the pipeline wait,

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../pipeline/log.ts';
 import { defineSink, optionalSinkOption, type Sink } from '../../pipeline/node.ts';
-import { ffmpegPath } from '../sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { cutToWholeFragments } from './mp4-fragments.ts';
-import { outputFileProblem } from './output-path.ts';
-import { SinkQueue, totalBacklog, type QueueBacklog } from './queue/sink-queue.ts';
+import { outputFileProblem } from '../../servers/output-path.ts';
+import { SinkQueue, totalBacklog, type QueueBacklog } from '../../servers/queue/sink-queue.ts';
 
 /** Bytes handed to ffmpeg's stdin and not yet taken, beyond which frames wait (and get replaced). */
 const MAX_PENDING_BYTES = 32 * 1024 * 1024;
@@ -26,7 +26,7 @@ const FRAGMENT_MICROSECONDS = 250_000;
  * The file plays in real time even when a live stream dropped frames: each frame is placed at
  * its own timestamp on a constant-rate timeline, repeated to fill the gaps dropped frames
  * left. Recording never slows the pipeline: frames go through the sinks' shared queue
- * (queue/sink-queue.ts), newest-wins. If ffmpeg falls `MAX_PENDING_BYTES` behind, a newer frame
+ * (servers/queue/sink-queue.ts), newest-wins. If ffmpeg falls `MAX_PENDING_BYTES` behind, a newer frame
  * replaces the one waiting (counted as a drop at `record`), and the next frame written fills the
  * slots of the one it replaced. One file per stream; with several streams, `<name>-<stream><ext>`.
  *

@@ -27,7 +27,7 @@ import { z } from 'zod';
 import { BufferPool } from '../../pipeline/buffer-pool.ts';
 import { packetOf, type FramePacket } from '../../pipeline/frame.ts';
 import { defineSource, type ChainContext } from '../../pipeline/node.ts';
-import { ffmpegPath, type ResolvedBinary } from './ffmpeg-binary.ts';
+import { ffmpegPath, type ResolvedBinary } from '../../servers/ffmpeg-binary.ts';
 import { imageSequenceInputOptions, isImageSequence, openImageSequence, type ImageSequence } from './image-sequence.ts';
 import { isUrl, probeVideo, videoInfoFromStderr, type VideoInfo } from './probe.ts';
 import { RawFrameReader } from './raw-frame-reader.ts';

@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { ffmpegPath } from './ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 
 export interface VideoInfo {
   /** Frame size as ffmpeg outputs it: rotation metadata already applied (ffmpeg autorotates). */

@@ -72,7 +72,7 @@ export function configJsonSchema(registry: NodeRegistry): JsonSchema {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'Panoptes pipeline config',
-    description: 'configs/*.yaml: sources, pipeline (operators in order, or parallel blocks) and sinks (README, "Configs")',
+    description: 'configs/*.yaml: sources, pipeline (operators in order, or parallel blocks) and sinks (docs/configs.md)',
     ...outline,
     properties: {
       ...outline.properties,

@@ -2,7 +2,9 @@
  * From a checked config file to a graph specification: every node looked up in the registry,
  * its options parsed with its own schema (unknown keys rejected, so typos are caught), and the
  * operators' order checked against what each needs and adds (the branches of a parallel block
- * against what comes before the block).
+ * against what comes before the block). A node that edits the frame's pixels (`updates:
+ * ['frame']`) must stand on a line of its own, before the node that copies them into what is
+ * shown (the overlay, `copies: ['frame']`).
  */
 import { z } from 'zod';
 import type { PacketSection } from '../frame.ts';
@@ -61,6 +63,11 @@ export interface GraphSpec {
 
 const ENTRY_KEYS = ['type', 'name', 'id'];
 
+/** `a`, `a and b`, `a, b and c`. */
+function andList(names: readonly string[]): string {
+  return names.length < 2 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
 function parseOptions(
   schema: z.ZodType,
   entry: NodeEntry,
@@ -111,10 +118,18 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
   // Labels are unique across every operator, inside parallel blocks too.
   const operatorEntries = config.pipeline.flatMap((entry) => (isParallel(entry) ? entry.parallel : [entry]));
   const labelOf = new Map(labelsFor(operatorEntries).map((label, i) => [operatorEntries[i]!, label]));
-  // What every source adds is there from the start (all chains run the same operators).
-  const available = new Set<PacketSection>(
-    sources.length ? sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))) : [],
-  );
+  // The frame, and what every source adds, is there from the start (all chains run the same operators).
+  const available = new Set<PacketSection>([
+    'frame',
+    ...(sources.length ? sources.map((s) => s.node.adds ?? []).reduce((common, adds) => common.filter((section) => adds.includes(section))) : []),
+  ]);
+  /** Per section, the first operator so far that copies it into what it adds (the overlay: the frame). */
+  const copiedBy = new Map<PacketSection, { readonly type: string; readonly where: string; readonly into: readonly PacketSection[] }>();
+  const noteCopies = (entry: NodeEntry, node: OperatorNode, where: readonly (string | number)[]) => {
+    for (const section of node.copies ?? []) {
+      if (!copiedBy.has(section)) copiedBy.set(section, { type: entry.type, where: keyPath(where), into: node.adds });
+    }
+  };
   /** The first operator after step `i` that adds `section`, by its type and place. */
   const operatorOfType = (type: string) =>
     registry.list().find((n): n is OperatorNode => n.kind === 'operator' && n.type === type);
@@ -143,6 +158,20 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     return { node, label: labelOf.get(entry)!, options, ok: options !== undefined };
   };
   const checkOrder = (entry: NodeEntry, node: OperatorNode, at: string, where: readonly (string | number)[]): void => {
+    // A section this node rewrites that a node before it has already copied into what it adds
+    // (redact after the overlay): the change would reach nothing that is shown.
+    for (const section of node.updates ?? []) {
+      const copier = copiedBy.get(section);
+      if (!copier) continue;
+      const into = copier.into.map((s) => `"${s}"`).join(', ');
+      throw new ConfigError(
+        section === 'frame'
+          ? `${at} (${entry.type}) edits the frame's pixels after ${copier.type} (${copier.where}) has drawn them into ${into}, ` +
+              `so what is shown from it would not have the edit; move ${entry.type} before ${copier.type}`
+          : `${at} (${entry.type}) rewrites "${section}" after ${copier.type} (${copier.where}) has copied it into ${into}, ` +
+              `so the change would not reach that; move ${entry.type} before ${copier.type}`,
+      );
+    }
     // A section this node rewrites, or prefers among its inputs, that only a later node adds: the
     // node would run without it and the later node would add it without the node's work (a
     // tracker before panoptic-fusion: no track ids in the panoptic segments). Not a silent no-op.
@@ -173,6 +202,18 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
     }
   };
   const parallelStep = (entry: ParallelEntry, i: number, branches: ResolvedOperator[]): PipelineStep => {
+    // The branches share one frame: a node that edits its pixels would change them under the
+    // others' feet (and the overlay beside it would show them half edited, or not at all).
+    const editor = branches.find((branch) => branch.node.updates?.includes('frame'));
+    if (editor) {
+      const others = branches.filter((branch) => branch !== editor).map((branch) => branch.label);
+      const copiers = branches.filter((branch) => branch !== editor && branch.node.copies?.includes('frame')).map((branch) => branch.label);
+      throw new ConfigError(
+        `${file}: pipeline[${i}].parallel: ${andList([editor.label, ...others])} are in one parallel block, but ${editor.label} edits the frame's pixels, ` +
+          `which the nodes beside it share (a parallel block gives them one frame); put ${editor.label} on its own line ` +
+          (copiers.length ? `before ${andList(copiers)}` : 'before or after the block'),
+      );
+    }
     const writtenBy = new Map<PacketSection, string>();
     for (const branch of branches) {
       for (const section of sectionsWritten(branch.node)) {
@@ -194,12 +235,14 @@ export function resolveGraphSpec(config: ConfigFile, file: string, registry: Nod
       }
     }
     for (const branch of branches) branch.node.adds.forEach((section) => available.add(section));
+    for (const [j, branch] of branches.entries()) noteCopies(entry.parallel[j]!, branch.node, ['pipeline', i, 'parallel', j]);
     return { label: entry.name ?? branches.map((b) => b.label).join('+'), parallel: branches };
   };
   const steps = config.pipeline.map((entry, i): PipelineStep | undefined => {
     if (!isParallel(entry)) {
       const step = resolveOperator(entry, ['pipeline', i]);
       step?.node.adds.forEach((section) => available.add(section));
+      if (step) noteCopies(entry, step.node, ['pipeline', i]);
       return step?.ok ? { node: step.node, label: step.label, options: step.options } : undefined;
     }
     // Branches see the same packet: none can use what another adds, no two write the same

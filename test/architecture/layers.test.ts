@@ -1,11 +1,18 @@
 /**
- * The layering rule (README, "Layout"): a file imports only from its own layer or from layers
+ * The layering rule (docs/layout.md): a file imports only from its own layer or from layers
  * below it, and no chain of imports comes back to where it started.
  *
  *   cli, scripts             the commands: the one place that wires nodes, evaluation and bench
  *   bench                    benchmarks
+ *   testing                  harnesses the tests and the bench share: local nats-server and mosquitto,
+ *                            a local cluster, fault runs, drawn footage (test/ imports them, never bench/)
  *   cluster                  workers sharing streams over NATS: wires pipeline and nodes (the bench measures it)
  *   nodes | evaluation       siblings: neither imports the other
+ *   viewer                   the dashboard page's code (browser): its own files and the viewer
+ *                            protocol's types and constants (servers/viewer-protocol/protocol.ts), nothing else
+ *   servers                  what servers and outputs share: listening, the one access policy, the
+ *                            viewer protocol and its client channel, the outgoing queue, output
+ *                            paths, the ffmpeg binary, the NATS connection and subjects
  *   pipeline                 packet types, node contract, config, graph, flow control
  *   lib                      formats, geometry, assignment, errors: what several layers share
  *
@@ -23,9 +30,12 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LAYER_RANK: Readonly<Record<string, number>> = {
   lib: 0,
   pipeline: 1,
+  servers: 1.5,
   nodes: 2,
   evaluation: 2,
+  viewer: 2,
   cluster: 2.5,
+  testing: 2.75,
   bench: 3,
   cli: 4,
   scripts: 4,
@@ -69,10 +79,14 @@ function relativeImports(file: string): string[] {
   return found;
 }
 
+/** What the page's code (viewer/, run in the browser) may import besides its own files. */
+const PAGE_PROTOCOL = path.join('servers', 'viewer-protocol', 'protocol.ts');
+
 /** Why `from` may not import `to`, or undefined when it may. */
 function violation(from: string, to: string): string | undefined {
   const [fromLayer] = from.split(path.sep);
   const [toLayer] = to.split(path.sep);
+  if (fromLayer === 'viewer' && toLayer !== 'viewer' && to !== PAGE_PROTOCOL) return `the page imports only viewer/ and ${PAGE_PROTOCOL}`;
   const fromRank = LAYER_RANK[fromLayer!];
   const toRank = LAYER_RANK[toLayer!];
   if (fromRank === undefined || toRank === undefined) return `${to} is outside the layered folders`;
@@ -135,5 +149,11 @@ describe('layers', () => {
     expect(violation(path.join('nodes', 'sources', 'x.ts'), path.join('evaluation', 'mot', 'y.ts'))).toBe('nodes/ and evaluation/ are siblings');
     expect(violation(path.join('nodes', 'render', 'x.ts'), path.join('nodes', 'sinks', 'y.ts'))).toBe('nodes/sinks comes after nodes/render');
     expect(violation(path.join('cli', 'main.ts'), path.join('bench', 'pipeline-bench.ts'))).toBeUndefined();
+    expect(violation(path.join('servers', 'access.ts'), path.join('nodes', 'sinks', 'x.ts'))).toBe('nodes/ is above servers/');
+    expect(violation(path.join('nodes', 'sinks', 'x.ts'), path.join('servers', 'access.ts'))).toBeUndefined();
+    expect(violation(path.join('testing', 'x.ts'), path.join('bench', 'stats.ts'))).toBe('bench/ is above testing/');
+    expect(violation(path.join('viewer', 'app.ts'), PAGE_PROTOCOL)).toBeUndefined();
+    expect(violation(path.join('viewer', 'app.ts'), path.join('servers', 'access.ts'))).toBe(`the page imports only viewer/ and ${PAGE_PROTOCOL}`);
+    expect(violation(path.join('nodes', 'sinks', 'x.ts'), path.join('viewer', 'app.ts'))).toBe('nodes/ and viewer/ are siblings');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * A disk that fills under `panoptes run --events` and `--record`, through the real CLI in a real
- * process (bench/faults-disk.ts: the run's files limited with RLIMIT_FSIZE, no privilege
+ * process (testing/faults-disk.ts: the run's files limited with RLIMIT_FSIZE, no privilege
  * needed): the run stops with exit 1 within 5 s of the failure, the failure is logged once, the
  * events file ends on its last whole line and the recording plays to within a second of what
  * reached ffmpeg. Then the same failure in a sink marked `optional: true`: the run goes on, the
@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { diskFullProblems, diskFullUnavailable, runOntoFillingDisk } from '../../bench/faults-disk.ts';
-import { FaultRun } from '../../bench/faults-harness.ts';
+import { diskFullProblems, diskFullUnavailable, runOntoFillingDisk } from '../../testing/faults-disk.ts';
+import { FaultRun } from '../../testing/faults-harness.ts';
 import type { MetricsSink } from '../../nodes/sinks/metrics/metrics-sink.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ffmpegPath, ffprobePath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath, ffprobePath } from '../../servers/ffmpeg-binary.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));

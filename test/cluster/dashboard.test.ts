@@ -9,13 +9,13 @@ import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { spawnWorker, type WorkerProcess } from '../../bench/cluster-harness.ts';
-import { startNatsServer, type LocalServer } from '../../bench/local-servers.ts';
+import { spawnWorker, type WorkerProcess } from '../../testing/cluster-harness.ts';
+import { startNatsServer, type LocalServer } from '../../testing/local-servers.ts';
 import { startClusterDashboard, type ClusterDashboard } from '../../cluster/dashboard.ts';
 import { binaryMessage, readBinaryMessage } from '../../nodes/sinks/viewer/frame-messages.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { dataDir } from '../helpers/data-dir.ts';
-import { writeClusterConfig } from '../../bench/cluster-config.ts';
+import { writeClusterConfig } from '../../testing/cluster-config.ts';
 
 let server: LocalServer;
 let nc: NatsConnection;
@@ -84,7 +84,7 @@ describe('panoptes dashboard --cluster', () => {
     await until(() => workerIn(received, 'cam1') === 'w1' && workerIn(received, 'cam2') === 'w1', 10_000, 'stats naming w1');
     await until(() => received.text.some((m) => m.type === 'counts' && m.stream === 'cam2'), 5000, 'counts of cam2');
     // Overlay frames are relayed as they are (a pipeline with a renderer publishes them).
-    nc.publish('panoptes.cam1.video', binaryMessage({ type: 'video', stream: 'cam1', seq: 7 }, Buffer.from([0xff, 0xd8])));
+    nc.publish('panoptes.cam1.video', binaryMessage({ type: 'video', stream: 'cam1', seq: 7, ptsMs: 280, capturedAtMs: Date.now(), sentAtMs: Date.now(), width: 2, height: 2, counts: {}, segments: [] }, Buffer.from([0xff, 0xd8])));
     await until(() => received.video.some((v) => v.stream === 'cam1' && v.seq === 7), 5000, 'a video frame');
 
     // The streams move to w2; the same connection goes on, naming the new worker.

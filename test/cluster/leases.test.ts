@@ -6,7 +6,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type LocalServer } from '../../bench/local-servers.ts';
+import { startNatsServer, type LocalServer } from '../../testing/local-servers.ts';
 import { fairShares } from '../../cluster/fair-share.ts';
 import { LeaseTable } from '../../cluster/lease-table.ts';
 import { StreamState } from '../../cluster/state-store.ts';

@@ -11,10 +11,10 @@ import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LEASE_MS } from '../../cluster/buckets.ts';
-import { FrameWatch, spawnWorker, total, type WorkerProcess } from '../../bench/cluster-harness.ts';
-import { startNatsServer, type LocalServer } from '../../bench/local-servers.ts';
+import { FrameWatch, spawnWorker, total, type WorkerProcess } from '../../testing/cluster-harness.ts';
+import { startNatsServer, type LocalServer } from '../../testing/local-servers.ts';
 import { dataDir } from '../helpers/data-dir.ts';
-import { writeClusterConfig } from '../../bench/cluster-config.ts';
+import { writeClusterConfig } from '../../testing/cluster-config.ts';
 
 let server: LocalServer;
 let nc: NatsConnection;

@@ -14,8 +14,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LiveHttpCamera } from '../../bench/faults-camera.ts';
-import { FaultRun, type Recovery } from '../../bench/faults-harness.ts';
+import { LiveHttpCamera } from '../../testing/faults-camera.ts';
+import { FaultRun, type Recovery } from '../../testing/faults-harness.ts';
 import type { MetricsSink } from '../../nodes/sinks/metrics/metrics-sink.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 

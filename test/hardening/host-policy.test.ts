@@ -1,15 +1,16 @@
 /**
- * One access policy for every server Panoptes opens (nodes/sinks/network-access.ts), over raw
+ * One access policy for every server Panoptes opens (servers/access.ts), over raw
  * sockets so the Host header is exactly what the test writes, or absent: the viewer's page,
  * socket and health routes, the metrics port, the Foxglove endpoint and the cluster dashboard.
  * A foreign Host, a loopback-looking DNS name and no Host at all (HTTP/1.0 and 1.1) are refused
  * with 403 on every route, WebSocket upgrades before they open; the loopback names are served.
  * With a token, the token is needed on every route too, and a foreign Host is still refused.
+ * A browser (Origin) opens a WebSocket only from an allowed origin, or from the server's own page.
  * Binding off loopback without a token is the same config error (exit 2) on every server.
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type LocalServer } from '../../bench/local-servers.ts';
+import { startNatsServer, type LocalServer } from '../../testing/local-servers.ts';
 import { startClusterDashboard, type ClusterDashboard } from '../../cluster/dashboard.ts';
 import { createFoxgloveSink, foxgloveSink } from '../../nodes/sinks/foxglove/foxglove-sink.ts';
 import { createMetricsSink, metricsSinkOptions } from '../../nodes/sinks/metrics/metrics-sink.ts';
@@ -69,7 +70,7 @@ beforeAll(async () => {
   const viewerCtx = graphContext(['cam']);
   viewerCtx.metrics.sourceState('cam', 'running');
   const viewer = await createViewerSink(viewerOptions.parse({ port: 0 }), viewerCtx);
-  const page = [{ path: '/', served: 200 }, { path: '/index.html', served: 200 }];
+  const page = [{ path: '/', served: 200 }, { path: '/index.html', served: 200 }, { path: '/app.js', served: 200 }];
   servers.push({ name: 'viewer', port: Number(new URL(viewer.url).port), routes: [...page, ...HEALTH, { path: '/ws', upgrade: WS_UPGRADE, served: 101 }], close: () => viewer.close() });
 
   const metricsCtx = graphContext(['cam']);
@@ -90,7 +91,7 @@ beforeAll(async () => {
 
   nats = await startNatsServer();
   dashboard = await startClusterDashboard({ url: nats.url, host: '127.0.0.1', port: 0, log: createMemoryLogger() });
-  const page2 = [{ path: '/', served: 200 }, { path: '/index.html', served: 200 }];
+  const page2 = [{ path: '/', served: 200 }, { path: '/index.html', served: 200 }, { path: '/app.js', served: 200 }];
   servers.push({ name: 'dashboard', port: Number(new URL(dashboard.url).port), routes: [...page2, { path: '/ws', upgrade: WS_UPGRADE, served: 101 }], close: () => dashboard.close() });
 }, 60_000);
 
@@ -123,6 +124,16 @@ describe.each(['viewer', 'metrics', 'foxglove', 'dashboard'])('the %s server', (
         expect(await statusOf(port, route, host), `${label(route)} Host ${host}`).toBe(route.served);
       }
       expect(await statusOf(port, route, `127.0.0.1:${port}`, { http: '1.0' }), `${label(route)} HTTP/1.0 with Host`).toBe(route.served);
+    }
+  });
+
+  it('opens its WebSocket to a browser only from an allowed origin, or from its own page where it serves one', async () => {
+    const { port, routes } = server();
+    const host = `127.0.0.1:${port}`;
+    for (const route of routes.filter((r) => r.upgrade)) {
+      expect(await statusOf(port, route, host, { extra: ['Origin: https://evil.example'] }), `${label(route)} a foreign Origin`).toBe(403);
+      // The viewer and the dashboard serve the page that opens their socket; Foxglove serves none.
+      expect(await statusOf(port, route, host, { extra: [`Origin: http://${host}`] }), `${label(route)} its own origin`).toBe(name === 'foxglove' ? 403 : route.served);
     }
   });
 });

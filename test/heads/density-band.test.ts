@@ -15,7 +15,8 @@ import { densityText, drawPanel } from '../../nodes/render/annotate.ts';
 import { buildCountsMessage } from '../../nodes/sinks/foxglove/counts-message.ts';
 import { densityGrid, quantizeDensity } from '../../nodes/sinks/density-grid.ts';
 import { frameRecord } from '../../nodes/sinks/frame-record.ts';
-import { countsMessage, densityMessage, readBinaryMessage, type DensityHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
+import { countsMessage, densityMessage, readBinaryMessage } from '../../nodes/sinks/viewer/frame-messages.ts';
+import type { DensityHeader } from '../../servers/viewer-protocol/protocol.ts';
 import { ConfigError } from '../../pipeline/config/validation.ts';
 import { packetOf, type DensityEstimate, type FrameAnalytics, type FramePacket, type ZoneTotals } from '../../pipeline/frame.ts';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { RgbImage } from '../../nodes/inference/preprocess.ts';
-import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { dataDir } from './data-dir.ts';
 
 /** Frame `index` of a clip under replay/videos, decoded by the real ffmpeg to RGB24. */

@@ -13,7 +13,7 @@ import { builtinNodes } from '../../nodes/index.ts';
 import type { ModelSession, OutputTensors } from '../../nodes/inference/model-session.ts';
 import type { RgbImage } from '../../nodes/inference/preprocess.ts';
 import type { SliceRegion } from '../../nodes/inference/slices.ts';
-import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { stepOperators } from '../../pipeline/config/resolve.ts';
 import { loadPipeline } from '../../pipeline/load.ts';
 import { dataDir } from '../helpers/data-dir.ts';

@@ -17,7 +17,7 @@ import { findModel, loadModelCatalog } from '../../nodes/inference/model-catalog
 import { openModelSession, type ModelSession } from '../../nodes/inference/model-session.ts';
 import { sliceTransform, type RgbImage } from '../../nodes/inference/preprocess.ts';
 import { planSlices, slicesSchema, type SliceRegion } from '../../nodes/inference/slices.ts';
-import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 import { annotated, crowdDetectorOptions, FRAMES, readMot17Frame, runEachSliceOnce } from './crowd-config.ts';

@@ -4,7 +4,7 @@
  * `panoptes eval mot` (evaluation/mot: pedestrians only, detections on distractors removed,
  * IoU >= 0.5). The printed table gives recall, precision and the measured time per slice and
  * per merge (CPU, this machine, whatever else is running: figures, not assertions), with MOT17's
- * public FRCNN detections of the same frames as a reference. README "Sliced inference" quotes it.
+ * public FRCNN detections of the same frames as a reference. docs/configs.md "Sliced inference" quotes it.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

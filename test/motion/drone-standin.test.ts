@@ -1,6 +1,6 @@
 /**
  * configs/aerial-cars.yaml on a drone clip. The data directory has none, so the clip is a
- * STAND-IN drawn by ffmpeg (bench/drone-standin.ts): 1080p, 36 cars of 9-15 px in view on
+ * STAND-IN drawn by ffmpeg (testing/drone-standin.ts): 1080p, 36 cars of 9-15 px in view on
  * an eight-lane highway, a drifting camera, sensor noise, every car's path known. The shipped
  * config runs on it end to end through the CLI, and what it tracks is scored against those paths.
  */
@@ -14,7 +14,7 @@ import { fromXywh } from '../../lib/geometry/box.ts';
 import type { FrameRecord } from '../../nodes/sinks/frame-record.ts';
 import type { LineEvent } from '../../pipeline/frame.ts';
 import { dataDir } from '../helpers/data-dir.ts';
-import { lineCrossings, scoreStandinFrame, STANDIN_FPS, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from '../../bench/drone-standin.ts';
+import { lineCrossings, scoreStandinFrame, STANDIN_FPS, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from '../../testing/drone-standin.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const scratch = mkdtempSync(path.join(tmpdir(), 'panoptes-drone-'));

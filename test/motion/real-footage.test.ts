@@ -19,7 +19,7 @@ import { builtinNodes } from '../../nodes/index.ts';
 import { motionOptionsOf, motionSegmentation } from '../../nodes/motion/motion-segmentation.ts';
 import { MotionSegmenter, type MotionOptions } from '../../nodes/motion/motion-segmenter.ts';
 import { tracker } from '../../nodes/tracking/tracker.ts';
-import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { ByteTracker, type TrackerOptions } from '../../nodes/tracking/byte-tracker.ts';
 import { loadPipeline } from '../../pipeline/load.ts';
 import { dataDir } from '../helpers/data-dir.ts';

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { nameEvents } from '../../nodes/analytics/event-id.ts';
 import { clipsSink } from '../../nodes/sinks/clips/clips-sink.ts';
 import { applyRetention } from '../../nodes/sinks/clips/retention.ts';
-import { ffmpegPath, ffprobePath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath, ffprobePath } from '../../servers/ffmpeg-binary.ts';
 import type { AnalyticsEvent, FramePacket, TrackedObject } from '../../pipeline/frame.ts';
 import { packetOf } from '../../pipeline/frame.ts';
 import { graphContext } from '../helpers/data-dir.ts';
@@ -32,17 +33,20 @@ function track(trackId: number, bbox: readonly [number, number, number, number])
   return { trackId, state: 'confirmed', classId: 0, className: 'car', bbox, score: 0.9, ageMs: 0, hits: 5 };
 }
 
+/** Wall-clock capture time of the frame at `ptsMs` (see `packetAt`). */
+const capturedAt = (ptsMs: number) => 1_700_000_000_000 + ptsMs;
+
 function lineEvent(trackId: number, ptsMs: number): AnalyticsEvent {
-  return { type: 'line', stream: 'cam', line: 'road', trackId, className: 'car', direction: 'in', ptsMs };
+  return nameEvents([{ type: 'line', stream: 'cam', line: 'road', trackId, className: 'car', direction: 'in', ptsMs }], capturedAt(ptsMs))[0]!;
 }
 
 function zoneEvent(trackId: number, ptsMs: number): AnalyticsEvent {
-  return { type: 'zone', stream: 'cam', zone: 'gate', event: 'enter', trackId, className: 'car', dwellMs: 0, ptsMs };
+  return nameEvents([{ type: 'zone', stream: 'cam', zone: 'gate', event: 'enter', trackId, className: 'car', dwellMs: 0, ptsMs }], capturedAt(ptsMs))[0]!;
 }
 
 /** A packet at frame `seq` of a 25 fps stream, with these events and tracks. */
 function packetAt(seq: number, jpeg: Buffer, events: AnalyticsEvent[] = [], tracks: TrackedObject[] = []): FramePacket {
-  const frame = { stream: 'cam', seq, ptsMs: seq * FRAME_MS, width: W, height: H, data: new Uint8Array(0), capturedAtMs: 1_700_000_000_000 + seq * FRAME_MS };
+  const frame = { stream: 'cam', seq, ptsMs: seq * FRAME_MS, width: W, height: H, data: new Uint8Array(0), capturedAtMs: capturedAt(seq * FRAME_MS) };
   const analytics = { events } as unknown as NonNullable<FramePacket['analytics']>;
   return { ...packetOf(frame), overlay: { jpeg, width: W, height: H }, analytics, tracks };
 }

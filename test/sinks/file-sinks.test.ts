@@ -11,8 +11,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsSink } from '../../nodes/sinks/events-sink.ts';
 import { motFileSink } from '../../nodes/sinks/mot-file-sink.ts';
-import { FILE_IN_FLIGHT_BYTES, FILE_MAX_QUEUED_BYTES } from '../../nodes/sinks/queue/queued-file.ts';
-import type { QueueBacklog } from '../../nodes/sinks/queue/sink-queue.ts';
+import { FILE_IN_FLIGHT_BYTES, FILE_MAX_QUEUED_BYTES } from '../../servers/queue/queued-file.ts';
+import type { QueueBacklog } from '../../servers/queue/sink-queue.ts';
 import { packetOf, type AnalyticsEvent, type FramePacket, type TrackedObject } from '../../pipeline/frame.ts';
 import type { Sink } from '../../pipeline/node.ts';
 import { graphContext } from '../helpers/data-dir.ts';
@@ -73,7 +73,7 @@ describe('events sink with a reader that stops reading', () => {
     const sink = (await eventsSink.create({ path: fifo.file }, ctx)) as QueuedSink;
     // 200 line crossings a frame: about 30 KB of lines, so the bound is reached in a few hundred frames.
     const eventsOf = (seq: number): AnalyticsEvent[] =>
-      Array.from({ length: 200 }, (_, k) => ({ type: 'line', stream: 'cam', line: 'gate', trackId: seq * 1000 + k, className: 'car', direction: 'in', ptsMs: seq * 40 }));
+      Array.from({ length: 200 }, (_, k) => ({ id: `e${seq}-${k}`, type: 'line', stream: 'cam', line: 'gate', trackId: seq * 1000 + k, className: 'car', direction: 'in', ptsMs: seq * 40 }));
     const packetAt = (seq: number): FramePacket => ({
       ...packetOf({ stream: 'cam', seq, ptsMs: seq * 40, width: 4, height: 4, data: new Uint8Array(0), capturedAtMs: 0 }),
       analytics: { counts: {}, coverage: {}, unique: {}, lines: [], zones: [], events: eventsOf(seq), crowd: { persons: 0 } },

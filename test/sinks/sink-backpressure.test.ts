@@ -6,8 +6,8 @@
 import { interval, map, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { byteLengthOf } from '../../nodes/sinks/queue/byte-length.ts';
-import { SinkQueue, type Taken } from '../../nodes/sinks/queue/sink-queue.ts';
+import { byteLengthOf } from '../../servers/queue/byte-length.ts';
+import { SinkQueue, type Taken } from '../../servers/queue/sink-queue.ts';
 import { checkConfigFile } from '../../pipeline/config/config-file.ts';
 import { resolveGraphSpec } from '../../pipeline/config/resolve.ts';
 import { packetOf } from '../../pipeline/frame.ts';

@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { byteLengthOf } from '../../nodes/sinks/queue/byte-length.ts';
-import { CLOSE_GRACE_MS, closeWithGrace } from '../../nodes/sinks/queue/close-grace.ts';
-import { SinkQueue, type CutCause, type OverflowPolicy, type Taken } from '../../nodes/sinks/queue/sink-queue.ts';
+import { byteLengthOf } from '../../servers/queue/byte-length.ts';
+import { CLOSE_GRACE_MS, closeWithGrace } from '../../servers/queue/close-grace.ts';
+import { SinkQueue, type CutCause, type OverflowPolicy, type Taken } from '../../servers/queue/sink-queue.ts';
 
 /** A consumer that takes nothing until told to: each handed message waits for `take`. */
 class HeldConsumer {

@@ -4,7 +4,9 @@
  * frames, carried between), and checks what a person sees: the density count with its band
  * beside the detector's person count, the zone's density beside its tracked occupancy, the
  * density series with its shaded band in the chart, and the density map as a layer over the
- * picture that the switch shows and hides. Leaves `out/viewer-density.png`.
+ * picture that the switch shows and hides. The sink has a token, as one reachable from the
+ * network must: the page, opened with `?token=`, passes it on to its script and its socket.
+ * Leaves `out/viewer-density.png`.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
@@ -27,6 +29,7 @@ interface Probe {
 const probe = () => (window as unknown as { __panoptes: Probe }).__panoptes;
 
 const STREAM = 'plaza';
+const TOKEN = 'correct-horse-battery';
 const WIDTH = 640;
 const HEIGHT = 360;
 const GREY = 128;
@@ -162,7 +165,7 @@ describe('dashboard crowd density in Chromium', () => {
     browser = await launchChromium();
     const jpeg = await sharp(new Uint8Array(WIDTH * HEIGHT * 3).fill(GREY), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
     const metrics = new PipelineMetrics();
-    sink = await createViewerSink(viewerOptions.parse({ port: 0 }), { ...graphContext([STREAM]), metrics });
+    sink = await createViewerSink(viewerOptions.parse({ port: 0, token: TOKEN }), { ...graphContext([STREAM]), metrics });
     feeder = new Feeder(sink, metrics, jpeg);
   });
 
@@ -181,15 +184,17 @@ describe('dashboard crowd density in Chromium', () => {
       // The page's own warnings start with "viewer:" (a density message that does not add up).
       if (message.type() === 'error' || (message.type() === 'warning' && message.text().startsWith('viewer:'))) pageErrors.push(message.text());
     });
-    await page.goto(sink.url);
+    await page.goto(`${sink.url}/?token=${TOKEN}`);
     // One stream: the page opens on it.
     await page.waitForSelector('#main[data-mode="focus"]');
     await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('#focus-canvas')!.width > 0);
 
     // The panel: "≈ 41" and "likely 30–52" under the detector's rows, with what the band is.
     await page.waitForSelector('#density-now:not([hidden])');
-    const count = Number((await page.textContent('#density-count'))!.match(/^≈ (\d+)$/)![1]);
-    const [, low, high] = (await page.textContent('#density-band'))!.match(/^likely (\d+)–(\d+)$/)!.map(Number);
+    // Read together: the feeder moves the count on between two separate reads.
+    const shown = await page.evaluate(() => [document.querySelector('#density-count')!.textContent!, document.querySelector('#density-band')!.textContent!]);
+    const count = Number(shown[0]!.match(/^≈ (\d+)$/)![1]);
+    const [, low, high] = shown[1]!.match(/^likely (\d+)–(\d+)$/)!.map(Number);
     expect(count).toBeGreaterThanOrEqual(40);
     expect(Math.abs(low! - count * (1 - EXPECTED_ERROR))).toBeLessThanOrEqual(1);
     expect(Math.abs(high! - count * (1 + EXPECTED_ERROR))).toBeLessThanOrEqual(1);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyticsEvent, FrameAnalytics, FramePacket, Segment } from '../../pipeline/frame.ts';
 import { PipelineMetrics } from '../../pipeline/metrics.ts';
 import type { GraphContext } from '../../pipeline/node.ts';
-import type { VideoHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
+import type { VideoHeader } from '../../servers/viewer-protocol/protocol.ts';
 import { createViewerSink, viewerOptions, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { graphContext } from '../helpers/data-dir.ts';
@@ -94,10 +94,10 @@ function analytics(scene: Scene, seq: number, ptsMs: number): FrameAnalytics {
   const crossings = Math.floor(seq / 20);
   const events: AnalyticsEvent[] =
     seq % 20 === 0
-      ? [{ type: 'line', stream: scene.stream, line: scene.line, trackId: 100 + crossings, className: 'car', direction: crossings % 3 === 2 ? 'out' : 'in', ptsMs }]
+      ? [{ id: `line-${crossings}`, type: 'line', stream: scene.stream, line: scene.line, trackId: 100 + crossings, className: 'car', direction: crossings % 3 === 2 ? 'out' : 'in', ptsMs }]
       : [];
   if (seq % 60 === 30) {
-    events.push({ type: 'zone', stream: scene.stream, zone: scene.zone, event: 'exit', trackId: 7, className: 'person', dwellMs: 4200, ptsMs });
+    events.push({ id: `zone-${ptsMs}`, type: 'zone', stream: scene.stream, zone: scene.zone, event: 'exit', trackId: 7, className: 'person', dwellMs: 4200, ptsMs });
   }
   return {
     counts: { ...(cars > 0 ? { car: cars } : {}), person: 1 },
@@ -293,6 +293,13 @@ describe('dashboard page in Chromium', () => {
 
     // A line event shows up in the list; the line's totals grow.
     await page.waitForFunction((line) => document.querySelector('#events')?.textContent?.includes(line), FRONT_DOOR.line);
+    // With its snapshot as a thumbnail, decoded (these test events' tracks are gone: the whole overlay).
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('#events img.thumb')).some((img) => img.complete && img.naturalWidth > 0));
+    const thumbs = await page.$$eval('#events img.thumb', (imgs) => imgs.map((img) => ({ alt: (img as HTMLImageElement).alt, width: (img as HTMLImageElement).naturalWidth })));
+    const carThumb = thumbs.find((t) => /^snapshot of car #\d+$/.test(t.alt));
+    expect(carThumb, JSON.stringify(thumbs)).toBeDefined();
+    expect(carThumb!.width === 0 || carThumb!.width === WIDTH).toBe(true);
+    expect(thumbs.some((t) => t.width === WIDTH)).toBe(true);
     const lineTotal = async () => Number((await page.textContent(`#totals [data-key="line:${FRONT_DOOR.line}"] .a`))?.match(/^(\d+) in$/)?.[1]);
     const fedBefore = feeder!.seq;
     const firstTotal = await lineTotal();
@@ -322,7 +329,7 @@ describe('dashboard page in Chromium', () => {
     expect(await page.evaluate(() => window.__panoptes.streams.length)).toBe(3);
     const late = await page.evaluate((name) => {
       const tile = Array.from(document.querySelectorAll<HTMLElement>('.tile')).find((t) => t.dataset.stream === name)!;
-      return { name: tile.querySelector('.name')!.textContent, images: document.querySelectorAll('img').length, xss: '__xss' in window };
+      return { name: tile.querySelector('.name')!.textContent, images: document.querySelectorAll('img:not(#events img.thumb)').length, xss: '__xss' in window };
     }, LATE.stream);
     expect(late).toEqual({ name: LATE.stream, images: 0, xss: false });
 

@@ -11,8 +11,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
 import type { DensityEstimate, FramePacket, LineEvent, PanopticFrame, Segment } from '../../pipeline/frame.ts';
 import { densityBand } from '../../nodes/heads/crowd-density.ts';
-import { readBinaryMessage, type DensityHeader, type FramesHeader, type VideoHeader } from '../../nodes/sinks/viewer/frame-messages.ts';
-import type { ServerEvent } from '../../nodes/sinks/viewer/protocol.ts';
+import { readBinaryMessage } from '../../nodes/sinks/viewer/frame-messages.ts';
+import type { DensityHeader, FramesHeader, ServerEvent, VideoHeader } from '../../servers/viewer-protocol/protocol.ts';
 import { createViewerSink, viewerSink, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 import { fromXywh, type XywhBox } from '../../lib/geometry/box.ts';
@@ -253,6 +253,23 @@ describe('viewer sink: setup and the page', () => {
     expect((await httpGet(sink.url, '/../package.json')).status).toBe(404);
     expect((await httpGet(sink.url, '/', 'POST')).status).toBe(405);
   });
+
+  it('serves the page\'s script, bundled from viewer/app.ts, and passes a token in the page\'s address on to it', async () => {
+    const open = await startSink();
+    const script = await httpGet(open.url, '/app.js');
+    expect(script.status).toBe(200);
+    expect(script.type).toBe('text/javascript; charset=utf-8');
+    // One module with the protocol's constants in it: nothing left to fetch, no TypeScript left.
+    expect(script.body).toContain('PROTOCOL_VERSION = 1');
+    expect(script.body).not.toMatch(/^\s*import\s/m);
+    expect((await httpGet(open.url, '/')).body).toContain('<script type="module" src="app.js"></script>');
+
+    const token = 'correct-horse-battery';
+    const guarded = await startSink(testContext(), { token });
+    expect((await httpGet(guarded.url, `/?token=${token}`)).body).toContain(`<script type="module" src="app.js?token=${token}"></script>`);
+    expect((await httpGet(guarded.url, `/app.js?token=${token}`)).status).toBe(200);
+    expect((await httpGet(guarded.url, '/app.js')).status).toBe(401);
+  });
 });
 
 describe('viewer protocol', () => {
@@ -331,7 +348,7 @@ describe('viewer protocol', () => {
   it('sends counts for every frame and events as they happen, to subscribers only', async () => {
     const sink = await startSink();
     const { inbox } = await openClient(sink, { topics: ['counts', 'events'] });
-    const crossing: LineEvent = { type: 'line', stream: 'front', line: 'gate', trackId: 3, className: 'car', direction: 'in', ptsMs: 80 };
+    const crossing: LineEvent = { id: 'crossing-3', type: 'line', stream: 'front', line: 'gate', trackId: 3, className: 'car', direction: 'in', ptsMs: 80 };
     for (let seq = 0; seq < 5; seq++) sink.write(packet('front', seq, seq === 2 ? { analytics: analytics([crossing]) } : {}));
     await inbox.until(() => inbox.events('counts').length === 5 && inbox.events('line').length === 1);
     expect(inbox.events('counts').map((c) => (c as { seq: number }).seq)).toEqual([0, 1, 2, 3, 4]);
@@ -419,7 +436,7 @@ describe('a client that cannot keep up', () => {
     const heavy = Buffer.concat([jpeg, randomBytes(150_000)]);
     // 300 frames; each write returns at once, whatever the slow client does.
     for (let seq = 0; seq < 300; seq++) {
-      const events: LineEvent[] = seq % 10 === 0 ? [{ type: 'line', stream: 'front', line: 'gate', trackId: seq, className: 'car', direction: 'in', ptsMs: seq * 40 }] : [];
+      const events: LineEvent[] = seq % 10 === 0 ? [{ id: `crossing-${seq}`, type: 'line', stream: 'front', line: 'gate', trackId: seq, className: 'car', direction: 'in', ptsMs: seq * 40 }] : [];
       crossings.push(...events);
       sink.write(packet('front', seq, { analytics: analytics(events), overlay: { jpeg: heavy, width: WIDTH, height: HEIGHT } }));
       if (seq % 20 === 0) await new Promise((resolve) => setImmediate(resolve));

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ffmpegPath, ffprobePath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath, ffprobePath } from '../../servers/ffmpeg-binary.ts';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'panoptes-binary-'));
 

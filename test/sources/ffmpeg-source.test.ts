@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { lastValueFrom, take, toArray, type Observable } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { releasePacket, type Frame, type FramePacket } from '../../pipeline/frame.ts';
-import { ffmpegPath, ffprobePath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath, ffprobePath } from '../../servers/ffmpeg-binary.ts';
 import { ffmpegSource, ffmpegSourceOptions, outputSizeOf } from '../../nodes/sources/ffmpeg-source.ts';
 import { chainContext, dataDir, type ChainContextOverrides, type TestChainContext } from '../helpers/data-dir.ts';
 import { noise } from '../helpers/noise.ts';

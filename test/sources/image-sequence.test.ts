@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lastValueFrom, toArray, type Observable } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { ffmpegSource, ffmpegSourceOptions } from '../../nodes/sources/ffmpeg-source.ts';
 import { isImageSequence, openImageSequence } from '../../nodes/sources/image-sequence.ts';
 import { releasePacket, type FramePacket } from '../../pipeline/frame.ts';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { fractionOf, isUrl, probeVideo } from '../../nodes/sources/probe.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 import { noise } from '../helpers/noise.ts';

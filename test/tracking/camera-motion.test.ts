@@ -19,7 +19,7 @@ import { countSequence, sequenceMetrics } from '../../evaluation/mot/evaluate.ts
 import { parseMotText } from '../../lib/formats/mot-file.ts';
 import type { Box } from '../../lib/geometry/box.ts';
 import { MotionSegmenter, type MotionOptions } from '../../nodes/motion/motion-segmenter.ts';
-import { ffmpegPath } from '../../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../servers/ffmpeg-binary.ts';
 import { BoxKalman } from '../../nodes/tracking/box-kalman.ts';
 import { ByteTracker, DEFAULT_TRACKER_OPTIONS, type Affine, type Detection } from '../../nodes/tracking/byte-tracker.ts';
 import { dataDir } from '../helpers/data-dir.ts';

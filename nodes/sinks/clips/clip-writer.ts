@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ffmpegPath } from '../../sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../../../servers/ffmpeg-binary.ts';
 import type { TimedJpeg } from './frame-ring.ts';
 
 /**

@@ -1,10 +1,11 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineSink, optionalSinkOption, type Sink } from '../../../pipeline/node.ts';
+import { eventSnapshot } from '../../render/event-snapshot.ts';
 import { openLineFile } from '../line-file.ts';
-import { outputFolderProblem } from '../output-path.ts';
+import { outputFolderProblem } from '../../../servers/output-path.ts';
 import { applyRetention } from './retention.ts';
-import { writeSnapshot } from './snapshot.ts';
 import { StreamClips } from './stream-clips.ts';
 
 /** The ring's bound in bytes per stream, whatever `pre` says (5 s of 1080p JPEGs is ~45 MB). */
@@ -19,16 +20,19 @@ const MAX_PENDING_SNAPSHOTS = 16;
  * for each line crossing or zone entry and exit, a clip from `pre` seconds before the event to
  * `post` seconds after, and a snapshot of the object.
  *
- *     <dir>/<stream>/<iso time>-<line|zone>-<track id>.mkv   the clip (MJPEG in Matroska)
- *     <dir>/<stream>/<iso time>-<line|zone>-<track id>.jpg   the snapshot of each event
- *     <dir>/clips.jsonl                                       the index, added to run after run
+ *     <dir>/<stream>/<event id>.mkv   the clip (MJPEG in Matroska), named after its first event
+ *     <dir>/<stream>/<event id>.jpg   the snapshot of each event
+ *     <dir>/clips.jsonl               the index, added to run after run
+ *
+ * (an event's id, `AnalyticsEvent.id`, is `<iso time>-<line|zone>-<track id>`: the events file,
+ * MQTT and the dashboard carry it, so each record names its snapshot.)
  *
  * Per stream, a ring (frame-ring.ts) keeps the last `pre` seconds of the overlay's JPEGs, the
  * ones encoded once per frame for every viewer, so nothing is encoded again: a clip is those
  * JPEGs stream-copied into Matroska by ffmpeg with their own presentation times (clip-writer.ts).
  * Events within `post` of an open clip's last event extend it (one clip, several events), up to
  * `maxSeconds`. The snapshot is the event frame's overlay cropped around the object's box with a
- * margin, the box drawn (snapshot.ts).
+ * margin, the box drawn (render/event-snapshot.ts: one encode shared with MQTT and the viewer).
  *
  * The index has a line per event, `{"type":"event","event":{...},"clip":"road/....mkv",
  * "snapshot":"road/....jpg"}`, as it happens, and one per clip when it is written,
@@ -97,15 +101,13 @@ export const clipsSink = defineSink({
           },
           {
             onEvent(event, clip, snapshot, packet) {
-              const overlay = packet.overlay!;
-              const box = packet.tracks?.find((t) => t.trackId === event.trackId)?.bbox;
               let snapshotName: string | null = snapshot;
               if (snapshotsInFlight >= MAX_PENDING_SNAPSHOTS) {
                 snapshotName = null;
                 ctx.metrics.skip(stream, 'clips-snapshot');
               } else {
                 snapshotsInFlight++;
-                const written = writeSnapshot(path.join(dir, snapshot), overlay, packet.frame.width, packet.frame.height, box);
+                const written = eventSnapshot(packet, event)!.then((jpeg) => writeFile(path.join(dir, snapshot), jpeg));
                 track(written.finally(() => snapshotsInFlight--));
               }
               index.write(JSON.stringify({ type: 'event', event, clip, snapshot: snapshotName }));

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AnalyticsEvent, FramePacket } from '../../../pipeline/frame.ts';
 import { ClipWriter, type FinishedClip } from './clip-writer.ts';
-import { eventFileBase, streamFolder } from './clip-names.ts';
+import { streamFolder } from './clip-names.ts';
 import { FrameRing } from './frame-ring.ts';
 
 export interface StreamClipsOptions {
@@ -60,7 +60,7 @@ export class StreamClips {
     if (this.open && frame.ptsMs - (this.open.writer.startPtsMs ?? frame.ptsMs) > this.options.maxClipMs) this.end(false);
     if (this.open && !this.open.writer.add(frame)) this.events.onFrameLeftOut();
     for (const event of packet.analytics?.events ?? []) {
-      const base = eventFileBase(event, packet.frame.capturedAtMs);
+      const base = event.id;
       let clip = this.open;
       if (!clip) {
         const name = path.join(this.folder, `${base}.mkv`);

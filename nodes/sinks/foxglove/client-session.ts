@@ -8,8 +8,8 @@
  *   `maxQueuedBytes` of them waiting, or whose socket fails, is cut off (`onCut`).
  */
 import { WebSocket } from 'ws';
-import { closeWithGrace } from '../queue/close-grace.ts';
-import { SinkQueue, type CutCause, type QueueBacklog } from '../queue/sink-queue.ts';
+import { closeWithGrace } from '../../../servers/queue/close-grace.ts';
+import { SinkQueue, type CutCause, type QueueBacklog } from '../../../servers/queue/sink-queue.ts';
 import { messageDataHeader, parseClientRequest, StatusLevel, type ClientRequest, type ServerMessage } from './foxglove-wire.ts';
 
 /** Close code for a client disconnected for falling too far behind (policy violation). */

@@ -13,7 +13,7 @@
  * - `write` builds each message once per frame, only for channels someone subscribes to, and
  *   only queues the same bytes on every subscribed socket;
  * - each client has its own queue (client-session.ts, on the sinks' shared queue,
- *   ../queue/sink-queue.ts). A client holding `maxBufferedBytes` unsent bytes skips images
+ *   servers/queue/sink-queue.ts). A client holding `maxBufferedBytes` unsent bytes skips images
  *   (newest-wins: counted as drops at `foxglove`, and told so with a status), but is still sent
  *   every annotation and count;
  * - a client that stays stuck until it holds `disconnectBufferedBytes`, or that takes nothing
@@ -32,16 +32,15 @@ import { ConfigError } from '../../../pipeline/config/validation.ts';
 import type { FramePacket } from '../../../pipeline/frame.ts';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
 import { encodeAnnotationsMessage } from './annotations-message.ts';
-import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
+import { totalBacklog, type QueueBacklog } from '../../../servers/queue/sink-queue.ts';
 import { ClientSession, type SessionLimits } from './client-session.ts';
 import { encodeCountsMessage } from './counts-message.ts';
 import { encodeDensityImage } from './density-image.ts';
-import { accessToken, allowedHostsOption, checkBind, createGuardedServer, refuseUpgrade, type AccessPolicy } from '../network-access.ts';
-import { refusalOf } from './foxglove-access.ts';
+import { accessToken, allowedHostsOption, checkBind, createGuardedServer, refuseUpgrade, type AccessPolicy } from '../../../servers/access.ts';
 import { advertsOf, CHANNELS_PER_STREAM, streamChannels, type StreamChannels } from './foxglove-channels.ts';
 import { foxgloveTime, toNanoseconds } from './foxglove-time.ts';
-import { chooseSubprotocol, StatusLevel } from './foxglove-wire.ts';
-import { listen, urlHost } from '../http-listen.ts';
+import { chooseSubprotocol, StatusLevel, subprotocolRefusal } from './foxglove-wire.ts';
+import { listen, urlHost } from '../../../servers/http-listen.ts';
 import { encodeImageMessage } from './image-message.ts';
 
 /** Where `ctx.metrics.skip` counts an image a slow client did not get. */
@@ -109,7 +108,16 @@ export const foxgloveSink = defineSink({
 
 /** The `create` of {@link foxgloveSink}, typed with the bound `url` (tests bind port 0). */
 export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphContext): Promise<FoxgloveSink> {
-  const policy: AccessPolicy = { server: 'foxglove', host: options.host, token: options.token, allowedHosts: options.allowedHosts, settings: 'sink' };
+  // Browsers only from allowedOrigins (Foxglove's web app by default): the endpoint serves no page of its own.
+  const policy: AccessPolicy = {
+    server: 'foxglove',
+    host: options.host,
+    token: options.token,
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+    ownPages: false,
+    settings: 'sink',
+  };
   checkBind(policy);
   if (options.disconnectBufferedBytes <= options.maxBufferedBytes) {
     throw new ConfigError(
@@ -130,8 +138,8 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
     perMessageDeflate: false,
     handleProtocols: (offered) => chooseSubprotocol(offered) ?? false,
   });
-  // Every request and upgrade passes the access policy first (Host, token); then Origin, the
-  // subprotocol and the client cap, still before the WebSocket opens.
+  // Every request and upgrade passes the access policy first (Host, token, and for an upgrade
+  // Origin); then the subprotocol and the client cap, still before the WebSocket opens.
   const server = createGuardedServer(
     policy,
     {
@@ -141,7 +149,7 @@ export async function createFoxgloveSink(options: FoxgloveOptions, ctx: GraphCon
       },
       upgrade: (request, socket, head) => {
         const refusal =
-          refusalOf(request, options.allowedOrigins) ??
+          subprotocolRefusal(request) ??
           (sessions.size >= options.maxClients
             ? { status: 503 as const, reason: `${options.maxClients} clients are connected, the most this server takes (the foxglove sink's maxClients)` }
             : undefined);

@@ -13,7 +13,9 @@
  * messages byte for byte; the SDK's additions (playback control) are for recordings, not for a
  * live pipeline.
  */
+import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import type { Refusal } from '../../../servers/access.ts';
 
 /** Subprotocols this server speaks; a client must offer at least one of them. */
 export const SUBPROTOCOLS = ['foxglove.websocket.v1', 'foxglove.sdk.v1'] as const;
@@ -29,6 +31,17 @@ export function chooseSubprotocol(offered: Iterable<string>): Subprotocol | unde
     if (known) return known;
   }
   return undefined;
+}
+
+/**
+ * Why an upgrade request (that passed the access policy, servers/access.ts) is not a Foxglove
+ * client, or undefined when it is: it must offer one of the {@link SUBPROTOCOLS}; anything else
+ * is answered 400 before the WebSocket opens, as the Foxglove SDK does.
+ */
+export function subprotocolRefusal(request: IncomingMessage): Refusal | undefined {
+  const header = request.headers['sec-websocket-protocol'];
+  const offered = (header ?? '').split(',').map((protocol) => protocol.trim()).filter(Boolean);
+  return chooseSubprotocol(offered) ? undefined : { status: 400, reason: `offer the WebSocket subprotocol ${SUBPROTOCOLS.join(' or ')}` };
 }
 
 /** A channel as `advertise` describes it. */

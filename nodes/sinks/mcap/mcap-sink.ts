@@ -8,7 +8,7 @@ import { defineSink, optionalSinkOption } from '../../../pipeline/node.ts';
 import { encodeAnnotationsMessage } from '../foxglove/annotations-message.ts';
 import { encodeCountsMessage } from '../foxglove/counts-message.ts';
 import { encodeCompressedImage } from '../foxglove/image-message.ts';
-import { outputFileProblem } from '../output-path.ts';
+import { outputFileProblem } from '../../../servers/output-path.ts';
 import { cocoSegmentIds, encodeSegmentMap } from '../panoptic-png-sink.ts';
 import { cameraMotionJson, eventMessages, MCAP_SCHEMAS, segmentsJson, STREAM_TOPICS, topicOf, type McapSchemaKey, type StreamTopic } from './mcap-topics.ts';
 

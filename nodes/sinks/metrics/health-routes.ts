@@ -8,7 +8,7 @@
  * - `/metrics`: the pipeline's series (pipeline/metrics.ts) for a Prometheus scraper.
  *
  * Access is the server's, checked before these routes for every request
- * (../network-access.ts): a Host naming the server, and its token when one is set
+ * (servers/access.ts): a Host naming the server, and its token when one is set
  * (`Authorization: Bearer`, as Prometheus' `authorization` setting sends, or `?token=`). No
  * Origin check: these are plain GETs that a page elsewhere cannot read across origins.
  */

@@ -11,8 +11,8 @@
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
-import { listen, urlHost } from '../http-listen.ts';
-import { accessToken, allowedHostsOption, checkBind, createGuardedServer, type AccessPolicy } from '../network-access.ts';
+import { listen, urlHost } from '../../../servers/http-listen.ts';
+import { accessToken, allowedHostsOption, checkBind, createGuardedServer, type AccessPolicy } from '../../../servers/access.ts';
 import { healthRoutes } from './health-routes.ts';
 
 export const metricsSinkOptions = z.strictObject({

@@ -1,11 +1,12 @@
-import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../queue/close-grace.ts';
+import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../../../servers/queue/close-grace.ts';
 import { z } from 'zod';
 import type { MqttClient } from 'mqtt';
-import type { FramePacket } from '../../../pipeline/frame.ts';
+import type { AnalyticsEvent, FramePacket } from '../../../pipeline/frame.ts';
 import { defineSink } from '../../../pipeline/node.ts';
+import { eventSnapshot } from '../../render/event-snapshot.ts';
 import { frameRecord } from '../frame-record.ts';
-import { byteLengthOf } from '../queue/byte-length.ts';
-import { SinkQueue } from '../queue/sink-queue.ts';
+import { byteLengthOf } from '../../../servers/queue/byte-length.ts';
+import { SinkQueue } from '../../../servers/queue/sink-queue.ts';
 
 const mqttOptions = z.object({
   url: z.string().regex(/^(mqtts?|wss?):\/\//, 'a broker URL: mqtt://host:1883').describe('Broker, e.g. mqtt://127.0.0.1:1883'),
@@ -15,11 +16,15 @@ const mqttOptions = z.object({
   clientId: z.string().optional().describe('Default: panoptes-<random>'),
   qos: z.union([z.literal(0), z.literal(1)]).default(1).describe('1: the broker acknowledges each message'),
   maxQueuedBytes: z.number().int().positive().default(8_000_000).describe('Events waiting for the broker before the pipeline waits for it'),
+  snapshots: z
+    .boolean()
+    .default(true)
+    .describe('Publish each event\'s snapshot (JPEG, retained) on <topicPrefix>/<stream>/snapshot/<class>, as Frigate does'),
 });
 
 interface Outgoing {
   readonly topic: string;
-  readonly payload: string;
+  readonly payload: string | Buffer;
   readonly retain: boolean;
 }
 
@@ -34,6 +39,9 @@ const level = (name: string) => name.replace(/[/+#]/g, '_');
 /**
  * Publishes to an MQTT broker, for the systems users already run (Home Assistant, Node-RED):
  * - `<prefix>/<stream>/events`: each line crossing and zone entry or exit, JSON, never dropped;
+ * - `<prefix>/<stream>/snapshot/<class>`: retained, the JPEG of the latest event of that class
+ *   (the object cropped from the overlay with its box, as Frigate's `<camera>/<label>/snapshot`);
+ *   its event is the latest on `events` with that class, which names it by `id`;
  * - `<prefix>/<stream>/counts/<class>`: retained, `{"stream","className","count"}`, published when
  *   the count changes, so a dashboard that connects later sees the current value at once;
  * - `<prefix>/<stream>/counts`: retained, every class at once (`{"stream","counts":{...}}`);
@@ -115,6 +123,19 @@ export const mqttSink = defineSink({
     });
     ctx.log.info(`mqtt: publishing to ${options.url} under ${prefix}/ (connecting in the background)`);
 
+    /** Snapshots being encoded, awaited before the queue drains at close. */
+    const snapshotsEncoding = new Set<Promise<void>>();
+    const publishSnapshot = (packet: FramePacket, event: AnalyticsEvent, stream: string) => {
+      const encoding = eventSnapshot(packet, event)
+        ?.then((jpeg) => {
+          const topic = `${prefix}/${stream}/snapshot/${level(event.className)}`;
+          queue.offerLatest(topic, { topic, payload: jpeg, retain: true });
+        })
+        .catch((error: Error) => ctx.log.warn(`mqtt: no snapshot for event ${event.id} (${error.message})`))
+        .finally(() => snapshotsEncoding.delete(encoding!));
+      if (encoding) snapshotsEncoding.add(encoding);
+    };
+
     /** The counts last published per stream, so only changes go out. */
     const published = new Map<string, Record<string, number>>();
     const publishCounts = (packet: FramePacket) => {
@@ -140,6 +161,7 @@ export const mqttSink = defineSink({
         const stream = level(packet.frame.stream);
         for (const event of packet.analytics?.events ?? []) {
           queue.push({ topic: `${prefix}/${stream}/events`, payload: JSON.stringify(event), retain: false });
+          if (options.snapshots) publishSnapshot(packet, event, stream);
         }
         publishCounts(packet);
       },
@@ -152,6 +174,7 @@ export const mqttSink = defineSink({
         return queue.backlog;
       },
       async close() {
+        await Promise.all([...snapshotsEncoding]);
         await drainedWithin(queue, BROKER_CLOSE_GRACE_MS);
         if (queue.pendingMessages > 0) ctx.log.warn(`mqtt: stopping with ${queue.pendingMessages} messages not delivered to ${options.url}`);
         closing = true;

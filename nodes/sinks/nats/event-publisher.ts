@@ -1,6 +1,6 @@
 /**
  * Line and zone events to JetStream, none lost: each goes through the sinks' lossless queue
- * (../queue/sink-queue.ts) and counts as taken only once JetStream has acknowledged it. A
+ * (servers/queue/sink-queue.ts) and counts as taken only once JetStream has acknowledged it. A
  * publish that fails (the server is restarting, the ack timed out) is tried again, with the same
  * message id, so JetStream's duplicate window keeps it from being stored twice. While NATS is
  * away the events wait, up to the queue's bound; past it the sink's `backpressure` makes the
@@ -8,11 +8,11 @@
  * than lose an event or grow without bound. The publisher may be opened before NATS is reached
  * (a server not up yet at start): events wait the same way until {@link EventPublisher.connect}.
  */
-import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../queue/close-grace.ts';
+import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../../../servers/queue/close-grace.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../pipeline/log.ts';
-import { byteLengthOf } from '../queue/byte-length.ts';
-import { SinkQueue, type QueueBacklog } from '../queue/sink-queue.ts';
+import { byteLengthOf } from '../../../servers/queue/byte-length.ts';
+import { SinkQueue, type QueueBacklog } from '../../../servers/queue/sink-queue.ts';
 
 interface Outgoing {
   readonly subject: string;

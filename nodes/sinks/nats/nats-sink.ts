@@ -5,8 +5,8 @@ import { defineSink } from '../../../pipeline/node.ts';
 import { frameRecord } from '../frame-record.ts';
 import { videoMessage } from '../viewer/frame-messages.ts';
 import { openEventPublisher } from './event-publisher.ts';
-import { shareNatsConnection, type SharedNatsConnection } from './nats-connection.ts';
-import { ensureEventsStream, streamSubject, subjectTokenProblem } from './subjects.ts';
+import { shareNatsConnection, type SharedNatsConnection } from '../../../servers/nats/connection.ts';
+import { ensureEventsStream, streamSubject, subjectTokenProblem } from '../../../servers/nats/subjects.ts';
 
 const STATS_INTERVAL_MS = 1000;
 const DROP_PLACE = 'nats';

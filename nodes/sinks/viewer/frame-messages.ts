@@ -3,57 +3,15 @@
  * every client.
  */
 import sharp from 'sharp';
-import type { FramePacket, LineTotals, ZoneTotals } from '../../../pipeline/frame.ts';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import type { BinaryHeader, CountsMessage, DensityHeader, FramesHeader, VideoHeader } from '../../../servers/viewer-protocol/protocol.ts';
 import { thingCounts } from '../../analytics/thing-counts.ts';
 import { densityGrid } from '../density-grid.ts';
-import { frameRecord, segmentRecord, type SegmentRecord } from '../frame-record.ts';
+import { frameRecord, segmentRecord } from '../frame-record.ts';
 import { encodeSegmentMap } from '../panoptic-png-sink.ts';
 
-/** A thing as the `video` header lists it. */
-export interface ViewerSegment {
-  readonly id: number;
-  readonly className: string;
-  readonly bbox: readonly [number, number, number, number];
-  readonly score: number;
-  readonly trackId?: number;
-}
-
-/** Which frame a message is, and how old: the fields every frame message starts with. */
-interface FrameStamp {
-  readonly stream: string;
-  readonly seq: number;
-  readonly ptsMs: number;
-  /** `Date.now()` when the source decoded the frame. */
-  readonly capturedAtMs: number;
-  /** `Date.now()` when the frame left the pipeline. */
-  readonly sentAtMs: number;
-  /** Size of the image. */
-  readonly width: number;
-  readonly height: number;
-}
-
-/** The JSON header of a `video` message. */
-export interface VideoHeader extends FrameStamp {
-  readonly type: 'video';
-  /** Things per class: confirmed tracks when analytics run, else every thing segment. */
-  readonly counts: Readonly<Record<string, number>>;
-  readonly segments: readonly ViewerSegment[];
-  readonly lines?: readonly LineTotals[];
-  readonly zones?: readonly ZoneTotals[];
-  readonly unique?: Readonly<Record<string, number>>;
-}
-
-/** The JSON header of a `frames` message. */
-export interface FramesHeader extends FrameStamp {
-  readonly type: 'frames';
-  readonly segments: readonly (SegmentRecord & { readonly classId: number })[];
-  readonly classNames: readonly string[];
-  readonly jpegBytes: number;
-  readonly maskBytes: number;
-}
-
 /** `u32 BE header length | JSON header | payloads`. */
-export function binaryMessage(header: object, ...payloads: readonly Uint8Array[]): Buffer {
+export function binaryMessage(header: BinaryHeader, ...payloads: readonly Uint8Array[]): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const message = Buffer.allocUnsafe(4 + json.length + payloads.reduce((n, p) => n + p.length, 0));
   message.writeUInt32BE(json.length, 0);
@@ -107,30 +65,8 @@ export function videoMessage(packet: FramePacket, sentAtMs: number): Buffer | un
  */
 export function countsMessage(packet: FramePacket): string {
   const { stream, seq, ptsMs, counts, unique, lines, zones, coverage, density } = frameRecord(packet);
-  return JSON.stringify({ type: 'counts', stream, seq, ptsMs, counts, unique, lines, zones, coverage, density });
-}
-
-/** The JSON header of a `density` message: the estimate, and the grid its payload holds. */
-export interface DensityHeader {
-  readonly type: 'density';
-  readonly stream: string;
-  /** The frame the estimate was computed on, and its time in the stream. */
-  readonly seq: number;
-  readonly ptsMs: number;
-  readonly sentAtMs: number;
-  readonly model: string;
-  /** People, and the band the model's expected error gives (1 decimal). */
-  readonly count: number;
-  readonly low: number;
-  readonly high: number;
-  readonly expectedError: number;
-  /** Where the grid lies in the frame, normalized `[x1, y1, x2, y2]`. */
-  readonly region: readonly [number, number, number, number];
-  /** The grid: `width x height` bytes, row-major. */
-  readonly width: number;
-  readonly height: number;
-  /** People in a cell of value 255 (the densest). */
-  readonly maxPerCell: number;
+  const message: CountsMessage = { type: 'counts', stream, seq, ptsMs, counts, unique, lines, zones, coverage, density };
+  return JSON.stringify(message);
 }
 
 /**

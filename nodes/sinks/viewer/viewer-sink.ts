@@ -1,34 +1,36 @@
 /**
- * The live viewer: one HTTP server that serves the dashboard (`viewer/index.html`) at `/` and
+ * The live viewer: one HTTP server that serves the dashboard (`viewer/index.html` at `/`, its
+ * script, viewer/app.ts bundled, at `/app.js`: servers/viewer-protocol/serve-page.ts) and
  * the viewer protocol (docs/protocol.md) over a WebSocket at `/ws` on the same port.
  *
  * Clients subscribe to topics per stream: `video` (the rendered overlay), `frames` (raw frame +
  * segment map, for clients that draw their own), `events`, `counts`, `stats` and `density` (the
  * crowd-density map as a small grid of bytes, once per estimate). Each frame's
- * messages are built once and shared. Each client has its own queue (client-channel.ts, on the
- * sinks' shared queue, ../queue/sink-queue.ts): frames are newest-wins, events and counts are
- * never dropped, and a client that cannot keep up is disconnected rather than allowed to grow the
- * server's memory. Nothing in `write` ever waits on a client. The same port answers `/metrics`,
- * `/healthz` and `/readyz` (../metrics/health-routes.ts).
+ * messages are built once and shared. Each client has its own queue
+ * (servers/viewer-protocol/client-channel.ts, on the shared queue, servers/queue/sink-queue.ts):
+ * frames are newest-wins, events and counts are never dropped, and a client that cannot keep up
+ * is disconnected rather than allowed to grow the server's memory. Nothing in `write` ever waits
+ * on a client. The same port answers `/metrics`, `/healthz` and `/readyz`
+ * (../metrics/health-routes.ts).
  */
-import { servePage } from './serve-page.ts';
-import { readFile } from 'node:fs/promises';
+import { loadDashboardPage, servePage } from '../../../servers/viewer-protocol/serve-page.ts';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import type { AnalyticsEvent, FramePacket } from '../../../pipeline/frame.ts';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
-import { listen, urlHost } from '../http-listen.ts';
-import { accessToken, allowedHostsOption, checkBind, createGuardedServer, isLoopback, type AccessPolicy } from '../network-access.ts';
+import { listen, urlHost } from '../../../servers/http-listen.ts';
+import { accessToken, allowedHostsOption, checkBind, createGuardedServer, isLoopback, type AccessPolicy } from '../../../servers/access.ts';
 import { healthRoutes } from '../metrics/health-routes.ts';
-import { viewerUpgrades } from './access.ts';
-import { closeWithGrace } from '../queue/close-grace.ts';
-import { totalBacklog, type QueueBacklog } from '../queue/sink-queue.ts';
-import { ClientChannel } from './client-channel.ts';
-import { answerClientMessage } from './client-messages.ts';
-import { countsMessage, densityMessage, framesMessage, framesSnapshot, videoMessage } from './frame-messages.ts';
-import { ALL_STREAMS, PROTOCOL_VERSION, TOPICS, type ServerEvent, type Topic } from './protocol.ts';
+import { viewerUpgrades } from '../../../servers/viewer-protocol/upgrades.ts';
+import { closeWithGrace } from '../../../servers/queue/close-grace.ts';
+import { totalBacklog, type QueueBacklog } from '../../../servers/queue/sink-queue.ts';
+import { ClientChannel } from '../../../servers/viewer-protocol/client-channel.ts';
+import { answerClientMessage } from '../../../servers/viewer-protocol/client-messages.ts';
+import { eventSnapshot } from '../../render/event-snapshot.ts';
+import { binaryMessage, countsMessage, densityMessage, framesMessage, framesSnapshot, videoMessage } from './frame-messages.ts';
+import { ALL_STREAMS, PROTOCOL_VERSION, TOPICS, type FailedSink, type ServerEvent, type StatsMessage, type Topic } from '../../../servers/viewer-protocol/protocol.ts';
 
-const PAGE_URL = new URL('../../../viewer/index.html', import.meta.url);
 const SOCKET_PATH = '/ws';
 const STATS_INTERVAL_MS = 500;
 /** Clients send small control messages; anything bigger is abuse. */
@@ -67,10 +69,18 @@ export const viewerSink = defineSink({
 
 /** The `create` of {@link viewerSink}, typed with the bound `url` (tests bind port 0). */
 export async function createViewerSink(options: ViewerOptions, ctx: GraphContext): Promise<ViewerSink> {
-  const policy: AccessPolicy = { server: 'viewer', host: options.host, token: options.token, allowedHosts: options.allowedHosts, settings: 'sink' };
+  const policy: AccessPolicy = {
+    server: 'viewer',
+    host: options.host,
+    token: options.token,
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+    ownPages: true,
+    settings: 'sink',
+  };
   checkBind(policy);
-  // Read the page now so a missing file fails while the graph is built, not on the first visit.
-  const page = await readFile(PAGE_URL);
+  // Load the page now so a missing file or a script that does not build fails while the graph is built, not on the first visit.
+  const page = await loadDashboardPage();
   // /metrics, /healthz and /readyz beside the page; every route and the socket under one policy.
   const health = healthRoutes(ctx.metrics);
   const sockets = new WebSocketServer({
@@ -83,7 +93,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     request: (req, res) => {
       if (!health(req, res)) servePage(req, res, page);
     },
-    upgrade: viewerUpgrades(sockets, { path: SOCKET_PATH, name: 'viewer', allowedOrigins: options.allowedOrigins, log: ctx.log }),
+    upgrade: viewerUpgrades(sockets, { path: SOCKET_PATH, name: 'viewer' }),
     log: ctx.log,
   });
   await listen(server, options.host, options.port, 'viewer');
@@ -138,17 +148,33 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     for (const channel of channels) if (channel.wants(stream, topic)) channel.send(text);
   };
 
+  /**
+   * An event's snapshot follows the event on its topic (binary, `{"type":"snapshot","stream","id"}`
+   * and the JPEG), encoded only when a client wants the stream's events, once however many do
+   * (render/event-snapshot.ts). Newest wins per stream: a thumbnail is not worth a slow client's memory.
+   */
+  const sendSnapshot = (packet: FramePacket, event: AnalyticsEvent) => {
+    const stream = packet.frame.stream;
+    if (![...channels].some((c) => c.wants(stream, 'events'))) return;
+    eventSnapshot(packet, event)
+      ?.then((jpeg) => {
+        const message = binaryMessage({ type: 'snapshot', stream, id: event.id }, jpeg);
+        for (const channel of channels) channel.offerFrame(stream, 'events', message);
+      })
+      .catch((error: Error) => ctx.log.warn(`viewer: no snapshot for event ${event.id} (${error.message})`));
+  };
+
   const statsTimer = setInterval(() => {
     const now = Date.now();
     // The pipeline's part is the same for every client: serialized once per tick.
-    const streamsJson = JSON.stringify(ctx.metrics.snapshot());
+    const streamsJson = JSON.stringify(ctx.metrics.snapshot() satisfies StatsMessage['streams']);
     // Sinks that failed (an optional one whose disk filled: the run goes on without it).
     const { failedSinks } = ctx.metrics.readiness();
-    const failedJson = failedSinks ? `,"failedSinks":${JSON.stringify(failedSinks.map(({ sink, reason, optional }) => ({ sink, reason, optional })))}` : '';
+    const failedJson = failedSinks ? `,"failedSinks":${JSON.stringify(failedSinks.map(({ sink, reason, optional }): FailedSink => ({ sink, reason, optional })))}` : '';
     for (const channel of channels) {
       channel.checkStuck(now);
       if (channel.wants(ALL_STREAMS, 'stats') || [...streams].some((s) => channel.wants(s, 'stats'))) {
-        const client = JSON.stringify({ dropped: channel.dropped, queuedBytes: channel.waitingBytes });
+        const client = JSON.stringify({ dropped: channel.dropped, queuedBytes: channel.waitingBytes } satisfies StatsMessage['client']);
         channel.send(`{"type":"stats","streams":${streamsJson}${failedJson},"client":${client}}`);
       }
     }
@@ -168,7 +194,10 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
     write(packet) {
       const { stream } = packet.frame;
       streams.add(stream);
-      for (const event of packet.analytics?.events ?? []) sendTo(stream, 'events', event);
+      for (const event of packet.analytics?.events ?? []) {
+        sendTo(stream, 'events', event);
+        sendSnapshot(packet, event);
+      }
       // Once per estimate (every few frames), kept for clients that subscribe later.
       if (packet.density && densitySent.get(stream) !== packet.density.map) {
         densitySent.set(stream, packet.density.map);
@@ -194,7 +223,7 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
       }
     },
     streamEnded(stream, error) {
-      const text = JSON.stringify(error ? { type: 'ended', stream, error: error.message } : { type: 'ended', stream });
+      const text = JSON.stringify((error ? { type: 'ended', stream, error: error.message } : { type: 'ended', stream }) satisfies ServerEvent);
       for (const channel of channels) channel.send(text);
     },
     async close() {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countSequence, sequenceMetrics } from '../../../evaluation/mot/evaluate.ts';
 import { readMotFile } from '../../../lib/formats/mot-file.ts';
-import { syntheticMotSequence } from '../../../bench/mot-eval.bench.ts';
+import { syntheticMotSequence } from '../../../testing/synthetic-mot.ts';
 import { dataDir } from '../../helpers/data-dir.ts';
 
 const folder = path.join(dataDir(), 'replay/metrics/TUD-Campus');

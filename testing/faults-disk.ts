@@ -1,13 +1,13 @@
 /**
  * A disk that fills under `panoptes run --events` or `--record`, as a user meets it: the real
  * CLI in its own process, its files allowed to grow only to `limitBytes`. Used by
- * test/cli/run-disk-full.test.ts (small limits) and the fault bench (faults.bench.ts).
+ * test/cli/run-disk-full.test.ts (small limits) and the fault bench (bench/faults.bench.ts).
  *
  * How the disk fills: RLIMIT_FSIZE on the run's process (`ulimit -f` in the shell that starts
  * it), which every Linux has and no privilege needs; a write past the limit fails as on a full
  * disk (node: EFBIG; the recorder's ffmpeg, which does not ignore SIGXFSZ, dies of it, as an
  * ffmpeg on a full disk exits with ENOSPC). A size-limited tmpfs does the same with ENOSPC
- * (checked by hand, README "Exit codes") but needs CAP_SYS_ADMIN to mount.
+ * (checked by hand, docs/cli.md "Exit codes") but needs CAP_SYS_ADMIN to mount.
  *
  * Measured: exit code, seconds from the failure's log line to the exit, whether every line of
  * the events file parses (and it ends on a newline), and for a recording how much of what went
@@ -18,7 +18,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ffmpegPath, ffprobePath } from '../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath, ffprobePath } from '../servers/ffmpeg-binary.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -170,39 +170,4 @@ export function diskFullProblems(run: DiskFullRun, maxExitAfterFailureS = 5, max
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
-}
-
-/**
- * The fault bench's disk cases: `config` (configs/dashcam.yaml: real models) run with `--events`
- * onto 512 KB and with `--record` onto 2 MB that fill, one after the other, in `dir`.
- */
-export async function benchDiskFull(
-  config: string,
-  dir: string,
-  dataDir: string,
-  progress: (line: string) => void,
-): Promise<{ runs: DiskFullRun[]; failures: string[] }> {
-  const unavailable = diskFullUnavailable();
-  if (unavailable) return { runs: [], failures: [`disk full: not measured: ${unavailable}`] };
-  const runs: DiskFullRun[] = [];
-  for (const [output, limitBytes, file] of [
-    ['events', 512 * 1024, 'disk-full-events.jsonl'],
-    ['record', 2 * 1024 * 1024, 'disk-full-record.mp4'],
-  ] as const) {
-    progress(`faults: --${output} onto a disk that fills at ${limitBytes} bytes`);
-    runs.push(await runOntoFillingDisk({ config, output, file: path.join(dir, file), limitBytes, env: { PANOPTES_DATA: dataDir }, timeoutMs: 300_000 }));
-  }
-  return { runs, failures: runs.flatMap((run) => diskFullProblems(run)) };
-}
-
-/** The disk cases as lines of the bench's report. */
-export function formatDiskFull(runs: readonly DiskFullRun[]): string {
-  return runs
-    .map((r) => {
-      const common = `--${r.output} onto ${r.limitBytes} bytes: exit ${r.exitCode}, failed after ${r.failedAfterS} s, exited ${r.exitAfterFailureS} s after, logged ${r.failureLines}x`;
-      return r.output === 'events'
-        ? `${common}; ${r.lines} lines, ${r.allLinesParse && r.endsOnNewline ? 'every one whole' : 'ENDS IN A CUT-OFF LINE'}`
-        : `${common}; plays ${r.playsS} s of the ${r.handedS} s that reached ffmpeg, ${r.decodesClean ? 'decodes to the end' : 'DOES NOT DECODE CLEANLY'}`;
-    })
-    .join('\n');
 }

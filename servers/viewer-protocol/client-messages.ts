@@ -1,6 +1,39 @@
 import type { RawData } from 'ws';
+import { z } from 'zod';
 import type { ClientChannel } from './client-channel.ts';
-import { ALL_STREAMS, parseClientMessage, type Topic } from './protocol.ts';
+import { ALL_STREAMS, TOPICS, type ClientMessage, type ErrorCode, type Topic } from './protocol.ts';
+
+const names = z.array(z.string().min(1).max(200)).max(1000);
+const subscription = z.strictObject({
+  type: z.enum(['subscribe', 'unsubscribe']),
+  streams: names.optional(),
+  topics: z.array(z.string()).min(1).max(TOPICS.length * 2),
+});
+const ping = z.strictObject({ type: z.literal('ping'), id: z.union([z.string().max(200), z.number()]).optional() });
+
+/**
+ * Checks one client message against the schema (docs/protocol.md), so a malformed or hostile
+ * message gets an error reply instead of reaching any logic; returns the message, or the error
+ * to send back.
+ */
+function parseClientMessage(text: string): ClientMessage | { error: ErrorCode; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { error: 'bad-json', message: 'messages must be JSON objects, e.g. {"type":"subscribe","topics":["video"]}' };
+  }
+  const type = (value as { type?: unknown } | null)?.type;
+  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'ping') {
+    return { error: 'unknown-type', message: `unknown message type ${JSON.stringify(type)}: expected subscribe, unsubscribe or ping` };
+  }
+  const parsed = (type === 'ping' ? ping : subscription).safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { error: 'bad-message', message: `${type}: ${issue.path.join('.') || 'message'}: ${issue.message}` };
+  }
+  return parsed.data;
+}
 
 /** What a server offers its clients, for {@link answerClientMessage} to check requests against. */
 export interface Offered {

@@ -2,7 +2,7 @@
  * A pipeline run to inject faults into, and the figures the fault suite checks: every state each
  * stream went through (timestamped), how long a stream took to run again after a fault, and how
  * many frames each stream processed over a window. Used by test/faults/ (small graphs, a few
- * faults) and by faults.bench.ts (configs/multi.yaml, 20 kills and 5 camera restarts).
+ * faults) and by bench/faults.bench.ts (configs/multi.yaml, 20 kills and 5 camera restarts).
  */
 import { buildGraph, type Graph, type StreamOutcome } from '../pipeline/graph.ts';
 import { createLogger } from '../pipeline/log.ts';

@@ -6,8 +6,9 @@
  * and `@ffprobe-installer/ffprobe`. A system binary wins over the packaged one because the
  * packaged ffmpeg is old (4.1, 2018) and a machine that has its own usually has a newer one.
  *
- * The pipeline runs ffmpeg only, also to probe inputs (probe.ts): the packaged ffprobe is another
- * build that crashes on MPEG-TS. `ffprobePath` is kept for tools and tests that want it.
+ * The pipeline runs ffmpeg only, also to probe inputs (nodes/sources/probe.ts): the packaged
+ * ffprobe is another build that crashes on MPEG-TS. `ffprobePath` is kept for tools and tests
+ * that want it.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,6 +1,6 @@
 /**
  * Fault injection with real processes and real sockets, for the fault tests (test/faults/) and
- * the fault bench (faults.bench.ts):
+ * the fault bench (bench/faults.bench.ts):
  *
  * - {@link LiveHttpCamera}: an HTTP camera on a local port. Each GET gets a live FLV stream of a
  *   clip, played in real time by its own ffmpeg (`-re -stream_loop -1`), as an IP camera's
@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ffmpegPath } from '../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../servers/ffmpeg-binary.ts';
 
 export class LiveHttpCamera {
   private server: Server | undefined;

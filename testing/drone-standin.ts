@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { boxIou, type Box } from '../lib/geometry/box.ts';
-import { ffmpegPath } from '../nodes/sources/ffmpeg-binary.ts';
+import { ffmpegPath } from '../servers/ffmpeg-binary.ts';
 
 export const STANDIN_WIDTH = 1920;
 export const STANDIN_HEIGHT = 1080;

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../../../pipeline/log.ts';
+import type { Logger } from '../../pipeline/log.ts';
 import { outputFileProblem } from '../output-path.ts';
 import { byteLengthOf } from './byte-length.ts';
 import { SinkQueue, type QueueBacklog } from './sink-queue.ts';

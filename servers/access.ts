@@ -2,22 +2,24 @@
  * The one access policy of every server Panoptes opens (the viewer's page, socket and health
  * routes, the Foxglove endpoint, the metrics port, the cluster dashboard):
  *
- * - at start ({@link checkBind}): binding anything but loopback needs a token, else a config
- *   error (exit 2) naming the fix;
+ * - at start ({@link checkBind}): binding anything but loopback needs a token, else a
+ *   {@link ConfigError} (exit 2) naming the fix;
  * - per request, every route and every WebSocket upgrade ({@link requestRefusal},
  *   {@link createGuardedServer}): a Host that names this server, else 403 (DNS rebinding, no
- *   Host at all); then the token when one is set, else 401.
+ *   Host at all); then the token when one is set, else 401;
+ * - per WebSocket upgrade, from a browser ({@link originRefusal}): an Origin the server allows,
+ *   else 403, so a page elsewhere cannot reach the cameras through the user's browser.
  *
- * What is particular to a server (browser Origins, Foxglove's subprotocols, a client cap) is
- * checked by the server after this.
+ * What is particular to a server (the path of its socket, Foxglove's subprotocols, a client
+ * cap) is checked by the server after this.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
-import { ConfigError } from '../../pipeline/config/validation.ts';
-import type { Logger } from '../../pipeline/log.ts';
+import { ConfigError } from '../pipeline/config/validation.ts';
+import type { Logger } from '../pipeline/log.ts';
 
 /**
  * Whether binding `host` keeps a server on this machine: `localhost`, or an address (never a
@@ -72,6 +74,14 @@ export interface AccessPolicy {
   readonly allowedHosts?: readonly string[] | undefined;
   /** Where the user sets the token and the names: a sink's options, or the command line. */
   readonly settings: 'sink' | 'command line';
+  /** Browser origins allowed to open the server's WebSockets, besides its own pages (`ownPages`). */
+  readonly allowedOrigins?: readonly string[] | undefined;
+  /**
+   * Whether the server serves the pages that open its WebSocket (the viewer, the dashboard): a
+   * browser on one of them sends this server's own origin, which is then let in. Foxglove
+   * serves no page, so only its `allowedOrigins` are.
+   */
+  readonly ownPages?: boolean | undefined;
 }
 
 function tokenSetting(policy: AccessPolicy): string {
@@ -80,6 +90,10 @@ function tokenSetting(policy: AccessPolicy): string {
 
 function hostsSetting(policy: AccessPolicy): string {
   return policy.settings === 'sink' ? `the ${policy.server} sink's allowedHosts` : '--allowed-host';
+}
+
+function originsSetting(policy: AccessPolicy): string {
+  return policy.settings === 'sink' ? `the ${policy.server} sink's allowedOrigins` : `the ${policy.server}'s allowedOrigins`;
 }
 
 /**
@@ -116,6 +130,28 @@ export function requestRefusal(request: IncomingMessage, policy: AccessPolicy): 
   const badToken = tokenRefusal(request, policy.token);
   if (badToken) return { status: 401, reason: badToken };
   return undefined;
+}
+
+/**
+ * Why a WebSocket upgrade that passed {@link requestRefusal} may not open, judged by its Origin,
+ * or undefined when it may. A browser always sends Origin, and is let in only from one of
+ * `allowedOrigins` or, for a server with {@link AccessPolicy.ownPages}, from a page of this
+ * server (Origin naming the same host and port as Host). Clients that are not browsers (the
+ * Foxglove desktop app, scripts) send no Origin and are not judged by it.
+ */
+export function originRefusal(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
+  const origin = request.headers.origin;
+  if (origin === undefined || (policy.allowedOrigins ?? []).includes(origin)) return undefined;
+  if (policy.ownPages && originHost(origin) === request.headers.host) return undefined;
+  return { status: 403, reason: `origin ${origin} is not allowed (add it to ${originsSetting(policy)})` };
+}
+
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
 }
 
 function hostRefusal(request: IncomingMessage, policy: AccessPolicy): string | undefined {
@@ -161,8 +197,8 @@ function refusalLogger(policy: AccessPolicy, log: Pick<Logger, 'warn'>): (reques
 
 /**
  * An HTTP server whose every request and every WebSocket upgrade passes
- * {@link requestRefusal} before `handlers` see it; a refused upgrade is answered before it
- * becomes a WebSocket. Node's own 400 for an HTTP/1.1 request without Host is turned off, so
+ * {@link requestRefusal}, and every upgrade {@link originRefusal} too, before `handlers` see
+ * it; a refused upgrade is answered before it becomes a WebSocket. Node's own 400 for an HTTP/1.1 request without Host is turned off, so
  * every request without Host gets the same 403 and reason.
  */
 export function createGuardedServer(
@@ -194,7 +230,7 @@ export function createGuardedServer(
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refusal = requestRefusal(req, policy);
+    const refusal = requestRefusal(req, policy) ?? (handlers.upgrade ? originRefusal(req, policy) : undefined);
     if (refusal) {
       logRefusal(req, refusal);
       refuseUpgrade(socket, refusal.status, refusal.reason);

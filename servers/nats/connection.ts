@@ -9,7 +9,7 @@
  * rather than fill the client's buffer.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../../../pipeline/log.ts';
+import type { Logger } from '../../pipeline/log.ts';
 
 export interface SharedNatsConnection {
   readonly nc: NatsConnection;

@@ -1,5 +1,5 @@
 /**
- * What the cluster tests and bench (cluster.bench.ts) drive and watch: real `panoptes run
+ * What the cluster tests and bench (bench/cluster.bench.ts) drive and watch: real `panoptes run
  * --cluster` worker processes, the frame records they publish, and the lease bucket's changes
  * with the server's time stamps.
  */
