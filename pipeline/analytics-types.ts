@@ -9,7 +9,7 @@
 export interface LineEvent {
   /**
    * Names the event everywhere it goes, unique across streams and runs: the wall-clock time its
-   * frame was captured, the kind and the track (`2024-05-01T12-30-05.120Z-line-17`). The clips
+   * frame was captured, its number, the kind and the track (`2024-05-01T12-30-05.120Z-f812-line-17`), unique within its stream. The clips
    * sink names its snapshot `<stream>/<id>.jpg` and the clip it starts `<stream>/<id>.mkv`.
    */
   readonly id: string;

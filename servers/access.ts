@@ -92,8 +92,9 @@ function hostsSetting(policy: AccessPolicy): string {
   return policy.settings === 'sink' ? `the ${policy.server} sink's allowedHosts` : '--allowed-host';
 }
 
-function originsSetting(policy: AccessPolicy): string {
-  return policy.settings === 'sink' ? `the ${policy.server} sink's allowedOrigins` : `the ${policy.server}'s allowedOrigins`;
+/** How a refused origin may be let in: a sink lists it; the command-line dashboard takes only its own page. */
+function originRemedy(policy: AccessPolicy): string {
+  return policy.settings === 'sink' ? `add it to the ${policy.server} sink's allowedOrigins` : `open the ${policy.server}'s own page instead`;
 }
 
 /**
@@ -143,7 +144,7 @@ export function originRefusal(request: IncomingMessage, policy: AccessPolicy): R
   const origin = request.headers.origin;
   if (origin === undefined || (policy.allowedOrigins ?? []).includes(origin)) return undefined;
   if (policy.ownPages && originHost(origin) === request.headers.host) return undefined;
-  return { status: 403, reason: `origin ${origin} is not allowed (add it to ${originsSetting(policy)})` };
+  return { status: 403, reason: `origin ${origin} is not allowed (${originRemedy(policy)})` };
 }
 
 function originHost(origin: string): string | undefined {

@@ -30,7 +30,7 @@ import { createTile, renderTile } from './tiles.ts';
 import { decodeNewest, paint } from './video.ts';
 
 /** What the page subscribes to, of what the server offers: everything but raw `frames`. */
-const WANTED: readonly Topic[] = ['video', 'events', 'counts', 'stats', 'density'];
+const WANTED: readonly Topic[] = ['video', 'events', 'snapshots', 'counts', 'stats', 'density'];
 
 const main = byId('main');
 const grid = byId('grid');
@@ -175,7 +175,9 @@ function onStats(message: StatsMessage): void {
   }
   const fps = [...streams.values()].reduce((total, s) => total + (s.stats?.fps ?? 0), 0);
   setText(byId('summary-fps'), fps.toFixed(1));
-  setText(byId('summary-skipped'), String(sum(message.client?.dropped)));
+  // Frames skipped here: a thumbnail replaced by a newer one is not a frame.
+  const { snapshots: _thumbnails, ...frameTopics } = message.client?.dropped ?? {};
+  setText(byId('summary-skipped'), String(sum(frameTopics)));
   showFailedSinks(Array.isArray(message.failedSinks) ? message.failedSinks : []);
 }
 

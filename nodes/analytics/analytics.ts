@@ -189,7 +189,7 @@ export const analytics = defineOperator({
         unique: { ...uniqueTotals },
         lines: lines.map((l) => l.counter.totals()),
         zones: zones.map((z) => z.totals()),
-        events: nameEvents(events, frame.capturedAtMs),
+        events: nameEvents(events, frame.capturedAtMs, frame.seq),
         crowd: heatmap ? { persons, heatmap: heatmap.update(personAnchors, width, height, ptsMs) } : { persons },
       };
       return withSection(packet, 'analytics', result, ctx.label, performance.now() - started);

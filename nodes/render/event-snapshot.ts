@@ -8,13 +8,18 @@ const BOX_COLOUR = '#ffd400';
 
 /** The snapshots made of each overlay, by event id: every consumer of one event gets one encode. */
 const made = new WeakMap<RenderedOverlay, Map<string, Promise<Buffer>>>();
+/** Snapshots being encoded at once, in the whole process, beyond which an event gets none. */
+export const MAX_SNAPSHOTS_ENCODING = 16;
+let encoding = 0;
 
 /**
  * The event's picture, as surveillance systems show it (Frigate's snapshot): the overlay frame
  * (the JPEG every viewer got) cropped around the object's box with a margin, the box drawn on it,
  * as a JPEG. Without a box (the track is gone) it is the whole overlay frame. Made once per event
  * however many sinks ask (the clips sink writes it, MQTT publishes it, the viewer shows it), and
- * only when one asks; undefined when the frame has no overlay.
+ * only when one asks. Undefined when the frame has no overlay, or when `MAX_SNAPSHOTS_ENCODING`
+ * are being encoded already (a burst of events never queues encodes, nor the overlays they hold,
+ * without bound): the caller counts it as an event without a snapshot.
  */
 export function eventSnapshot(packet: FramePacket, event: AnalyticsEvent): Promise<Buffer> | undefined {
   const overlay = packet.overlay;
@@ -23,8 +28,10 @@ export function eventSnapshot(packet: FramePacket, event: AnalyticsEvent): Promi
   if (!byEvent) made.set(overlay, (byEvent = new Map()));
   let snapshot = byEvent.get(event.id);
   if (!snapshot) {
+    if (encoding >= MAX_SNAPSHOTS_ENCODING) return undefined;
+    encoding++;
     const box = packet.tracks?.find((t) => t.trackId === event.trackId)?.bbox;
-    snapshot = cropAround(overlay, packet.frame.width, packet.frame.height, box);
+    snapshot = cropAround(overlay, packet.frame.width, packet.frame.height, box).finally(() => encoding--);
     byEvent.set(event.id, snapshot);
   }
   return snapshot;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Box } from '../../lib/geometry/box.ts';
+import { boxIou, type Box } from '../../lib/geometry/box.ts';
 import { withSection, type ClassSet, type FramePacket } from '../../pipeline/frame.ts';
 import { frameStage } from '../../pipeline/flow/frame-stage.ts';
 import { defineOperator } from '../../pipeline/node.ts';
@@ -11,10 +11,10 @@ import { defineOperator } from '../../pipeline/node.ts';
  * is edited in place (`updates: ['frame']`), which the graph allows only on a line of its own
  * before the overlay (pipeline/node.ts, `OperatorNode.updates`).
  *
- * The boxes are those of the panoptic frame's things when the packet has one (after fusion and
- * tracking), else those of the detector's instances, each grown by `padding`. After a tracker,
+ * The boxes are those of the panoptic frame's things and of the detector's instances (fusion may
+ * drop a detection whose pixels are still there), each grown by `padding`. After a tracker,
  * the predicted boxes of its lost tracks of those classes are redacted too: an object the
- * detector misses for a frame or two stays hidden where the tracker expects it.
+ * detector misses for a frame or two stays hidden where the tracker expects it (boxesToRedact).
  *
  * ```yaml
  * - { type: redact, classes: [person] }
@@ -83,22 +83,32 @@ export const redact = defineOperator({
   },
 });
 
-/** The boxes of the things of `wanted` classes: the panoptic frame's when there is one, else the instances'. */
+/** An instance box this close to a panoptic one is the same object, redacted once. */
+const SAME_OBJECT_IOU = 0.7;
+
+/**
+ * The boxes to redact, for the things of `wanted` classes: every thing segment of the panoptic
+ * frame; every detection of the instances too, since fusion may drop or relabel one (a person
+ * mostly hidden, or below `minArea`, keeps its visible pixels; a person on a bicycle becomes a
+ * `rider`, which `person` therefore includes); and the predicted boxes of lost tracks.
+ */
 export function boxesToRedact(packet: FramePacket, wanted: ReadonlySet<string>): { list: Box[]; classes?: ClassSet } {
   const { panoptic, instances } = packet;
-  const lost = (packet.tracks ?? []).filter((t) => t.state === 'lost' && wanted.has(t.className)).map((t) => t.bbox);
-  if (panoptic) {
-    const seen = panoptic.segments.filter((s) => s.isThing && wanted.has(s.className)).map((s) => s.bbox);
-    return { list: [...seen, ...lost], classes: panoptic.classes };
-  }
-  if (!instances) return { list: [] };
-  const list: Box[] = [];
-  for (let i = 0; i < instances.count; i++) {
-    if (!wanted.has(instances.classes.names[instances.classIds[i]!]!)) continue;
+  const segmentClasses = wanted.has('person') ? new Set([...wanted, 'rider']) : wanted;
+  const list: Box[] = panoptic ? panoptic.segments.filter((s) => s.isThing && segmentClasses.has(s.className)).map((s) => s.bbox) : [];
+  const fromSegments = list.length;
+  if (instances) {
     const b = instances.boxes;
-    list.push([b[i * 4]!, b[i * 4 + 1]!, b[i * 4 + 2]!, b[i * 4 + 3]!]);
+    for (let i = 0; i < instances.count; i++) {
+      if (!wanted.has(instances.classes.names[instances.classIds[i]!]!)) continue;
+      const box: Box = [b[i * 4]!, b[i * 4 + 1]!, b[i * 4 + 2]!, b[i * 4 + 3]!];
+      let known = false;
+      for (let k = 0; k < fromSegments && !known; k++) known = boxIou(box, list[k]!) >= SAME_OBJECT_IOU;
+      if (!known) list.push(box);
+    }
   }
-  return { list: [...list, ...lost], classes: instances.classes };
+  for (const t of packet.tracks ?? []) if (t.state === 'lost' && segmentClasses.has(t.className)) list.push(t.bbox);
+  return { list, classes: panoptic?.classes ?? instances?.classes };
 }
 
 export interface RedactOptions {

@@ -48,9 +48,9 @@ export const configFileSchema = z.strictObject({
     .number()
     .int()
     .min(1)
-    .default(1)
+    .default(2)
     .describe(
-      'Live streams: frames between a source and the sinks at once (a flow limiter); 1 gives the lowest latency; 2 lets the next frame into the first stage (the models) as soon as this one leaves it, while this one is fused, tracked and drawn (more frames/s, a little more latency)',
+      'Live streams: frames between a source and the sinks at once (a flow limiter); 2 (the default) lets the next frame into the first stage (the models) as soon as this one leaves it, while this one is fused, tracked and drawn (the models never wait for the drawing); 1 lets a frame in only when the last one is done (on a loaded machine, a little less latency and fewer frames/s)',
     ),
   maxInFlightPerStage: z
     .number()

@@ -76,8 +76,9 @@ export interface FirstStageLimit {
  *
  * With one frame in flight, the next frame's inference never competes with this frame's fusion,
  * drawing and sending for the cores, and it starts on the newest frame there is: the lowest
- * latency a live stream can get. More in flight overlaps the stages (more throughput where there
- * are cores to spare, more latency on a small machine). Completion and errors from the source
+ * latency a frame can get on its own. More in flight overlaps the stages: the graph's default is
+ * two, with one per stage (`firstStage` below), which on a 2-core machine gave about a fifth more
+ * frames/s for the same p50 latency (docs/pipeline.md). Completion and errors from the source
  * wait until the waiting frame has been let in.
  *
  * With a `watchdog`, a frame still in flight `timeoutMs` after it was let in is handed to

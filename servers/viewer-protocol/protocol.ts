@@ -12,7 +12,7 @@ import type { StreamStats } from '../../pipeline/stream-stats.ts';
 export type { AnalyticsEvent, ClassCounts, LineEvent, ZoneEvent } from '../../pipeline/analytics-types.ts';
 
 export const PROTOCOL_VERSION = 1;
-export const TOPICS = ['video', 'frames', 'events', 'counts', 'stats', 'density'] as const;
+export const TOPICS = ['video', 'frames', 'events', 'snapshots', 'counts', 'stats', 'density'] as const;
 export type Topic = (typeof TOPICS)[number];
 /** In a subscription, every stream, including those that appear later. */
 export const ALL_STREAMS = '*';

@@ -5,7 +5,7 @@
  *   cli, scripts             the commands: the one place that wires nodes, evaluation and bench
  *   bench                    benchmarks
  *   testing                  harnesses the tests and the bench share: local nats-server and mosquitto,
- *                            a local cluster, fault runs, drawn footage (test/ imports them, never bench/)
+ *                            a local cluster, fault runs, drawn footage (test/ imports them; only test/bench/, which tests the bench, imports bench/)
  *   cluster                  workers sharing streams over NATS: wires pipeline and nodes (the bench measures it)
  *   nodes | evaluation       siblings: neither imports the other
  *   viewer                   the dashboard page's code (browser): its own files and the viewer

@@ -6,7 +6,7 @@
 import { firstValueFrom, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../lib/geometry/box.ts';
-import { redact, Redactor, type RedactOptions } from '../../nodes/render/redact.ts';
+import { boxesToRedact, redact, Redactor, type RedactOptions } from '../../nodes/render/redact.ts';
 import { packetOf, type Frame, type FramePacket, type Instances, type PanopticFrame, type TrackedObject, type TrackState } from '../../pipeline/frame.ts';
 import { chainContext } from '../helpers/data-dir.ts';
 import { decodeFrame } from '../helpers/frames.ts';
@@ -179,5 +179,28 @@ describe('redact node', () => {
     expect(changedOutside(original, out.frame.data, 960, [200, 310, 261, 351])).toBe(0);
     expect(greyVariance(out.frame.data, 960, [200, 310, 261, 351])).toBeLessThan(greyVariance(original, 960, [200, 310, 261, 351]));
     expect(ctx.log.lines.filter((line) => line.includes('"face" is not among the thing classes of test (car, person)'))).toHaveLength(1);
+  });
+
+  it('with a panoptic frame, still hides a detected person fusion dropped, and a person fusion made a rider, once each', async () => {
+    const withRider = testClassSet(['road', 'car', 'person', 'rider'], ['car', 'person', 'rider']);
+    const frame = frameOf();
+    const original = frame.data.slice();
+    const riderBox: Box = [300, 300, 330, 350];
+    const panoptic: PanopticFrame = {
+      width: 960, height: 540, classMap: new Uint8Array(0), segmentMap: new Uint32Array(0), classes: withRider,
+      segments: [{ id: 1, classId: 3, className: 'rider', isThing: true, area: 1, bbox: riderBox, runs: new Uint32Array(0), score: 0.9 }],
+    };
+    // The detector saw two people: the one on the bicycle (the rider's box) and one fusion dropped.
+    const instances: Instances = {
+      model: 'test', count: 2, classes: withRider, masks: undefined,
+      boxes: new Float32Array([...riderBox, 600, 300, 640, 360]), scores: new Float32Array([0.9, 0.5]), classIds: new Int32Array([2, 2]),
+    };
+    expect(boxesToRedact({ ...packetOf(frame), panoptic, instances }, new Set(['person'])).list).toEqual([riderBox, [600, 300, 640, 360]]);
+    const { out } = await run({ ...packetOf(frame), panoptic, instances }, { classes: ['person'], mode: 'fill', fillColor: [255, 0, 255], padding: 0 });
+    for (const [x, y] of [[315, 325], [620, 330]]) {
+      const o = (y! * 960 + x!) * 3;
+      expect([...out.frame.data.subarray(o, o + 3)]).toEqual([255, 0, 255]);
+    }
+    expect(changedOutside(original, out.frame.data, 960, [300, 300, 640, 360])).toBe(0);
   });
 });

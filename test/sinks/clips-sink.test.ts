@@ -37,11 +37,11 @@ function track(trackId: number, bbox: readonly [number, number, number, number])
 const capturedAt = (ptsMs: number) => 1_700_000_000_000 + ptsMs;
 
 function lineEvent(trackId: number, ptsMs: number): AnalyticsEvent {
-  return nameEvents([{ type: 'line', stream: 'cam', line: 'road', trackId, className: 'car', direction: 'in', ptsMs }], capturedAt(ptsMs))[0]!;
+  return nameEvents([{ type: 'line', stream: 'cam', line: 'road', trackId, className: 'car', direction: 'in', ptsMs }], capturedAt(ptsMs), ptsMs / FRAME_MS)[0]!;
 }
 
 function zoneEvent(trackId: number, ptsMs: number): AnalyticsEvent {
-  return nameEvents([{ type: 'zone', stream: 'cam', zone: 'gate', event: 'enter', trackId, className: 'car', dwellMs: 0, ptsMs }], capturedAt(ptsMs))[0]!;
+  return nameEvents([{ type: 'zone', stream: 'cam', zone: 'gate', event: 'enter', trackId, className: 'car', dwellMs: 0, ptsMs }], capturedAt(ptsMs), ptsMs / FRAME_MS)[0]!;
 }
 
 /** A packet at frame `seq` of a 25 fps stream, with these events and tracks. */
@@ -110,7 +110,7 @@ describe('clips sink', () => {
     expect(clipLines).toHaveLength(3);
     // The two crossings share the first clip, named after the first.
     expect(eventLines[0]!.clip).toBe(eventLines[1]!.clip);
-    expect(eventLines[0]!.clip).toMatch(/^cam\/2023-11-14T22-13-23\.000Z-line-1\.mkv$/);
+    expect(eventLines[0]!.clip).toMatch(/^cam\/2023-11-14T22-13-23\.000Z-f75-line-1\.mkv$/);
     expect(eventLines[2]!.clip).not.toBe(eventLines[1]!.clip);
     expect(clipLines.map((c) => [c.clip, c.events, c.cut])).toEqual([
       [eventLines[0]!.clip, 2, false],

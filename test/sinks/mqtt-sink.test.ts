@@ -112,6 +112,7 @@ describe('mqtt sink', () => {
         { type: 'line', stream: 'cam', line: 'road', trackId: 9, className: 'truck', direction: 'out', ptsMs: 0 },
       ],
       frame.capturedAtMs,
+      frame.seq,
     );
     const analytics: FrameAnalytics = { counts: { car: 1, truck: 1 }, coverage: {}, unique: {}, lines: [], zones: [], events, crowd: { persons: 0 } };
     sink.write({
@@ -125,7 +126,7 @@ describe('mqtt sink', () => {
     for (let waited = 0; !topics().includes('snap/cam/snapshot/truck') && waited < 5000; waited += 100) await sleep(100);
 
     const published = later.messages.filter((m) => m.topic === 'snap/cam/events').map((m) => JSON.parse(m.text) as { id: string });
-    expect(published.map((e) => e.id)).toEqual(['2023-11-14T22-13-20.000Z-line-4', '2023-11-14T22-13-20.000Z-line-9']);
+    expect(published.map((e) => e.id)).toEqual(['2023-11-14T22-13-20.000Z-f0-line-4', '2023-11-14T22-13-20.000Z-f0-line-9']);
     // Each snapshot is the object cropped with a margin (its box 60x40, 24 px at least around it).
     const car = await sharp(later.messagesRaw.get('snap/cam/snapshot/car')!).metadata();
     expect(car.format).toBe('jpeg');

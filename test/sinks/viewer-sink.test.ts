@@ -277,7 +277,7 @@ describe('viewer protocol', () => {
     const sink = await startSink();
     const { inbox } = await openClient(sink);
     const hello = (await inbox.next(isEvent('hello'))).event;
-    expect(hello).toMatchObject({ server: 'panoptes', protocol: 1, streams: ['front', 'back'], topics: ['video', 'frames', 'events', 'counts', 'stats', 'density'] });
+    expect(hello).toMatchObject({ server: 'panoptes', protocol: 1, streams: ['front', 'back'], topics: ['video', 'frames', 'events', 'snapshots', 'counts', 'stats', 'density'] });
     sink.write(packet('front', 1));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(inbox.received.map((m) => (m.kind === 'event' ? m.event.type : m.header.type))).toEqual(['hello']);

@@ -12,7 +12,7 @@ import { StreamClips } from './stream-clips.ts';
 const RING_BYTES = 128 * 1024 * 1024;
 /** Frames of a clip handed to the disk and not yet written, per clip, beyond which frames are left out. */
 const MAX_PENDING_BYTES = 32 * 1024 * 1024;
-/** Snapshots being encoded and written at once, beyond which an event gets none (counted). */
+/** Snapshots being encoded and written at once, beyond which an event gets none (counted; the encodes are also capped for all sinks, render/event-snapshot.ts). */
 const MAX_PENDING_SNAPSHOTS = 16;
 
 /**
@@ -24,7 +24,7 @@ const MAX_PENDING_SNAPSHOTS = 16;
  *     <dir>/<stream>/<event id>.jpg   the snapshot of each event
  *     <dir>/clips.jsonl               the index, added to run after run
  *
- * (an event's id, `AnalyticsEvent.id`, is `<iso time>-<line|zone>-<track id>`: the events file,
+ * (an event's id, `AnalyticsEvent.id`, is `<iso time>-f<frame>-<line|zone>-<track id>`: the events file,
  * MQTT and the dashboard carry it, so each record names its snapshot.)
  *
  * Per stream, a ring (frame-ring.ts) keeps the last `pre` seconds of the overlay's JPEGs, the
@@ -101,13 +101,18 @@ export const clipsSink = defineSink({
           },
           {
             onEvent(event, clip, snapshot, packet) {
-              let snapshotName: string | null = snapshot;
-              if (snapshotsInFlight >= MAX_PENDING_SNAPSHOTS) {
-                snapshotName = null;
+              const encoded = snapshotsInFlight < MAX_PENDING_SNAPSHOTS ? eventSnapshot(packet, event) : undefined;
+              const snapshotName = encoded ? snapshot : null;
+              if (!encoded) {
                 ctx.metrics.skip(stream, 'clips-snapshot');
               } else {
                 snapshotsInFlight++;
-                const written = eventSnapshot(packet, event)!.then((jpeg) => writeFile(path.join(dir, snapshot), jpeg));
+                // A picture that does not encode costs this event its snapshot (logged); a disk
+                // that does not write fails the sink, as for the clips.
+                const written = encoded.then(
+                  (jpeg) => writeFile(path.join(dir, snapshot), jpeg),
+                  (error: Error) => ctx.log.warn(`clips: no snapshot for event ${event.id} (${error.message})`),
+                );
                 track(written.finally(() => snapshotsInFlight--));
               }
               index.write(JSON.stringify({ type: 'event', event, clip, snapshot: snapshotName }));

@@ -125,11 +125,17 @@ export const mqttSink = defineSink({
 
     /** Snapshots being encoded, awaited before the queue drains at close. */
     const snapshotsEncoding = new Set<Promise<void>>();
+    /** Per topic, the latest event whose snapshot was asked for: encodes finish in any order. */
+    const latestAsked = new Map<string, number>();
+    let asked = 0;
     const publishSnapshot = (packet: FramePacket, event: AnalyticsEvent, stream: string) => {
+      const topic = `${prefix}/${stream}/snapshot/${level(event.className)}`;
+      const ticket = ++asked;
+      latestAsked.set(topic, ticket);
       const encoding = eventSnapshot(packet, event)
         ?.then((jpeg) => {
-          const topic = `${prefix}/${stream}/snapshot/${level(event.className)}`;
-          queue.offerLatest(topic, { topic, payload: jpeg, retain: true });
+          // An older event's picture that finishes late never replaces a newer one's.
+          if (latestAsked.get(topic) === ticket) queue.offerLatest(topic, { topic, payload: jpeg, retain: true });
         })
         .catch((error: Error) => ctx.log.warn(`mqtt: no snapshot for event ${event.id} (${error.message})`))
         .finally(() => snapshotsEncoding.delete(encoding!));

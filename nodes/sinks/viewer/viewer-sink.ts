@@ -108,7 +108,10 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
   /** Per stream, the density map last sent: a `density` message goes out only for a new estimate. */
   const densitySent = new Map<string, Float32Array>();
   const limits = { inFlightBytes: options.inFlightBytes, maxQueuedBytes: options.maxQueuedBytes, stuckTimeoutMs: options.stuckTimeoutMs };
-  const countDrop = (stream: string) => ctx.metrics.skip(stream, DROP_PLACE);
+  const countDrop = (stream: string, topic?: Topic) => {
+    // A thumbnail replaced by a newer one is not a frame the client missed.
+    if (topic !== 'snapshots') ctx.metrics.skip(stream, DROP_PLACE);
+  };
 
   sockets.on('connection', (socket: WebSocket) => {
     const channel = new ClientChannel(socket, limits, countDrop, (reason) => ctx.log.warn(`viewer: disconnecting a client: ${reason}`));
@@ -149,17 +152,18 @@ export async function createViewerSink(options: ViewerOptions, ctx: GraphContext
   };
 
   /**
-   * An event's snapshot follows the event on its topic (binary, `{"type":"snapshot","stream","id"}`
-   * and the JPEG), encoded only when a client wants the stream's events, once however many do
-   * (render/event-snapshot.ts). Newest wins per stream: a thumbnail is not worth a slow client's memory.
+   * An event's snapshot comes on the `snapshots` topic after the event (binary,
+   * `{"type":"snapshot","stream","id"}` and the JPEG), encoded only when a client wants the
+   * stream's snapshots, once however many do (render/event-snapshot.ts). Newest wins per stream: a
+   * thumbnail is not worth a slow client's memory, and one replaced is not a frame skipped.
    */
   const sendSnapshot = (packet: FramePacket, event: AnalyticsEvent) => {
     const stream = packet.frame.stream;
-    if (![...channels].some((c) => c.wants(stream, 'events'))) return;
+    if (![...channels].some((c) => c.wants(stream, 'snapshots'))) return;
     eventSnapshot(packet, event)
       ?.then((jpeg) => {
         const message = binaryMessage({ type: 'snapshot', stream, id: event.id }, jpeg);
-        for (const channel of channels) channel.offerFrame(stream, 'events', message);
+        for (const channel of channels) channel.offerFrame(stream, 'snapshots', message);
       })
       .catch((error: Error) => ctx.log.warn(`viewer: no snapshot for event ${event.id} (${error.message})`));
   };
