@@ -12,7 +12,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { DensityEstimate, FramePacket, LineEvent, PanopticFrame, Segment } from '../../pipeline/frame.ts';
 import { densityBand } from '../../nodes/heads/crowd-density.ts';
 import { readBinaryMessage } from '../../nodes/sinks/viewer/frame-messages.ts';
-import type { DensityHeader, FramesHeader, ServerEvent, VideoHeader } from '../../servers/viewer-protocol/protocol.ts';
+import type { BinaryHeader, DensityHeader, FramesHeader, ServerEvent, SnapshotHeader, VideoHeader } from '../../servers/viewer-protocol/protocol.ts';
 import { createViewerSink, viewerSink, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 import { fromXywh, type XywhBox } from '../../lib/geometry/box.ts';
@@ -25,7 +25,7 @@ const RED_RECT = [100, 50, 100, 80] as const;
 
 type Received =
   | { kind: 'event'; event: ServerEvent | { type: 'counts'; stream: string; seq: number } }
-  | { kind: 'binary'; header: VideoHeader | FramesHeader | DensityHeader; payload: Buffer };
+  | { kind: 'binary'; header: BinaryHeader; payload: Buffer };
 
 /** Records every message of a client, so none is missed between two awaits. */
 class Inbox {
@@ -35,12 +35,12 @@ class Inbox {
   constructor(socket: WebSocket) {
     socket.on('message', (data, isBinary) => {
       const buffer = toBuffer(data);
-      this.received.push(isBinary ? { kind: 'binary', ...readBinaryMessage<VideoHeader | FramesHeader | DensityHeader>(buffer) } : { kind: 'event', event: JSON.parse(buffer.toString('utf8')) });
+      this.received.push(isBinary ? { kind: 'binary', ...readBinaryMessage<BinaryHeader>(buffer) } : { kind: 'event', event: JSON.parse(buffer.toString('utf8')) });
       for (const wake of this.waiters) wake();
     });
   }
 
-  binary<T extends VideoHeader | FramesHeader | DensityHeader>(type: T['type']): { header: T; payload: Buffer }[] {
+  binary<T extends BinaryHeader = VideoHeader | FramesHeader | DensityHeader>(type: T['type']): { header: T; payload: Buffer }[] {
     return this.received.flatMap((m) => (m.kind === 'binary' && m.header.type === type ? [{ header: m.header as T, payload: m.payload }] : []));
   }
 
@@ -354,6 +354,24 @@ describe('viewer protocol', () => {
     expect(inbox.events('counts').map((c) => (c as { seq: number }).seq)).toEqual([0, 1, 2, 3, 4]);
     expect(inbox.events('line')[0]).toEqual(crossing);
     expect(inbox.binary('video')).toEqual([]);
+  });
+
+  it("sends each event's snapshot on the snapshots topic, only to clients that want it, cropped around the object", async () => {
+    const sink = await startSink();
+    const events = await openClient(sink, { topics: ['events'] });
+    const both = await openClient(sink, { topics: ['events', 'snapshots'] });
+    const crossing: LineEvent = { id: 'crossing-5', type: 'line', stream: 'front', line: 'gate', trackId: 5, className: 'car', direction: 'in', ptsMs: 80 };
+    const car = { trackId: 5, state: 'confirmed' as const, classId: 0, className: 'car', bbox: [100, 60, 160, 100] as const, score: 0.9, ageMs: 400, hits: 9 };
+    sink.write(packet('front', 2, { analytics: analytics([crossing]), tracks: [car] }));
+    await both.inbox.until(() => both.inbox.binary<SnapshotHeader>('snapshot').length === 1);
+    const [{ header, payload }] = both.inbox.binary<SnapshotHeader>('snapshot');
+    expect(header).toEqual({ type: 'snapshot', stream: 'front', id: 'crossing-5' });
+    // The box (60x40) with a margin of half its longer side (30 px) around it, inside the frame.
+    const { width, height, format } = await sharp(payload).metadata();
+    expect(format).toBe('jpeg');
+    expect([width, height]).toEqual([Math.min(WIDTH, 190) - 70, Math.min(HEIGHT, 130) - 30]);
+    expect(events.inbox.events('line')).toEqual([crossing]);
+    expect(events.inbox.binary<SnapshotHeader>('snapshot')).toEqual([]);
   });
 
   it('answers malformed and unknown messages with an error and keeps the connection', async () => {
