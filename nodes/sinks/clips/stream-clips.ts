@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AnalyticsEvent, FramePacket } from '../../../pipeline/frame.ts';
 import { ClipWriter, type FinishedClip } from './clip-writer.ts';
-import { streamFolder } from './clip-names.ts';
+import { streamFolder } from './stream-folder.ts';
 import { FrameRing } from './frame-ring.ts';
 
 export interface StreamClipsOptions {
