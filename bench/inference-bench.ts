@@ -15,7 +15,7 @@ import { findModel, loadModelCatalog, type ModelEntry } from '../nodes/inference
 import { openModelSession, type ModelSession } from '../nodes/inference/model-session.ts';
 import { createPreprocessor } from '../nodes/inference/preprocess.ts';
 import { planSlices, type SlicesOptions } from '../nodes/inference/slices.ts';
-import { mean, median, round } from './stats.ts';
+import { cpuMsSince, mean, median, round } from './stats.ts';
 
 export interface ModelTiming {
   readonly model: string;
@@ -29,9 +29,16 @@ export interface InferenceResult {
   readonly runs: number;
   readonly models: readonly ModelTiming[];
   /** Every model back to back on the same frame: the rate a serial pipeline could at best reach. */
-  readonly chain: { readonly models: readonly string[]; readonly msP50: number; readonly msMean: number; readonly fps: number };
+  readonly chain: {
+    readonly models: readonly string[];
+    readonly msP50: number;
+    readonly msMean: number;
+    readonly fps: number;
+    /** CPU milliseconds per frame, all threads (see cpuMsSince). */
+    readonly cpuMsPerFrame: number;
+  };
   /** Every model at once, each running its own loop: frames/s when the models overlap. */
-  readonly concurrent: { readonly fps: number };
+  readonly concurrent: { readonly fps: number; readonly cpuMsPerFrame: number };
 }
 
 /** The chain alone, measured again (after the pipeline run), to see how much the machine drifted. */
@@ -113,13 +120,16 @@ async function chain(sessions: ModelSession[], tensors: Float32Array[], runsPerF
     for (const [i, session] of sessions.entries()) await frameRuns(session, tensors[i]!, runsPerFrame[i]!);
   };
   await timed(warmUpRuns(runs), chainOnce);
+  const cpuBefore = process.cpuUsage();
   const chainTimes = await timed(runs, chainOnce);
+  const cpuMs = cpuMsSince(cpuBefore);
   const chainTotal = chainTimes.reduce((a, b) => a + b, 0);
   return {
     models: sessions.map((s, i) => (runsPerFrame[i] === 1 ? s.entry.id : `${s.entry.id} x${runsPerFrame[i]}`)),
     msP50: round(median(chainTimes), 1),
     msMean: round(mean(chainTimes), 1),
     fps: round((runs * 1000) / chainTotal, 2),
+    cpuMsPerFrame: round(cpuMs / runs, 1),
   };
 }
 
@@ -154,9 +164,11 @@ export function benchInference(
     const chainResult = await chain(sessions, tensors, runsPerFrame, runs);
 
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     await Promise.all(sessions.map((s, i) => timed(runs, () => frameRuns(s, tensors[i]!, runsPerFrame[i]!))));
     const concurrentMs = performance.now() - started;
+    const concurrent = { fps: round((runs * 1000) / concurrentMs, 2), cpuMsPerFrame: round(cpuMsSince(cpuBefore) / runs, 1) };
 
-    return { runs, models, chain: chainResult, concurrent: { fps: round((runs * 1000) / concurrentMs, 2) } };
+    return { runs, models, chain: chainResult, concurrent };
   });
 }

@@ -9,10 +9,10 @@ import { stepOperators, type GraphSpec, type PipelineStep } from '../pipeline/co
 import { buildGraph } from '../pipeline/graph.ts';
 import { loadPipeline } from '../pipeline/load.ts';
 import type { Logger } from '../pipeline/log.ts';
-import type { StreamStats } from '../pipeline/metrics.ts';
+import type { StreamStats } from '../pipeline/stream-stats.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
 import { PacketCollector, PROBE_SINK_TYPE, probeSink, type PacketSample } from './probe-sink.ts';
-import { mean, percentile, round } from './stats.ts';
+import { cpuMsSince, mean, percentile, round } from './stats.ts';
 
 type Entry = Record<string, unknown>;
 const entries = (value: unknown): Entry[] =>
@@ -57,6 +57,11 @@ export interface PhaseRun {
   readonly startedAt: number;
   readonly seconds: number;
   readonly setupSeconds: number;
+  /**
+   * CPU this process used from the warm-up's last frame to the last frame out, all threads
+   * (ffmpeg, a child process, not counted), and the frames that left the graph meanwhile.
+   */
+  readonly steadyCpu: { readonly cpuMs: number; readonly frames: number };
   readonly failures: readonly string[];
 }
 
@@ -66,8 +71,19 @@ export async function runPhase(
   log: Logger,
   hooks: { onPacket?: (total: number) => void; onStarted?: () => void; keepSamples?: boolean } = {},
 ): Promise<PhaseRun> {
-  const collector = new PacketCollector(hooks.onPacket, hooks.keepSamples ?? true);
+  // CPU is read from the warm-up's last frame to the last frame out, as steadyFps is: the
+  // graph's start (first frames, JIT) and its end (the last frames draining) are not a frame's cost.
+  let warmUpFrames = WARM_UP_FRAMES;
+  let cpuAtWarmUp: NodeJS.CpuUsage | undefined;
+  let steady = { cpuMs: 0, frames: 0 };
+  const onPacket = (total: number) => {
+    if (total === warmUpFrames) cpuAtWarmUp = process.cpuUsage();
+    else if (cpuAtWarmUp) steady = { cpuMs: cpuMsSince(cpuAtWarmUp), frames: total - warmUpFrames };
+    hooks.onPacket?.(total);
+  };
+  const collector = new PacketCollector(onPacket, hooks.keepSamples ?? true);
   const { spec, dataDir } = loadBenchSpec(options, collector);
+  warmUpFrames = WARM_UP_FRAMES * spec.sources.length;
   const setupStarted = performance.now();
   const graph = await buildGraph(spec, { dataDir, log });
   const startedAt = performance.now();
@@ -84,6 +100,7 @@ export async function runPhase(
       startedAt,
       seconds,
       setupSeconds: (startedAt - setupStarted) / 1000,
+      steadyCpu: steady,
       failures: outcomes.filter((o) => o.error).map((o) => `${o.stream}: ${o.error!.message}`),
     };
   } finally {
@@ -195,6 +212,13 @@ export interface PhaseFigures {
   readonly fairness?: { readonly windowSeconds: number; readonly framesPerStream: Record<string, number>; readonly minOverMax: number };
   readonly latency: LatencyFigures;
   readonly nodeMs: Record<string, number>;
+  /**
+   * CPU milliseconds per frame that left the graph after the warm-up, all of this process's
+   * threads (models, nodes, decoding frames later dropped included; ffmpeg not): against the
+   * cores' 1000 ms a second each, the frame rate the CPU allows. A run well below it leaves
+   * cores idle; one near it is bound by the work itself.
+   */
+  readonly cpuMsPerFrame: number;
   /** Per stage: milliseconds a frame waited before the stage took it, p50 and p95. */
   readonly stageWaits: Record<string, { readonly p50: number; readonly p95: number }>;
   readonly drops: number;
@@ -234,6 +258,7 @@ export function phaseFigures(run: PhaseRun): PhaseFigures {
     ...(fairness ? { fairness } : {}),
     latency: latencyFigures(run.samples, run.steps),
     nodeMs: nodeMeans(run.samples),
+    cpuMsPerFrame: run.steadyCpu.frames > 0 ? round(run.steadyCpu.cpuMs / run.steadyCpu.frames, 1) : Number.NaN,
     stageWaits: stageWaits(run.samples),
     drops: run.stats.reduce((a, s) => a + s.dropped, 0),
     errors: run.stats.reduce((a, s) => a + s.errors, 0),

@@ -68,6 +68,27 @@ function phaseLines(p: PhaseFigures): string[] {
   return lines;
 }
 
+/**
+ * What a frame costs the cores in each phase: where the models already keep every core busy,
+ * whatever else a frame needs (decoding the frames later dropped, fusion, drawing, encoding)
+ * comes out of the models' time, and the frame rate can be at most cores x 1000 / this.
+ */
+function cpuLines(r: BenchResult): string[] {
+  const rows: string[][] = [];
+  const budget = (ms: number) => num((r.machine.cpus * 1000) / ms, 2);
+  if (r.inference) {
+    rows.push(['bare chain, back to back', num(r.inference.chain.cpuMsPerFrame), budget(r.inference.chain.cpuMsPerFrame)]);
+    rows.push(['bare, all at once', num(r.inference.concurrent.cpuMsPerFrame), budget(r.inference.concurrent.cpuMsPerFrame)]);
+  }
+  rows.push(['pipeline, lossless', num(r.pipeline.cpuMsPerFrame), budget(r.pipeline.cpuMsPerFrame)]);
+  if (r.live) rows.push(['pipeline, live', num(r.live.cpuMsPerFrame), budget(r.live.cpuMsPerFrame)]);
+  return [
+    '',
+    `CPU per frame (this process, all threads; ffmpeg, a child process, not counted), against ${r.machine.cpus} cores`,
+    table([['run', 'cpu ms/frame', `frames/s the ${r.machine.cpus} cores allow`], ...rows]),
+  ];
+}
+
 export function formatReport(r: BenchResult): string {
   const out: string[] = [];
   out.push(
@@ -128,6 +149,8 @@ export function formatReport(r: BenchResult): string {
     );
   }
 
+  out.push(...cpuLines(r));
+
   const m = r.memory;
   const after = Object.entries(m.rssAfterMB).map(([phase, mb]) => `after ${phase} ${num(mb, 0)}`).join(', ');
   out.push('', `resident memory (MB): start ${num(m.rssStartMB, 0)}, ${after}, end ${num(m.rssEndMB, 0)}`);
@@ -138,7 +161,8 @@ export function formatReport(r: BenchResult): string {
 export function formatSoak(config: string, s: SoakResult): string {
   const out: string[] = [];
   out.push(
-    `panoptes bench --soak: ${config}, ${s.frames} frames (${s.framesPerSource} per source) lossless in ${num(s.seconds, 0)} s ` +
+    `panoptes bench --soak: ${config}, ${s.frames} frames (${s.framesPerSource} decoded per source) ` +
+      `${s.live ? 'live (paced like a camera)' : 'lossless'} in ${num(s.seconds, 0)} s ` +
       `(${num(s.fps, 2)} frames/s), drops ${s.drops}, errors ${s.errors}, in order ${s.inOrder ? 'yes' : 'NO'}`,
   );
   out.push(

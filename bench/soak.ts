@@ -1,7 +1,9 @@
 /**
- * Memory over a long run: the pipeline in lossless mode on looped clips for many frames, with
- * resident memory sampled every `sampleEvery` frames. Reports where it settles and how far it
- * strays from there afterwards.
+ * Memory over a long run: the pipeline on looped clips for many frames, lossless (every frame,
+ * as fast as it goes) or live (paced like a camera, the flow limiter dropping what the graph
+ * cannot take, frames in flight as the config sets), with resident memory sampled every
+ * `sampleEvery` frames that left the graph. Reports where it settles and how far it strays from
+ * there afterwards.
  */
 import type { Logger } from '../pipeline/log.ts';
 import type { ExecutionProvider } from '../pipeline/node.ts';
@@ -19,6 +21,9 @@ export interface MemorySample {
 }
 
 export interface SoakResult {
+  /** Paced like a camera (frames dropped at the door) rather than lossless. */
+  readonly live: boolean;
+  /** Frames each source decoded. */
   readonly framesPerSource: number;
   readonly frames: number;
   readonly seconds: number;
@@ -84,28 +89,36 @@ export function analyzeSoak(samples: readonly MemorySample[], totalFrames: numbe
 }
 
 export async function benchSoak(
-  options: { config: string; frames: number; sampleEvery: number; ep?: ExecutionProvider },
+  options: { config: string; frames: number; sampleEvery: number; live?: boolean; ep?: ExecutionProvider },
   log: Logger,
   progress: (line: string) => void,
 ): Promise<SoakResult> {
   const samples: MemorySample[] = [];
+  let lastFrame: MemorySample | undefined;
   let startedAt = performance.now();
-  const run = await runPhase({ config: options.config, frames: options.frames, realtime: false, ep: options.ep }, log, {
+  const live = options.live ?? false;
+  const run = await runPhase({ config: options.config, frames: options.frames, realtime: live, ep: options.ep }, log, {
     keepSamples: false,
     onStarted: () => {
       startedAt = performance.now();
       samples.push(sample(0, startedAt));
     },
     onPacket: (total) => {
-      if (total % options.sampleEvery !== 0) return;
       const s = sample(total, startedAt);
+      if (total % options.sampleEvery !== 0) {
+        // Kept for the last frame's sample: measured once the graph has stopped, memory would
+        // show its pools already given back.
+        lastFrame = s;
+        return;
+      }
       samples.push(s);
       progress(`soak: ${total} frames, ${s.seconds} s, rss ${s.rssMB} MB`);
     },
   });
   const frames = run.collector.count;
-  if (frames % options.sampleEvery !== 0) samples.push(sample(frames, startedAt));
+  if (lastFrame && lastFrame.frames === frames) samples.push(lastFrame);
   return {
+    live,
     framesPerSource: options.frames,
     frames,
     seconds: round(run.seconds, 1),

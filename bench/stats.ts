@@ -40,3 +40,13 @@ export const MB = 1024 * 1024;
 export function rssMB(): number {
   return round(process.memoryUsage().rss / MB, 1);
 }
+
+/**
+ * Milliseconds of CPU this process has used since `since` (from `process.cpuUsage()`), user and
+ * system, all its threads together (the model workers and libuv's pool included; child processes
+ * such as ffmpeg not). Divided by frames, it says what a frame costs the cores.
+ */
+export function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}

@@ -27,6 +27,8 @@ Options:
   --ep <provider>     onnxruntime execution provider: cpu, webgpu, cuda or tensorrt
   --no-live           skip the live (paced) run that measures latency
   --soak <N>          instead: a lossless run of N frames per source, resident memory sampled
+  --live              with --soak: paced like a camera (N frames decoded per source, the flow
+                      limiter drops what the graph cannot take, as many in flight as the config sets)
   --sample-every <N>  soak sampling interval in frames (default 250)
   --faults            instead: the fault bench (default config configs/multi.yaml): the first
                       stream's ffmpeg killed 20 times, the last stream served by a local HTTP
@@ -55,6 +57,7 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
       ep: { type: 'string' },
       'no-live': { type: 'boolean', default: false },
       soak: { type: 'string' },
+      live: { type: 'boolean', default: false },
       'sample-every': { type: 'string' },
       faults: { type: 'boolean', default: false },
       accuracy: { type: 'boolean', default: false },
@@ -73,6 +76,9 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
   const ep = executionProviderOption(values.ep);
   const soakFrames = wholeNumber(values.soak, '--soak', { min: 1 });
   const sampleEvery = wholeNumber(values['sample-every'], '--sample-every', { min: 1 }) ?? 250;
+  if (values.live && soakFrames === undefined) {
+    throw new UsageError('--live goes with --soak (the plain bench runs live after lossless already; --no-live skips that)');
+  }
   if (values.accuracy && (values.faults || soakFrames !== undefined || values.all)) {
     throw new UsageError(`--accuracy runs alone (--all runs it after the others); drop ${values.all ? '--all' : values.faults ? '--faults' : '--soak'}`);
   }
@@ -109,7 +115,7 @@ async function bench(args: readonly string[], write: Write = writeToStdout): Pro
     const faults = await benchFaults({ config, ...(ep ? { ep } : {}) }, progress);
     pipeline = { figures: { config: shownConfig, faults }, table: formatFaults(faults), failed: faults.failures.length > 0 };
   } else if (soakFrames !== undefined) {
-    const soak = await benchSoak({ config, frames: soakFrames, sampleEvery, ep }, log, progress);
+    const soak = await benchSoak({ config, frames: soakFrames, sampleEvery, live: values.live, ep }, log, progress);
     pipeline = { figures: { config: shownConfig, soak }, table: formatSoak(shownConfig, soak), failed: soak.failures.length > 0 };
   } else {
     const result = await runBench({ config, frames, runs, live: !values['no-live'], ...(ep ? { ep } : {}) }, log, progress);

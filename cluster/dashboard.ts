@@ -24,7 +24,7 @@ import { ClientChannel } from '../servers/viewer-protocol/client-channel.ts';
 import { answerClientMessage } from '../servers/viewer-protocol/client-messages.ts';
 import { ALL_STREAMS, PROTOCOL_VERSION, type StatsMessage, type StreamStatsEntry, type Topic } from '../servers/viewer-protocol/protocol.ts';
 import type { Logger } from '../pipeline/log.ts';
-import type { StreamStats } from '../pipeline/metrics.ts';
+import type { StreamStats } from '../pipeline/stream-stats.ts';
 import { openBuckets } from './buckets.ts';
 
 const SOCKET_PATH = '/ws';

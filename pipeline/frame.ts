@@ -20,9 +20,6 @@ import type { Box } from '../lib/geometry/box.ts';
 import type { CroppedMask } from '../lib/geometry/pixel-runs.ts';
 import type { AnalyticsEvent, ClassCounts, LineTotals, ZoneTotals } from './analytics-types.ts';
 
-export type { Box } from '../lib/geometry/box.ts';
-export type { AnalyticsEvent, ClassCounts, LineEvent, LineTotals, ZoneEvent, ZoneTotals } from './analytics-types.ts';
-
 /** One decoded video frame: RGB24, row-major, `width * height * 3` bytes. */
 export interface Frame {
   /** The id of the source that produced it (the `id` of the source in the config). */

@@ -8,8 +8,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SOURCE_STATES, type SourceState, type StreamStats } from './stream-stats.ts';
 
-export { SOURCE_STATES, type SourceState, type StreamStats } from './stream-stats.ts';
-
 /** What a sink that serves clients or queues bytes reports (see `Sink.status`). */
 export interface SinkStatus {
   /** Connected clients, for a server. */

@@ -1,6 +1,7 @@
 import { buildGraph, type Graph, type StreamOutcome } from './graph.ts';
 import type { Logger } from './log.ts';
-import type { SinkFailure, StreamStats } from './metrics.ts';
+import type { SinkFailure } from './metrics.ts';
+import type { StreamStats } from './stream-stats.ts';
 import type { GraphSpec } from './config/resolve.ts';
 
 export interface RunResult {

@@ -6,7 +6,8 @@
  */
 import { buildGraph, type Graph, type StreamOutcome } from '../pipeline/graph.ts';
 import { createLogger } from '../pipeline/log.ts';
-import { PipelineMetrics, type SourceState } from '../pipeline/metrics.ts';
+import { PipelineMetrics } from '../pipeline/metrics.ts';
+import type { SourceState } from '../pipeline/stream-stats.ts';
 import { checkConfigFile } from '../pipeline/config/config-file.ts';
 import { resolveGraphSpec, type GraphSpec } from '../pipeline/config/resolve.ts';
 import { builtinNodes } from '../nodes/index.ts';

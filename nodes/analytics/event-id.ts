@@ -1,4 +1,4 @@
-import type { AnalyticsEvent, LineEvent, ZoneEvent } from '../../pipeline/frame.ts';
+import type { AnalyticsEvent, LineEvent, ZoneEvent } from '../../pipeline/analytics-types.ts';
 
 /** An event as the line counters and zone monitors find it, before it is named. */
 export type UnnamedEvent = Omit<LineEvent, 'id'> | Omit<ZoneEvent, 'id'>;

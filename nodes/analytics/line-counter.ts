@@ -1,4 +1,4 @@
-import type { ClassCounts, LineEvent, LineTotals } from '../../pipeline/frame.ts';
+import type { ClassCounts, LineEvent, LineTotals } from '../../pipeline/analytics-types.ts';
 
 /** A crossing as the counter finds it; the analytics node names it (event-id.ts). */
 export type LineCrossing = Omit<LineEvent, 'id'>;

@@ -7,7 +7,8 @@
  * Summed once per estimate (the map changes every few frames; between runs every frame carries
  * the same map), whatever the number of sinks that ask: the sums are kept per map.
  */
-import type { DensityEstimate, ZoneTotals } from '../../pipeline/frame.ts';
+import type { DensityEstimate } from '../../pipeline/frame.ts';
+import type { ZoneTotals } from '../../pipeline/analytics-types.ts';
 import { insidePolygon, type Point } from './geometry.ts';
 
 export interface ZoneDensity {

@@ -1,5 +1,5 @@
 import { runsArea, runsInside } from '../../lib/geometry/pixel-runs.ts';
-import type { ClassCounts, ZoneEvent, ZoneTotals } from '../../pipeline/frame.ts';
+import type { ClassCounts, ZoneEvent, ZoneTotals } from '../../pipeline/analytics-types.ts';
 
 /** An entry or exit as the monitor finds it; the analytics node names it (event-id.ts). */
 export type ZoneCrossing = Omit<ZoneEvent, 'id'>;

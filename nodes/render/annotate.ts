@@ -4,8 +4,9 @@
  * drops. Drawn into the frame itself, so every consumer of the JPEG (browser, Foxglove,
  * recording) sees the same picture.
  */
-import type { Box, DensityEstimate, FrameAnalytics, Heatmap, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
-import type { StreamStats } from '../../pipeline/metrics.ts';
+import type { DensityEstimate, FrameAnalytics, Heatmap, PanopticFrame, Segment, TrackedObject } from '../../pipeline/frame.ts';
+import type { Box } from '../../lib/geometry/box.ts';
+import type { StreamStats } from '../../pipeline/stream-stats.ts';
 import type { ZoneDensity } from '../analytics/zone-density.ts';
 import { dot, drawPolyline, drawTag, tagRect, type RgbCanvas } from './raster.ts';
 import { classColor, displayId, instanceShade, type Rgb } from './segment-colors.ts';

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import type { AnalyticsEvent, FramePacket, RenderedOverlay } from '../../pipeline/frame.ts';
+import type { FramePacket, RenderedOverlay } from '../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../pipeline/analytics-types.ts';
 
 /** The margin around the object's box, as a share of its longer side (and at least `MIN_MARGIN_PX`). */
 const MARGIN_SHARE = 0.5;

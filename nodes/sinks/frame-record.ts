@@ -1,5 +1,6 @@
 import { toXywh, type XywhBox } from '../../lib/geometry/box.ts';
-import type { ClassCounts, FramePacket, Segment } from '../../pipeline/frame.ts';
+import type { FramePacket, Segment } from '../../pipeline/frame.ts';
+import type { ClassCounts } from '../../pipeline/analytics-types.ts';
 import { thingCounts } from '../analytics/thing-counts.ts';
 import { zoneDensities } from '../analytics/zone-density.ts';
 

@@ -2,9 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { panopticRgbaWord } from '../../lib/formats/coco-panoptic-ids.ts';
 import { toXywh } from '../../lib/geometry/box.ts';
-import type { PanopticFrame, Segment } from '../../pipeline/frame.ts';
+import type { PanopticFrame } from '../../pipeline/frame.ts';
 import type { Logger } from '../../pipeline/log.ts';
 import { defineSink, optionalSinkOption } from '../../pipeline/node.ts';
 import {
@@ -15,6 +14,7 @@ import {
   type CocoPanopticJsonWriter,
   type CocoSegmentInfo,
 } from './coco-panoptic-json-writer.ts';
+import { cocoSegmentMap, type ReadonlyTypedArray } from './coco-segment-map.ts';
 import { outputFolderProblem } from '../../servers/output-path.ts';
 import { SinkQueue, type QueueBacklog } from '../../servers/queue/sink-queue.ts';
 
@@ -27,18 +27,14 @@ export type { CocoPanopticFile, CocoSegmentInfo } from './coco-panoptic-json-wri
  *     <dir>/<stream>/<seq, 6 digits>.png   RGB, segment id = R + 256·G + 256²·B, 0 = void
  *     <dir>/<stream>/panoptic.json         images, annotations (segments_info), categories
  *
- * Segment ids are chosen so that one object keeps one id from frame to frame (what video
- * metrics need) and ids never collide within a frame:
- * - a thing with a track: its `trackId`, the id events and MOT files show (1 .. 2^23 − 1);
- * - a thing without a track: 2^23 + its segment id (changes from frame to frame);
- * - stuff: 2^24 − 256 + its class index, one id per stuff class in every frame.
- * A segment whose preferred id is taken or out of range falls back to the next free id from 2^23.
+ * Segment ids follow the rules in coco-segment-map.ts: one object keeps one id from frame to
+ * frame (a tracked thing's is its `trackId`), and ids never collide within a frame.
  * `category_id` is the class index in the model's class list; `categories` lists every class,
  * with `isthing` 1 for the classes seen as things during the run.
  *
- * `write` never blocks the pipeline: it copies the segment map into a new RGBA buffer (the
- * packet's buffers go back to their pool as soon as it returns; ~3 ms for 960x540 here) and
- * queues it on the sinks' shared queue (servers/queue/sink-queue.ts) for sharp, which drops the alpha
+ * `write` never blocks the pipeline: it takes the frame's COCO RGBA pixels from
+ * coco-segment-map.ts (a new buffer, since the packet's buffers go back to their pool as soon as
+ * it returns; ~3 ms for 960x540 here, once per frame however many sinks ask) and queues them on the sinks' shared queue (servers/queue/sink-queue.ts) for sharp, which drops the alpha
  * and encodes the RGB PNG on the libuv thread pool, `PNG_IN_FLIGHT_BYTES` of frames at a time.
  * Every frame is written, none dropped: when encoding or the disk falls behind, a warning says
  * so, and past `PNG_MAX_QUEUED_BYTES` waiting the sink's `backpressure` makes the pipeline wait,
@@ -54,64 +50,6 @@ export type { CocoPanopticFile, CocoSegmentInfo } from './coco-panoptic-json-wri
 
 /** Pending PNG writes above which a warning is logged (never a reason to drop a frame). */
 export const PENDING_WRITES_WARNING = 8;
-
-const UNTRACKED_BASE = 2 ** 23;
-const STUFF_BASE = 2 ** 24 - 256;
-
-/** The id a segment asks for, or undefined when its number does not fit its range. */
-function preferredId(segment: Segment): number | undefined {
-  const fits = (n: number, below: number) => Number.isInteger(n) && n >= 0 && n < below;
-  if (!segment.isThing) return fits(segment.classId, 256) ? STUFF_BASE + segment.classId : undefined;
-  if (segment.trackId !== undefined) return segment.trackId > 0 && fits(segment.trackId, UNTRACKED_BASE) ? segment.trackId : undefined;
-  return fits(segment.id, STUFF_BASE - UNTRACKED_BASE) ? UNTRACKED_BASE + segment.id : undefined;
-}
-
-/** The PNG id of each segment, in `segments` order, unique within the frame (see the rules above). */
-export function cocoSegmentIds(segments: readonly Segment[]): number[] {
-  const used = new Set<number>();
-  let nextFree = UNTRACKED_BASE;
-  return segments.map((segment) => {
-    let id = preferredId(segment);
-    if (id === undefined || used.has(id)) {
-      while (used.has(nextFree)) nextFree++;
-      id = nextFree;
-    }
-    used.add(id);
-    return id;
-  });
-}
-
-/**
- * Fills `rgba` (one word per pixel: bytes R, G, B, 255) with the COCO encoding of `panoptic`'s
- * segment map and returns each segment's pixel count, in `segments` order. Pixels of ids the
- * segment list lacks become void. One 32-bit store per pixel rather than three byte stores:
- * sharp drops the alpha channel on its own threads.
- */
-export function encodeSegmentMap(panoptic: PanopticFrame, ids: readonly number[], rgba: Uint32Array): Float64Array {
-  // Slot 0 is void; segment k is slot k + 1. The Map lookup, the word and the area update
-  // happen only where the segment id changes along the rows.
-  const slotOf = new Map<number, number>(panoptic.segments.map((s, k) => [s.id, k + 1]));
-  const slotWords = Uint32Array.from([0, ...ids], panopticRgbaWord);
-  const areas = new Float64Array(slotWords.length);
-  const map = panoptic.segmentMap;
-  let lastSegment = -1;
-  let slot = 0;
-  let word = slotWords[0];
-  let runStart = 0;
-  for (let p = 0; p < map.length; p++) {
-    const segment = map[p];
-    if (segment !== lastSegment) {
-      areas[slot] += p - runStart;
-      runStart = p;
-      lastSegment = segment;
-      slot = segment === 0 ? 0 : (slotOf.get(segment) ?? 0);
-      word = slotWords[slot];
-    }
-    rgba[p] = word;
-  }
-  areas[slot] += map.length - runStart;
-  return areas.subarray(1);
-}
 
 /** A stream id as a folder name: anything but letters, digits, `.`, `_` and `-` becomes `_`. */
 export const streamFolderName = (stream: string): string => stream.replace(/[^A-Za-z0-9._-]/g, '_') || '_';
@@ -130,7 +68,8 @@ export interface PanopticPngLimits {
 interface PngJob {
   readonly output: StreamOutput;
   readonly file: string;
-  readonly rgba: Uint32Array;
+  /** Shared with the other sinks of the frame: read, never written. */
+  readonly rgba: ReadonlyTypedArray<Uint32Array>;
   readonly width: number;
   readonly height: number;
   readonly image: CocoImage;
@@ -253,9 +192,7 @@ export function createPanopticPngWriter(
 
     write(stream: string, seq: number, panoptic: PanopticFrame): void {
       const output = outputFor(stream);
-      const ids = cocoSegmentIds(panoptic.segments);
-      const rgba = new Uint32Array(panoptic.width * panoptic.height);
-      const areas = encodeSegmentMap(panoptic, ids, rgba);
+      const { ids, rgba, areas } = cocoSegmentMap(panoptic);
       const stem = String(seq).padStart(6, '0');
       const fileName = `${stem}.png`;
       const segmentsInfo: CocoSegmentInfo[] = [];

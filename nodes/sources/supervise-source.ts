@@ -24,7 +24,7 @@
  * Every timer runs on `scheduler`, so the timing is tested in virtual time.
  */
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { SourceState } from '../../pipeline/metrics.ts';
+import type { SourceState } from '../../pipeline/stream-stats.ts';
 import { backoffDelayMs, giveUpReason, type ReconnectPolicy } from './reconnect-policy.ts';
 
 /** What an attempt emits: a frame for downstream, or a sign of life that carries none (a dropped frame). */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { LineEvent } from '../../pipeline/frame.ts';
+import type { LineEvent } from '../../pipeline/analytics-types.ts';
 import type { FrameRecord } from '../../nodes/sinks/frame-record.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 

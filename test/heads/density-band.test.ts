@@ -18,7 +18,8 @@ import { frameRecord } from '../../nodes/sinks/frame-record.ts';
 import { countsMessage, densityMessage, readBinaryMessage } from '../../nodes/sinks/viewer/frame-messages.ts';
 import type { DensityHeader } from '../../servers/viewer-protocol/protocol.ts';
 import { ConfigError } from '../../pipeline/config/validation.ts';
-import { packetOf, type DensityEstimate, type FrameAnalytics, type FramePacket, type ZoneTotals } from '../../pipeline/frame.ts';
+import { packetOf, type DensityEstimate, type FrameAnalytics, type FramePacket } from '../../pipeline/frame.ts';
+import type { ZoneTotals } from '../../pipeline/analytics-types.ts';
 
 /** An 8x4 map over the right half of the frame's top half: 1 person per cell in column 6, 0.5 in row 0. */
 function estimate(overrides: Partial<DensityEstimate> = {}): DensityEstimate {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromXywh } from '../../lib/geometry/box.ts';
 import type { FrameRecord } from '../../nodes/sinks/frame-record.ts';
-import type { LineEvent } from '../../pipeline/frame.ts';
+import type { LineEvent } from '../../pipeline/analytics-types.ts';
 import { dataDir } from '../helpers/data-dir.ts';
 import { lineCrossings, scoreStandinFrame, STANDIN_FPS, STANDIN_SECONDS, STANDIN_SETTLED_FRAME, STANDIN_WIDTH, writeDroneStandin } from '../../testing/drone-standin.ts';
 

@@ -14,7 +14,8 @@ import { nameEvents } from '../../nodes/analytics/event-id.ts';
 import { clipsSink } from '../../nodes/sinks/clips/clips-sink.ts';
 import { applyRetention } from '../../nodes/sinks/clips/retention.ts';
 import { ffmpegPath, ffprobePath } from '../../servers/ffmpeg-binary.ts';
-import type { AnalyticsEvent, FramePacket, TrackedObject } from '../../pipeline/frame.ts';
+import type { FramePacket, TrackedObject } from '../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../pipeline/analytics-types.ts';
 import { packetOf } from '../../pipeline/frame.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 

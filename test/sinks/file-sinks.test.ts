@@ -13,7 +13,8 @@ import { eventsSink } from '../../nodes/sinks/events-sink.ts';
 import { motFileSink } from '../../nodes/sinks/mot-file-sink.ts';
 import { FILE_IN_FLIGHT_BYTES, FILE_MAX_QUEUED_BYTES } from '../../servers/queue/queued-file.ts';
 import type { QueueBacklog } from '../../servers/queue/sink-queue.ts';
-import { packetOf, type AnalyticsEvent, type FramePacket, type TrackedObject } from '../../pipeline/frame.ts';
+import { packetOf, type FramePacket, type TrackedObject } from '../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../pipeline/analytics-types.ts';
 import type { Sink } from '../../pipeline/node.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 

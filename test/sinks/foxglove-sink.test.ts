@@ -423,13 +423,21 @@ describe('foxglove sink', () => {
     const sink = await startSink();
     const client = await connect(sink.url);
     for (let k = 0; k < 200; k++) client.socket.send(`{ not json ${k}`);
-    await client.until(() => client.statuses.some((s) => s.message.includes("more problems with this client's messages")), 'the summary status');
+    // Every bad message is answered on its own or summed up in a summary: none silently.
+    const summed = /^(\d+) more problems with this client's messages in the last second; not listed \(at most (\d+) answers a second\)$/;
+    const accounted = () =>
+      client.statuses.reduce((n, s) => n + (s.message === 'message is not JSON' ? 1 : Number(summed.exec(s.message)?.[1] ?? 0)), 0);
+    await client.until(() => accounted() === 200, 'every bad message answered or summed up');
+    expect(client.statuses.every((s) => s.message === 'message is not JSON' || summed.test(s.message))).toBe(true);
+    // The burst: the first second's allowance answered one by one, then one summary for the rest
+    // of that second (a loaded machine may take more than a second to read the 200, and then the
+    // next second starts with its own allowance).
     expect(client.statuses.slice(0, MAX_STATUSES_PER_SECOND).every((s) => s.message === 'message is not JSON')).toBe(true);
-    const summary = client.statuses[MAX_STATUSES_PER_SECOND]!;
-    expect(summary.message).toBe(
-      `${200 - MAX_STATUSES_PER_SECOND} more problems with this client's messages in the last second; not listed (at most ${MAX_STATUSES_PER_SECOND} answers a second)`,
-    );
-    expect(client.statuses).toHaveLength(MAX_STATUSES_PER_SECOND + 1);
+    const firstSummary = client.statuses.findIndex((s) => summed.test(s.message));
+    expect(firstSummary).toBe(MAX_STATUSES_PER_SECOND);
+    expect(summed.exec(client.statuses[firstSummary]!.message)![2]).toBe(String(MAX_STATUSES_PER_SECOND));
+    // At most the allowance and a summary per second: far fewer answers than bad messages.
+    expect(client.statuses.length).toBeLessThan(200 / 2);
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 

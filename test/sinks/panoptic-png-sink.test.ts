@@ -15,14 +15,8 @@ import { decodePng } from '../../evaluation/segmentation/png-decode.ts';
 import { packetOf, type FramePacket, type PanopticFrame, type Segment } from '../../pipeline/frame.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
 import type { GraphContext } from '../../pipeline/node.ts';
-import {
-  cocoSegmentIds,
-  createPanopticPngWriter,
-  encodeSegmentMap,
-  panopticPngSink,
-  PENDING_WRITES_WARNING,
-  type CocoPanopticFile,
-} from '../../nodes/sinks/panoptic-png-sink.ts';
+import { cocoSegmentIds, encodeSegmentMap } from '../../nodes/sinks/coco-segment-map.ts';
+import { createPanopticPngWriter, panopticPngSink, PENDING_WRITES_WARNING, type CocoPanopticFile } from '../../nodes/sinks/panoptic-png-sink.ts';
 import { tempFolder } from '../evaluation/segmentation/fixtures.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 import { testClassSet, withRuns } from '../helpers/panoptic.ts';

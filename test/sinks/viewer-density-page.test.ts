@@ -16,7 +16,7 @@ import { densityBand } from '../../nodes/heads/crowd-density.ts';
 import { createViewerSink, viewerOptions, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
 import type { DensityEstimate, FramePacket } from '../../pipeline/frame.ts';
 import { PipelineMetrics } from '../../pipeline/metrics.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, openDashboard } from '../helpers/browser.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 import { testClassSet } from '../helpers/panoptic.ts';
 
@@ -176,15 +176,7 @@ describe('dashboard crowd density in Chromium', () => {
   });
 
   it('shows the density count with its band beside the detector\'s, per zone, in the chart, and as a switchable map', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(20_000);
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      // The page's own warnings start with "viewer:" (a density message that does not add up).
-      if (message.type() === 'error' || (message.type() === 'warning' && message.text().startsWith('viewer:'))) pageErrors.push(message.text());
-    });
-    await page.goto(`${sink.url}/?token=${TOKEN}`);
+    const { page, pageErrors } = await openDashboard(browser, `${sink.url}/?token=${TOKEN}`);
     // One stream: the page opens on it.
     await page.waitForSelector('#main[data-mode="focus"]');
     await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('#focus-canvas')!.width > 0);

@@ -11,12 +11,13 @@ import { mkdir } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnalyticsEvent, FrameAnalytics, FramePacket, Segment } from '../../pipeline/frame.ts';
+import type { FrameAnalytics, FramePacket, Segment } from '../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../pipeline/analytics-types.ts';
 import { PipelineMetrics } from '../../pipeline/metrics.ts';
 import type { GraphContext } from '../../pipeline/node.ts';
 import type { VideoHeader } from '../../servers/viewer-protocol/protocol.ts';
 import { createViewerSink, viewerOptions, type ViewerSink } from '../../nodes/sinks/viewer/viewer-sink.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, openDashboard } from '../helpers/browser.ts';
 import { graphContext } from '../helpers/data-dir.ts';
 import { fromXywh, type XywhBox } from '../../lib/geometry/box.ts';
 import { testClassSet } from '../helpers/panoptic.ts';
@@ -223,16 +224,8 @@ describe('dashboard page in Chromium', () => {
   });
 
   it('shows a live grid, a focused stream with counts, chart, totals and events, end badges, and reconnects', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(20_000);
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
     await mkdir('out', { recursive: true });
-
-    await page.goto(sink.url);
+    const { page, pageErrors } = await openDashboard(browser, sink.url);
 
     // The grid: one tile per stream of the hello, each drawing its own stream's frames.
     await page.waitForSelector(tileSelector(FRONT_DOOR.stream));

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { AnalyticsEvent, FramePacket } from '../../../pipeline/frame.ts';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../../pipeline/analytics-types.ts';
 import { ClipWriter, type FinishedClip } from './clip-writer.ts';
 import { streamFolder } from './stream-folder.ts';
 import { FrameRing } from './frame-ring.ts';

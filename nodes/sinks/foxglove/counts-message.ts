@@ -10,7 +10,8 @@
  * the people the density map puts inside it, with the same band.
  */
 import type { Time } from '@foxglove/schemas';
-import type { ClassCounts, FramePacket } from '../../../pipeline/frame.ts';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import type { ClassCounts } from '../../../pipeline/analytics-types.ts';
 import { thingCounts } from '../../analytics/thing-counts.ts';
 import { zoneDensities } from '../../analytics/zone-density.ts';
 import { densityBand, type DensityBand } from '../frame-record.ts';

@@ -9,7 +9,7 @@ import { encodeAnnotationsMessage } from '../foxglove/annotations-message.ts';
 import { encodeCountsMessage } from '../foxglove/counts-message.ts';
 import { encodeCompressedImage } from '../foxglove/image-message.ts';
 import { outputFileProblem } from '../../../servers/output-path.ts';
-import { cocoSegmentIds, encodeSegmentMap } from '../panoptic-png-sink.ts';
+import { cocoSegmentMap, type CocoSegmentMap } from '../coco-segment-map.ts';
 import { cameraMotionJson, eventMessages, MCAP_SCHEMAS, segmentsJson, STREAM_TOPICS, topicOf, type McapSchemaKey, type StreamTopic } from './mcap-topics.ts';
 
 /**
@@ -88,8 +88,8 @@ class FileWritable implements IWritable {
 interface FrameCopy {
   readonly packet: FramePacket;
   readonly rgb: Uint8Array;
-  /** COCO panoptic PNG pixels (R, G, B, 255 per word) and each segment's PNG id. */
-  readonly panoptic?: { readonly rgba: Uint32Array; readonly ids: readonly number[] };
+  /** The frame's COCO panoptic encoding, shared with the other sinks of the frame: read, never written. */
+  readonly panoptic?: CocoSegmentMap;
 }
 
 class McapRecording {
@@ -172,24 +172,24 @@ class McapRecording {
     if (this.failed) throw new Error(`mcap: ${this.failed}${this.lost > 0 ? `; ${this.lost} later frames not recorded` : ''}`);
   }
 
-  /** What the encoders need of the packet, copied now: its buffers go back to their pools after `write`. */
+  /**
+   * What the encoders need of the packet, copied now: its buffers go back to their pools after
+   * `write`. The segment map's copy is the frame's COCO encoding, made once for every sink.
+   */
   private copy(packet: FramePacket): FrameCopy {
     const { frame, panoptic } = packet;
     const rgb = frame.data.slice(0, frame.width * frame.height * 3);
-    if (!panoptic) return { packet, rgb };
-    const ids = cocoSegmentIds(panoptic.segments);
-    const rgba = new Uint32Array(panoptic.width * panoptic.height);
-    encodeSegmentMap(panoptic, ids, rgba);
-    return { packet, rgb, panoptic: { rgba, ids } };
+    return panoptic ? { packet, rgb, panoptic: cocoSegmentMap(panoptic) } : { packet, rgb };
   }
 
   /** The frame's messages by topic, the images encoded on libuv's threads. */
   private async encode({ packet, rgb, panoptic }: FrameCopy): Promise<Partial<Record<StreamTopic, Uint8Array[]>>> {
     const { frame } = packet;
+    const pngPixels = panoptic && new Uint8Array(panoptic.rgba.buffer, panoptic.rgba.byteOffset, panoptic.rgba.byteLength);
     const [jpeg, png] = await Promise.all([
       sharp(rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } }).jpeg({ quality: this.jpegQuality }).toBuffer(),
-      panoptic
-        ? sharp(new Uint8Array(panoptic.rgba.buffer), { raw: { width: packet.panoptic!.width, height: packet.panoptic!.height, channels: 4 } })
+      pngPixels
+        ? sharp(pngPixels, { raw: { width: packet.panoptic!.width, height: packet.panoptic!.height, channels: 4 } })
             .removeAlpha()
             .png({ compressionLevel: 3 })
             .toBuffer()

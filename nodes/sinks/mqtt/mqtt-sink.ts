@@ -1,7 +1,8 @@
 import { BROKER_CLOSE_GRACE_MS, drainedWithin } from '../../../servers/queue/close-grace.ts';
 import { z } from 'zod';
 import type { MqttClient } from 'mqtt';
-import type { AnalyticsEvent, FramePacket } from '../../../pipeline/frame.ts';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../../pipeline/analytics-types.ts';
 import { defineSink } from '../../../pipeline/node.ts';
 import { eventSnapshot } from '../../render/event-snapshot.ts';
 import { frameRecord } from '../frame-record.ts';

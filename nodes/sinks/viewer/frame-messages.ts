@@ -8,7 +8,7 @@ import type { BinaryHeader, CountsMessage, DensityHeader, FramesHeader, VideoHea
 import { thingCounts } from '../../analytics/thing-counts.ts';
 import { densityGrid } from '../density-grid.ts';
 import { frameRecord, segmentRecord } from '../frame-record.ts';
-import { encodeSegmentMap } from '../panoptic-png-sink.ts';
+import { encodeSegmentMap } from '../coco-segment-map.ts';
 
 /** `u32 BE header length | JSON header | payloads`. */
 export function binaryMessage(header: BinaryHeader, ...payloads: readonly Uint8Array[]): Buffer {

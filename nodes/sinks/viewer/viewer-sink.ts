@@ -17,7 +17,8 @@ import { loadDashboardPage, servePage } from '../../../servers/viewer-protocol/s
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import type { AnalyticsEvent, FramePacket } from '../../../pipeline/frame.ts';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../../pipeline/analytics-types.ts';
 import { defineSink, type GraphContext, type Sink } from '../../../pipeline/node.ts';
 import { listen, urlHost } from '../../../servers/http-listen.ts';
 import { accessToken, allowedHostsOption, checkBind, createGuardedServer, isLoopback, type AccessPolicy } from '../../../servers/access.ts';
