@@ -215,6 +215,7 @@ describe.concurrent('usage mistakes through the CLI: exit 2, the message, then t
   // The checks each command makes after parsing reach the user the same way.
   it('a bad value, a missing option, a missing or extra argument', async () => {
     await expectUsageMistake(['bench', '--frames', '1'], BENCH_USAGE, '--frames expects a whole number of at least 2, got "1"');
+    await expectUsageMistake(['bench', '--live'], BENCH_USAGE, '--live goes with --soak');
     await expectUsageMistake(['eval', 'mot', '--pred', 'p'], EVAL_MOT_USAGE, '--gt is required');
     await expectUsageMistake(['run'], RUN_USAGE, 'expected exactly one config file, got none');
     await expectUsageMistake(['eval', 'panoptic', 'extra'], EVAL_SEGMENTATION_USAGE.panoptic, 'expected no arguments besides options, got "extra"');
