@@ -2,10 +2,10 @@
  * `panoptes dashboard --cluster nats://...`: the viewer's dashboard (viewer/index.html, the
  * viewer protocol of docs/protocol.md) for every stream of a cluster, fed from the NATS subjects
  * the workers publish on (servers/nats/subjects.ts) rather than from a pipeline:
- * `video` from `panoptes.<stream>.video`, `counts`, `events` and `stats` from theirs. Each
- * `stats` entry says which worker runs the stream (`worker`). The streams are the cluster's
- * config (what the workers announce) plus any seen on the subjects; a stream moving to another
- * worker is a change of `worker` and a short gap, on the same connection.
+ * `video` from `panoptes.<stream>.video`, `snapshots`, `counts`, `events` and `stats` from
+ * theirs. Each `stats` entry says which worker runs the stream (`worker`). The streams are the
+ * cluster's config (what the workers announce) plus any seen on the subjects; a stream moving to
+ * another worker is a change of `worker` and a short gap, on the same connection.
  *
  * Per client, the same queue as the viewer sink (ClientChannel): frames newest-wins, the rest
  * lossless, a client that cannot keep up disconnected. The raw `frames` topic is not relayed
@@ -30,8 +30,8 @@ import { openBuckets } from './buckets.ts';
 const SOCKET_PATH = '/ws';
 const STATS_INTERVAL_MS = 500;
 const MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024;
-/** What the dashboard relays: the viewer's topics but `frames`. */
-const RELAYED: readonly Topic[] = ['video', 'events', 'counts', 'stats'];
+/** What the dashboard relays: the viewer's topics but `frames` and `density`. */
+const RELAYED: readonly Topic[] = ['video', 'events', 'snapshots', 'counts', 'stats'];
 
 export interface DashboardOptions {
   readonly url: string;
@@ -118,6 +118,12 @@ export async function startClusterDashboard(options: DashboardOptions): Promise<
       const message = Buffer.from(data);
       newest.set(stream, message);
       for (const channel of channels) channel.offerFrame(stream, 'video', message);
+    }),
+    // Newest wins per stream, as in the viewer sink, and none kept for later subscribers: a
+    // thumbnail belongs to an event the client listed when it came.
+    relay(`${SUBJECT_ROOT}.*.snapshots`, (stream, data) => {
+      const message = Buffer.from(data);
+      for (const channel of channels) channel.offerFrame(stream, 'snapshots', message);
     }),
     relay(`${SUBJECT_ROOT}.*.counts`, (stream, _data, text) => sendTo(stream, 'counts', text())),
     // JetStream-published events reach plain subscribers too.

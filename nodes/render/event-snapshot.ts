@@ -17,10 +17,11 @@ let encoding = 0;
  * The event's picture, as surveillance systems show it (Frigate's snapshot): the overlay frame
  * (the JPEG every viewer got) cropped around the object's box with a margin, the box drawn on it,
  * as a JPEG. Without a box (the track is gone) it is the whole overlay frame. Made once per event
- * however many sinks ask (the clips sink writes it, MQTT publishes it, the viewer shows it), and
- * only when one asks. Undefined when the frame has no overlay, or when `MAX_SNAPSHOTS_ENCODING`
- * are being encoded already (a burst of events never queues encodes, nor the overlays they hold,
- * without bound): the caller counts it as an event without a snapshot.
+ * however many sinks ask (the clips sink writes it, MQTT publishes it, the viewer shows it, NATS
+ * carries it to the cluster dashboard), and only when one asks. Undefined when the frame has no
+ * overlay, or when `MAX_SNAPSHOTS_ENCODING` are being encoded already (a burst of events never
+ * queues encodes, nor the overlays they hold, without bound): the caller counts it as an event
+ * without a snapshot.
  */
 export function eventSnapshot(packet: FramePacket, event: AnalyticsEvent): Promise<Buffer> | undefined {
   const overlay = packet.overlay;

@@ -12,8 +12,9 @@ export const SUBJECT_ROOT = 'panoptes';
  * - `counts`: per-frame counts and totals (the viewer's `counts` message, plus `worker`).
  * - `stats`: once a second, the stream's pipeline figures (the viewer's `stats` entry, plus `worker`).
  * - `video`: the viewer's binary `video` message (overlay JPEG), for `panoptes dashboard --cluster`.
+ * - `snapshots`: the viewer's binary `snapshot` message (each event's JPEG), for the same; may drop.
  */
-export type SubjectKind = 'frames' | 'events' | 'counts' | 'stats' | 'video';
+export type SubjectKind = 'frames' | 'events' | 'counts' | 'stats' | 'video' | 'snapshots';
 
 /** The JetStream stream that keeps every stream's events. */
 export const EVENTS_STREAM = 'PANOPTES_EVENTS';

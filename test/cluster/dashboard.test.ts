@@ -1,20 +1,25 @@
 /**
  * `panoptes dashboard --cluster`: the viewer protocol for every stream of a cluster, relayed from
  * the workers' NATS subjects, on one connection while a stream moves from one real worker
- * process to another.
+ * process to another; and each event's snapshot, from the NATS sink to the clients that want it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { spawnWorker, type WorkerProcess } from '../../testing/cluster-harness.ts';
 import { startNatsServer, type LocalServer } from '../../testing/local-servers.ts';
 import { startClusterDashboard, type ClusterDashboard } from '../../cluster/dashboard.ts';
 import { binaryMessage, readBinaryMessage } from '../../nodes/sinks/viewer/frame-messages.ts';
+import { natsSink } from '../../nodes/sinks/nats/nats-sink.ts';
+import { packetOf, type TrackedObject } from '../../pipeline/frame.ts';
+import type { LineEvent } from '../../pipeline/analytics-types.ts';
+import type { SnapshotHeader } from '../../servers/viewer-protocol/protocol.ts';
 import { createMemoryLogger } from '../../pipeline/log.ts';
-import { dataDir } from '../helpers/data-dir.ts';
+import { dataDir, graphContext } from '../helpers/data-dir.ts';
 import { writeClusterConfig } from '../../testing/cluster-config.ts';
 
 let server: LocalServer;
@@ -78,7 +83,7 @@ describe('panoptes dashboard --cluster', () => {
     });
     await new Promise((resolve) => socket.once('open', resolve));
     await until(() => received.text.some((m) => m.type === 'hello'), 5000, 'hello');
-    expect(received.text[0]).toMatchObject({ type: 'hello', streams: ['cam1', 'cam2'], topics: ['video', 'events', 'counts', 'stats'] });
+    expect(received.text[0]).toMatchObject({ type: 'hello', streams: ['cam1', 'cam2'], topics: ['video', 'events', 'snapshots', 'counts', 'stats'] });
     socket.send(JSON.stringify({ type: 'subscribe', streams: ['*'], topics: ['video', 'events', 'counts', 'stats'] }));
 
     await until(() => workerIn(received, 'cam1') === 'w1' && workerIn(received, 'cam2') === 'w1', 10_000, 'stats naming w1');
@@ -100,5 +105,45 @@ describe('panoptes dashboard --cluster', () => {
     socket.close();
     w2.child.kill('SIGINT');
     expect(await w2.exited).toBe(0);
+  });
+
+  it("relays each event's snapshot from the nats sink to the clients subscribed to snapshots", { timeout: 30_000 }, async () => {
+    const openClient = async (topics: readonly string[]) => {
+      const socket = new WebSocket(`${dashboard.url.replace('http', 'ws')}/ws`);
+      const client = { socket, text: [] as { type: string }[], snapshots: [] as { header: SnapshotHeader; payload: Buffer }[] };
+      socket.on('message', (data: Buffer, isBinary) => {
+        if (isBinary) client.snapshots.push(readBinaryMessage<SnapshotHeader>(data));
+        else client.text.push(JSON.parse(data.toString()) as { type: string });
+      });
+      await new Promise((resolve) => socket.once('open', resolve));
+      socket.send(JSON.stringify({ type: 'subscribe', streams: ['door'], topics }));
+      await until(() => client.text.some((m) => m.type === 'subscribed'), 5000, 'the subscription');
+      return client;
+    };
+    const withSnapshots = await openClient(['events', 'snapshots']);
+    const eventsOnly = await openClient(['events']);
+
+    const sink = await natsSink.create(natsSink.options.parse({ url: server.url, worker: 'box-1' }), graphContext(['door']));
+    const [width, height] = [320, 180];
+    const overlay = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const crossing: LineEvent = { id: 'crossing-5', type: 'line', stream: 'door', line: 'gate', trackId: 5, className: 'car', direction: 'in', ptsMs: 0 };
+    const car: TrackedObject = { trackId: 5, state: 'confirmed', classId: 0, className: 'car', bbox: [100, 60, 160, 100], score: 0.9, ageMs: 400, hits: 9 };
+    sink.write({
+      ...packetOf({ stream: 'door', seq: 0, ptsMs: 0, width, height, data: new Uint8Array(0), capturedAtMs: Date.now() }),
+      overlay: { jpeg: overlay, width, height },
+      tracks: [car],
+      analytics: { counts: { car: 1 }, coverage: {}, unique: { car: 1 }, lines: [], zones: [], events: [crossing], crowd: { persons: 0 } },
+    });
+    // Closing waits for the snapshot's encode and flushes what the sink published.
+    await sink.close();
+
+    await until(() => withSnapshots.snapshots.length === 1, 5000, 'the snapshot');
+    await until(() => eventsOnly.text.some((m) => m.type === 'line'), 5000, 'the event');
+    const [{ header, payload }] = withSnapshots.snapshots;
+    expect(header).toEqual({ type: 'snapshot', stream: 'door', id: 'crossing-5' });
+    // The box (60x40) with a margin of half its longer side (30 px) around it.
+    expect(await sharp(payload).metadata()).toMatchObject({ format: 'jpeg', width: 60 + 2 * 30, height: 40 + 2 * 30 });
+    expect(eventsOnly.snapshots).toEqual([]);
+    for (const client of [withSnapshots, eventsOnly]) client.socket.close();
   });
 });

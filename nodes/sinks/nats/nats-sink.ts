@@ -2,8 +2,11 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineSink } from '../../../pipeline/node.ts';
+import type { FramePacket } from '../../../pipeline/frame.ts';
+import type { AnalyticsEvent } from '../../../pipeline/analytics-types.ts';
+import { eventSnapshot } from '../../render/event-snapshot.ts';
 import { frameRecord } from '../frame-record.ts';
-import { videoMessage } from '../viewer/frame-messages.ts';
+import { binaryMessage, videoMessage } from '../viewer/frame-messages.ts';
 import { openEventPublisher } from './event-publisher.ts';
 import { shareNatsConnection, type SharedNatsConnection } from '../../../servers/nats/connection.ts';
 import { ensureEventsStream, streamSubject, subjectTokenProblem } from '../../../servers/nats/subjects.ts';
@@ -19,6 +22,7 @@ export const natsOptions = z.object({
   url: z.string().regex(/^(nats|tls):\/\//, 'a NATS URL: nats://host:4222').describe('NATS server, e.g. nats://127.0.0.1:4222'),
   worker: z.string().min(1).optional().describe('Name put in every message (default: host name and process id)'),
   video: z.boolean().default(true).describe('Also publish the overlay JPEG (the viewer\'s video message) for panoptes dashboard --cluster'),
+  snapshots: z.boolean().default(true).describe('Also publish each event\'s snapshot JPEG (the viewer\'s snapshot message) for panoptes dashboard --cluster'),
 });
 
 export type NatsOptions = z.infer<typeof natsOptions>;
@@ -27,10 +31,11 @@ export type NatsOptions = z.infer<typeof natsOptions>;
 export const defaultWorkerName = (): string => `${hostname()}-${process.pid}`;
 
 /**
- * Publishes each stream's results on NATS subjects (subjects.ts): frame records, counts, stats
- * and overlay frames with core NATS (fire and forget: a frame nobody reads costs nothing, and
- * while the server is away they are skipped, counted at `nats`), and line and zone events with
- * JetStream, acknowledged and never dropped (event-publisher.ts). Every message names the worker.
+ * Publishes each stream's results on NATS subjects (subjects.ts): frame records, counts, stats,
+ * overlay frames and event snapshots with core NATS (fire and forget: a frame nobody reads costs
+ * nothing, and while the server is away they are skipped, a frame's counted at `nats`), and line
+ * and zone events with JetStream, acknowledged and never dropped (event-publisher.ts). Every JSON
+ * message names the worker.
  *
  * A server that is not up at start never holds up the video: the sink connects in the
  * background, as after a loss (every second), events wait in its bounded queue and frames are
@@ -43,7 +48,7 @@ export const defaultWorkerName = (): string => `${hostname()}-${process.pid}`;
  */
 export const natsSink = defineSink({
   type: 'nats',
-  description: 'Publishes frame records, events (JetStream), counts, stats and overlay frames on NATS subjects.',
+  description: 'Publishes frame records, events (JetStream), counts, stats, overlay frames and event snapshots on NATS subjects.',
   options: natsOptions,
   async create(options, ctx) {
     for (const stream of ctx.streams) {
@@ -89,17 +94,42 @@ export const natsSink = defineSink({
     const run = randomUUID().slice(0, 8);
     const seen = new Set<string>();
     let skipped = 0;
+    /** False, counted in `droppedMessages`, when the server is away or the client refuses the message. */
+    const tryPublish = (subject: string, payload: string | Uint8Array): boolean => {
+      try {
+        if (connection?.connected) {
+          connection.nc.publish(subject, payload);
+          return true;
+        }
+      } catch {
+        // Dropped, as while the server is away.
+      }
+      skipped++;
+      return false;
+    };
+    /** A frame's message (or the stats) that cannot go is also a frame skipped at `nats`. */
     const publish = (stream: string, subject: string, payload: string | Uint8Array) => {
+      if (!tryPublish(subject, payload)) ctx.metrics.skip(stream, DROP_PLACE);
+    };
+    /** Snapshots being encoded, awaited at close so the last events' pictures go out. */
+    const snapshotsEncoding = new Set<Promise<void>>();
+    /**
+     * An event's snapshot, as the viewer's binary `snapshot` message, for the cluster dashboard to
+     * relay as it is. The JPEG is the one every sink shares (render/event-snapshot.ts, which also
+     * bounds the encodes at once); none is encoded while the server is away. One that cannot go is
+     * a message dropped, not a frame skipped, as in the viewer.
+     */
+    const publishSnapshot = (packet: FramePacket, event: AnalyticsEvent) => {
       if (!connection?.connected) {
         skipped++;
-        return ctx.metrics.skip(stream, DROP_PLACE);
+        return;
       }
-      try {
-        connection.nc.publish(subject, payload);
-      } catch {
-        skipped++;
-        ctx.metrics.skip(stream, DROP_PLACE);
-      }
+      const { stream } = packet.frame;
+      const encoding = eventSnapshot(packet, event)
+        ?.then((jpeg) => void tryPublish(streamSubject(stream, 'snapshots'), binaryMessage({ type: 'snapshot', stream, id: event.id }, jpeg)))
+        .catch((error: Error) => ctx.log.warn(`nats: no snapshot for event ${event.id} (${error.message})`))
+        .finally(() => snapshotsEncoding.delete(encoding!));
+      if (encoding) snapshotsEncoding.add(encoding);
     };
     const statsTimer = setInterval(() => {
       for (const stats of ctx.metrics.snapshot()) {
@@ -115,6 +145,7 @@ export const natsSink = defineSink({
         const record = frameRecord(packet);
         packet.analytics?.events.forEach((event, i) => {
           events.publish(streamSubject(stream, 'events'), JSON.stringify({ ...event, worker }), `${stream}.${worker}.${run}.${record.seq}.${i}`);
+          if (options.snapshots) publishSnapshot(packet, event);
         });
         publish(stream, streamSubject(stream, 'frames'), JSON.stringify({ ...record, worker }));
         const { seq, ptsMs, counts, unique, lines, zones, coverage, density } = record;
@@ -136,6 +167,7 @@ export const natsSink = defineSink({
         closed = true;
         clearTimeout(retry);
         clearInterval(statsTimer);
+        await Promise.all([...snapshotsEncoding]);
         await events.close();
         await connection?.release();
       },
