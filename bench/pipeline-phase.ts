@@ -71,8 +71,9 @@ export async function runPhase(
   log: Logger,
   hooks: { onPacket?: (total: number) => void; onStarted?: () => void; keepSamples?: boolean } = {},
 ): Promise<PhaseRun> {
-  // CPU is read from the warm-up's last frame to the last frame out, as steadyFps is: the
-  // graph's start (first frames, JIT) and its end (the last frames draining) are not a frame's cost.
+  // CPU is read from the warm-up's last frame to the last frame out (steadyFps starts one frame
+  // later, at the first frame after the warm-up): the graph's start (first frames, JIT) and its
+  // end (the last frames draining) are not a frame's cost.
   let warmUpFrames = WARM_UP_FRAMES;
   let cpuAtWarmUp: NodeJS.CpuUsage | undefined;
   let steady = { cpuMs: 0, frames: 0 };
@@ -214,7 +215,8 @@ export interface PhaseFigures {
   readonly nodeMs: Record<string, number>;
   /**
    * CPU milliseconds per frame that left the graph after the warm-up, all of this process's
-   * threads (models, nodes, decoding frames later dropped included; ffmpeg not): against the
+   * threads (models, nodes, reading the frames later dropped from ffmpeg included; ffmpeg's own
+   * decoding, in its own process, not): against the
    * cores' 1000 ms a second each, the frame rate the CPU allows. A run well below it leaves
    * cores idle; one near it is bound by the work itself.
    */

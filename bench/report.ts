@@ -84,8 +84,8 @@ function cpuLines(r: BenchResult): string[] {
   if (r.live) rows.push(['pipeline, live', num(r.live.cpuMsPerFrame), budget(r.live.cpuMsPerFrame)]);
   return [
     '',
-    `CPU per frame (this process, all threads; ffmpeg, a child process, not counted), against ${r.machine.cpus} cores`,
-    table([['run', 'cpu ms/frame', `frames/s the ${r.machine.cpus} cores allow`], ...rows]),
+    `CPU per frame (this process, all threads; ffmpeg, a child process, not counted), against ${r.machine.cpus} logical CPUs`,
+    table([['run', 'cpu ms/frame', `frames/s ${r.machine.cpus} CPUs allow`], ...rows]),
   ];
 }
 

@@ -75,7 +75,8 @@ export function encodeSegmentMap(panoptic: PanopticFrame, ids: readonly number[]
 
 /**
  * A typed array without its index writes and in-place methods: an encoding is shared by every
- * sink of its frame, so one sink writing into it would change what the others write.
+ * sink of its frame, so one sink writing into it would change what the others write. Advisory:
+ * `buffer` and `subarray` still give writable views (sharp needs the bytes).
  */
 export type ReadonlyTypedArray<T extends Uint32Array | Float64Array> = Omit<T, number | 'set' | 'fill' | 'copyWithin' | 'reverse' | 'sort'> & {
   readonly [index: number]: number;

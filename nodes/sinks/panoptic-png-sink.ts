@@ -34,8 +34,9 @@ export type { CocoPanopticFile, CocoSegmentInfo } from './coco-panoptic-json-wri
  *
  * `write` never blocks the pipeline: it takes the frame's COCO RGBA pixels from
  * coco-segment-map.ts (a new buffer, since the packet's buffers go back to their pool as soon as
- * it returns; ~3 ms for 960x540 here, once per frame however many sinks ask) and queues them on the sinks' shared queue (servers/queue/sink-queue.ts) for sharp, which drops the alpha
- * and encodes the RGB PNG on the libuv thread pool, `PNG_IN_FLIGHT_BYTES` of frames at a time.
+ * it returns; ~3 ms for 960x540 here, once per frame however many sinks ask) and queues them on
+ * the sinks' shared queue (servers/queue/sink-queue.ts) for sharp, which drops the alpha and
+ * encodes the RGB PNG on the libuv thread pool, `PNG_IN_FLIGHT_BYTES` of frames at a time.
  * Every frame is written, none dropped: when encoding or the disk falls behind, a warning says
  * so, and past `PNG_MAX_QUEUED_BYTES` waiting the sink's `backpressure` makes the pipeline wait,
  * so memory stays bounded on runs of any length. Each frame's JSON entries are written as soon

@@ -23,9 +23,8 @@ describe('soak bench, live', () => {
     expect(soak.live).toBe(true);
     expect(soak.errors).toBe(0);
     expect(soak.inOrder).toBe(true);
-    // Paced at 25 fps against a few frames/s of models: most frames are dropped at the door, none lost.
+    // Paced at 25 fps: what the models cannot take is dropped at the door, counted; none is lost.
     expect(soak.frames).toBeGreaterThan(0);
-    expect(soak.drops).toBeGreaterThan(0);
     expect(soak.frames + soak.drops).toBe(DECODED);
     // One sample at the start, one every 4 frames, and the last frame's, taken as it left the graph.
     const taken = soak.samples.map((s) => s.frames);
@@ -34,5 +33,5 @@ describe('soak bench, live', () => {
     expect(taken.filter((n) => n > 0 && n % 4 === 0)).toEqual(Array.from({ length: Math.floor(soak.frames / 4) }, (_, i) => (i + 1) * 4));
     expect(soak.samples.every((s) => s.rssMB > 0 && s.seconds <= soak.seconds + 0.1)).toBe(true);
     expect(progress.length).toBe(Math.floor(soak.frames / 4));
-  }, 60_000);
+  });
 });

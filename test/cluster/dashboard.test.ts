@@ -110,10 +110,11 @@ describe('panoptes dashboard --cluster', () => {
   it("relays each event's snapshot from the nats sink to the clients subscribed to snapshots", { timeout: 30_000 }, async () => {
     const openClient = async (topics: readonly string[]) => {
       const socket = new WebSocket(`${dashboard.url.replace('http', 'ws')}/ws`);
-      const client = { socket, text: [] as { type: string }[], snapshots: [] as { header: SnapshotHeader; payload: Buffer }[] };
+      const client = { socket, text: [] as { type: string }[], snapshots: [] as { header: SnapshotHeader; payload: Buffer }[], order: [] as string[] };
       socket.on('message', (data: Buffer, isBinary) => {
         if (isBinary) client.snapshots.push(readBinaryMessage<SnapshotHeader>(data));
         else client.text.push(JSON.parse(data.toString()) as { type: string });
+        client.order.push(isBinary ? 'snapshot' : (client.text.at(-1)!.type));
       });
       await new Promise((resolve) => socket.once('open', resolve));
       socket.send(JSON.stringify({ type: 'subscribe', streams: ['door'], topics }));
@@ -124,6 +125,8 @@ describe('panoptes dashboard --cluster', () => {
     const eventsOnly = await openClient(['events']);
 
     const sink = await natsSink.create(natsSink.options.parse({ url: server.url, worker: 'box-1' }), graphContext(['door']));
+    // A snapshot is not encoded while the server is away: write once the sink has reached it.
+    await until(() => sink.status?.().connected === true, 10_000, 'the sink to connect');
     const [width, height] = [320, 180];
     const overlay = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).jpeg().toBuffer();
     const crossing: LineEvent = { id: 'crossing-5', type: 'line', stream: 'door', line: 'gate', trackId: 5, className: 'car', direction: 'in', ptsMs: 0 };
@@ -144,6 +147,9 @@ describe('panoptes dashboard --cluster', () => {
     // The box (60x40) with a margin of half its longer side (30 px) around it.
     expect(await sharp(payload).metadata()).toMatchObject({ format: 'jpeg', width: 60 + 2 * 30, height: 40 + 2 * 30 });
     expect(eventsOnly.snapshots).toEqual([]);
+    // Sent once JetStream has stored its event, the picture comes after the event the page lists it under.
+    expect(withSnapshots.order.filter((type) => type === 'line' || type === 'snapshot')).toEqual(['line', 'snapshot']);
+    expect(sink.status?.().droppedMessages).toBe(0);
     for (const client of [withSnapshots, eventsOnly]) client.socket.close();
   });
 });

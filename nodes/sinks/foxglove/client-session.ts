@@ -245,6 +245,15 @@ export class ClientSession {
     if (this.repliesWithheld === 0 || !this.isOpen) return;
     const withheld = this.repliesWithheld;
     this.repliesWithheld = 0;
-    this.reply(StatusLevel.warning, `${withheld} more problems with this client's messages in the last second; not listed (at most ${MAX_STATUSES_PER_SECOND} answers a second)`);
+    // The summary opens the next second and counts in it, sent in any case: a timer may fire a
+    // moment before the second is over, and through reply() the count would be withheld again
+    // and lost (the next summary would say 1).
+    this.windowStartMs = Date.now();
+    this.statusesInWindow = 1;
+    this.send({
+      op: 'status',
+      level: StatusLevel.warning,
+      message: `${withheld} more problems with this client's messages in the last second; not listed (at most ${MAX_STATUSES_PER_SECOND} answers a second)`,
+    });
   }
 }

@@ -18,6 +18,7 @@ interface Outgoing {
   readonly subject: string;
   readonly payload: string;
   readonly msgID: string;
+  readonly onStored?: () => void;
 }
 
 const RETRY_MS = 500;
@@ -25,7 +26,8 @@ const IN_FLIGHT_BYTES = 256 * 1024;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export interface EventPublisher {
-  publish(subject: string, payload: string, msgID: string): void;
+  /** Queues an event; `onStored` is called once JetStream has acknowledged it (never, if it is not). */
+  publish(subject: string, payload: string, msgID: string, onStored?: () => void): void;
   /** NATS is reached (its events stream made sure of): what waited is sent. */
   connect(nc: NatsConnection): void;
   backpressure(): Promise<void> | undefined;
@@ -51,6 +53,7 @@ export async function openEventPublisher(nc: NatsConnection | undefined, log: Lo
           () => {
             if (warned) log.info('nats: events acknowledged again');
             warned = false;
+            message.onStored?.();
             taken();
           },
           (error: Error) => {
@@ -65,7 +68,7 @@ export async function openEventPublisher(nc: NatsConnection | undefined, log: Lo
     },
   });
   return {
-    publish: (subject, payload, msgID) => void queue.push({ subject, payload, msgID }),
+    publish: (subject, payload, msgID, onStored) => void queue.push({ subject, payload, msgID, ...(onStored ? { onStored } : {}) }),
     connect(connected) {
       js = jetstream(connected);
       queue.pump();

@@ -12,6 +12,8 @@ import { shareNatsConnection, type SharedNatsConnection } from '../../../servers
 import { ensureEventsStream, streamSubject, subjectTokenProblem } from '../../../servers/nats/subjects.ts';
 
 const STATS_INTERVAL_MS = 1000;
+/** Snapshots held until their event is stored; past it, one more is dropped (counted), not held. */
+const MAX_SNAPSHOTS_PENDING = 32;
 const DROP_PLACE = 'nats';
 /** A server not reached yet is tried again this often, in the background. */
 const CONNECT_RETRY_MS = 1000;
@@ -111,25 +113,36 @@ export const natsSink = defineSink({
     const publish = (stream: string, subject: string, payload: string | Uint8Array) => {
       if (!tryPublish(subject, payload)) ctx.metrics.skip(stream, DROP_PLACE);
     };
-    /** Snapshots being encoded, awaited at close so the last events' pictures go out. */
-    const snapshotsEncoding = new Set<Promise<void>>();
+    /** Snapshots encoding or waiting for their event to be stored, each with what gives it up. */
+    const snapshotsPending = new Map<Promise<void>, () => void>();
     /**
      * An event's snapshot, as the viewer's binary `snapshot` message, for the cluster dashboard to
      * relay as it is. The JPEG is the one every sink shares (render/event-snapshot.ts, which also
-     * bounds the encodes at once); none is encoded while the server is away. One that cannot go is
-     * a message dropped, not a frame skipped, as in the viewer.
+     * bounds the encodes at once). It goes out once JetStream has stored its event: the page
+     * ignores a snapshot of an event it has not listed, and the events wait in a queue (and
+     * through a reconnection) while snapshots go straight out. Returns what to call when the
+     * event is stored; undefined when no snapshot goes: the server is away, too many wait, or too
+     * many are encoding. Each of those is a message dropped, not a frame skipped, as in the viewer.
      */
-    const publishSnapshot = (packet: FramePacket, event: AnalyticsEvent) => {
-      if (!connection?.connected) {
+    const snapshotOnceStored = (packet: FramePacket, event: AnalyticsEvent): (() => void) | undefined => {
+      const jpeg = connection?.connected && snapshotsPending.size < MAX_SNAPSHOTS_PENDING ? eventSnapshot(packet, event) : undefined;
+      if (!jpeg) {
         skipped++;
-        return;
+        return undefined;
       }
       const { stream } = packet.frame;
-      const encoding = eventSnapshot(packet, event)
-        ?.then((jpeg) => void tryPublish(streamSubject(stream, 'snapshots'), binaryMessage({ type: 'snapshot', stream, id: event.id }, jpeg)))
+      let settle!: (stored: boolean) => void;
+      const stored = new Promise<boolean>((resolve) => (settle = resolve));
+      const sending: Promise<void> = Promise.all([jpeg, stored])
+        .then(([picture, isStored]) => {
+          // tryPublish counts its own failures; an event never stored (the sink closed first) drops its picture.
+          if (isStored) tryPublish(streamSubject(stream, 'snapshots'), binaryMessage({ type: 'snapshot', stream, id: event.id }, picture));
+          else skipped++;
+        })
         .catch((error: Error) => ctx.log.warn(`nats: no snapshot for event ${event.id} (${error.message})`))
-        .finally(() => snapshotsEncoding.delete(encoding!));
-      if (encoding) snapshotsEncoding.add(encoding);
+        .finally(() => snapshotsPending.delete(sending));
+      snapshotsPending.set(sending, () => settle(false));
+      return () => settle(true);
     };
     const statsTimer = setInterval(() => {
       for (const stats of ctx.metrics.snapshot()) {
@@ -144,8 +157,8 @@ export const natsSink = defineSink({
         seen.add(stream);
         const record = frameRecord(packet);
         packet.analytics?.events.forEach((event, i) => {
-          events.publish(streamSubject(stream, 'events'), JSON.stringify({ ...event, worker }), `${stream}.${worker}.${run}.${record.seq}.${i}`);
-          if (options.snapshots) publishSnapshot(packet, event);
+          const onStored = options.snapshots ? snapshotOnceStored(packet, event) : undefined;
+          events.publish(streamSubject(stream, 'events'), JSON.stringify({ ...event, worker }), `${stream}.${worker}.${run}.${record.seq}.${i}`, onStored);
         });
         publish(stream, streamSubject(stream, 'frames'), JSON.stringify({ ...record, worker }));
         const { seq, ptsMs, counts, unique, lines, zones, coverage, density } = record;
@@ -167,8 +180,10 @@ export const natsSink = defineSink({
         closed = true;
         clearTimeout(retry);
         clearInterval(statsTimer);
-        await Promise.all([...snapshotsEncoding]);
+        // The events first: each one stored lets its snapshot go while the connection is still up.
         await events.close();
+        for (const giveUp of snapshotsPending.values()) giveUp();
+        await Promise.all([...snapshotsPending.keys()]);
         await connection?.release();
       },
     };
